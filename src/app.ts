@@ -1,0 +1,30 @@
+// Builds the Hono application from its dependencies. No I/O happens here; main.ts wires and starts.
+import { Hono } from 'hono';
+import type { Sql } from 'postgres';
+import type { AppEnv } from './http/env.js';
+import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
+import type { Logger } from './log.js';
+import type { PoolRegistry } from './pool/registry.js';
+import { adminTenantRoutes } from './routes/admin-tenants.js';
+import { healthRoutes } from './routes/health.js';
+import { usersRoutes } from './routes/users.js';
+import type { TenantCatalog } from './tenants/catalog.js';
+
+export interface AppDeps {
+  readonly catalog: Sql;
+  readonly tenants: TenantCatalog;
+  readonly registry: PoolRegistry;
+  readonly adminKey: Uint8Array;
+  readonly bodyLimitBytes: number;
+  readonly logger: Logger;
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(createErrorHandler(deps.logger));
+  app.notFound(notFoundHandler);
+  app.route('/health', healthRoutes(deps.catalog));
+  app.route('/v1/internal/users', usersRoutes(deps.registry, deps.bodyLimitBytes));
+  app.route('/v1/admin/tenants', adminTenantRoutes(deps));
+  return app;
+}

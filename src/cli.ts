@@ -1,0 +1,104 @@
+// The command line: the admin API's operations straight against the catalog database, plus `migrate`
+// and `token admin`. Output is JSON on stdout (the token alone, so it can be captured); errors go to
+// stderr with a non-zero exit code.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { connectCatalog } from './db/catalog.js';
+import { migrate } from './db/migrate.js';
+import { openDatabase } from './db/open.js';
+import { AppError } from './errors.js';
+import { mintAdminToken } from './http/admin-auth.js';
+import { isUuid, parsePositiveInteger } from './http/params.js';
+import { createLogger, errorFacts } from './log.js';
+import { resolveSecrets, type Secrets } from './secrets.js';
+import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
+import { parseCreateTenant } from './tenants/create-input.js';
+
+const USAGE = `usage: npm run cli -- <command>
+  tenant create <name>              create a tenant (row, role, sealed password)
+  tenant list [--page N] [--page-size N]
+  tenant rotate <id>                new role password
+  tenant delete <id>                drop the tenant's rows and role
+  token admin [--ttl SECONDS]       print an admin JWT (default 3600 s)
+  migrate                           apply pending migrations`;
+
+class UsageError extends Error {}
+
+async function withCatalog<T>(config: Config, secrets: Secrets, fn: (tenants: TenantCatalog) => Promise<T>): Promise<T> {
+  const logger = createLogger('warn');
+  const database = await openDatabase(config, secrets, logger);
+  const sql = connectCatalog(database.url, { max: 2, connectTimeoutSeconds: config.pool.connectTimeoutSeconds, applicationName: 'tenantgate-cli' });
+  try {
+    await migrate(sql);
+    return await fn(createTenantCatalog(sql, secrets.credentialsKey));
+  } finally {
+    await sql.end({ timeout: 5 });
+    await database.stop();
+  }
+}
+
+function tenantId(value: string | undefined): string {
+  if (value === undefined || !isUuid(value)) throw new UsageError('a tenant id (UUID) is required');
+  return value.toLowerCase();
+}
+
+async function run(argv: string[]): Promise<unknown> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { page: { type: 'string' }, 'page-size': { type: 'string' }, ttl: { type: 'string' } },
+  });
+  const [group, command, arg] = positionals;
+  const config = loadConfig();
+  const secrets = await resolveSecrets(config);
+  if (group === 'token' && command === 'admin') {
+    const ttl = values.ttl === undefined ? 3600 : parsePositiveInteger('--ttl', values.ttl, 31_536_000);
+    return mintAdminToken(secrets.adminKey, ttl);
+  }
+  if (group === 'migrate') {
+    return withCatalog(config, secrets, async () => ({ migrated: true }));
+  }
+  if (group !== 'tenant') throw new UsageError(`unknown command ${group ?? ''}`.trim());
+  switch (command) {
+    case 'create': {
+      const { name } = parseCreateTenant({ name: arg });
+      return withCatalog(config, secrets, (t) => t.create(name));
+    }
+    case 'list': {
+      const page = values.page === undefined ? 1 : parsePositiveInteger('--page', values.page, 1_000_000);
+      const size = values['page-size'] === undefined ? 50 : parsePositiveInteger('--page-size', values['page-size'], 1000);
+      return withCatalog(config, secrets, (t) => t.list(page, size));
+    }
+    case 'rotate': {
+      const id = tenantId(arg);
+      return withCatalog(config, secrets, async (t) => ({ id, rotated_at: await t.rotate(id) }));
+    }
+    case 'delete': {
+      const id = tenantId(arg);
+      return withCatalog(config, secrets, async (t) => {
+        await t.remove(id);
+        return { id, deleted: true };
+      });
+    }
+    default:
+      throw new UsageError(`unknown tenant command ${command ?? ''}`.trim());
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (result) => {
+    process.stdout.write((typeof result === 'string' ? result : JSON.stringify(result, null, 2)) + '\n');
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`error: ${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof AppError || err instanceof ConfigError) {
+      process.stderr.write(`error: ${err instanceof AppError ? `${err.code}: ` : ''}${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`error: ${errorFacts(err).message}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

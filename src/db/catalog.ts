@@ -1,0 +1,19 @@
+// The gateway's own connection to the catalog database, as the schema owner: tenant administration and
+// catalog look-ups go through it, never tenant data.
+import postgres, { type Sql } from 'postgres';
+
+export interface CatalogOptions {
+  readonly max?: number;
+  readonly connectTimeoutSeconds: number;
+  readonly applicationName?: string;
+}
+
+export function connectCatalog(url: string, options: CatalogOptions): Sql {
+  return postgres(url, {
+    max: options.max ?? 5,
+    connect_timeout: options.connectTimeoutSeconds,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? 'tenantgate-catalog', TimeZone: 'UTC' },
+  });
+}

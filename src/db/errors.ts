@@ -1,0 +1,55 @@
+// Translates driver and PostgreSQL errors into the gateway's error hierarchy, at the edge of src/db and
+// src/pool, so handlers never see a raw database error and callers never see its text.
+import { AppError, Conflict, Unavailable } from '../errors.js';
+
+// postgres.js raises these (as `code`) when a connection cannot be had or is lost.
+const DRIVER_CONNECTION_CODES = new Set([
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
+
+// SQLSTATE classes that mean "try again later": connection exceptions (08), insufficient resources
+// (53, e.g. too many connections), operator intervention (57: shutdown, terminated backend), and
+// transaction rollbacks caused by concurrency (40).
+const RETRYABLE_SQLSTATE_CLASSES = new Set(['08', '53', '57', '40']);
+
+function codeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const code = (err as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isConnectionFailure(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code === undefined) return false;
+  if (DRIVER_CONNECTION_CODES.has(code)) return true;
+  return /^[0-9A-Z]{5}$/.test(code) && RETRYABLE_SQLSTATE_CLASSES.has(code.slice(0, 2));
+}
+
+/** Login refused (wrong password after a rotation elsewhere, role dropped). */
+export function isAuthenticationFailure(err: unknown): boolean {
+  const code = codeOf(err);
+  return code !== undefined && code.startsWith('28');
+}
+
+/**
+ * The AppError for a database failure, or undefined when it is not one we understand (a bug: the
+ * caller reports it as an internal error).
+ */
+export function translateDbError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (isConnectionFailure(err) || isAuthenticationFailure(err)) {
+    return new Unavailable('database_unavailable', 'the database is unavailable; retry shortly', 1);
+  }
+  if (codeOf(err) === '23505') return new Conflict('conflict', 'a record with the same key already exists');
+  return undefined;
+}

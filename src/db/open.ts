@@ -1,0 +1,23 @@
+// Where the catalog database is: DATABASE_URL as given, or the embedded server started on demand.
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Secrets } from '../secrets.js';
+import { startEmbeddedPostgres } from './embedded.js';
+
+export interface Database {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function openDatabase(config: Config, secrets: Secrets, logger: Logger): Promise<Database> {
+  const db = config.database;
+  if (db.kind === 'url') return { url: db.url, stop: async () => {} };
+  logger.info({ dataDir: db.dataDir, port: db.port }, 'starting embedded PostgreSQL (DATABASE_URL is not set)');
+  return startEmbeddedPostgres({
+    dataDir: db.dataDir,
+    port: db.port,
+    superuserPassword: secrets.embeddedPassword ?? '',
+    database: 'tenantgate',
+    onLog: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
+  });
+}

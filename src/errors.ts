@@ -1,0 +1,53 @@
+// The one error hierarchy of the gateway. Every failure a caller can see is one of these; the HTTP
+// layer (src/http/error-handler.ts) maps them to status codes and never shows anything else.
+
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The request is malformed; `field` names the header, parameter or body field at fault. */
+export class BadRequest extends AppError {
+  readonly status = 400;
+  constructor(code: string, message: string, readonly field?: string) {
+    super(code, message);
+  }
+}
+
+export class Unauthorized extends AppError {
+  readonly status = 401;
+}
+
+export class Forbidden extends AppError {
+  readonly status = 403;
+}
+
+export class NotFound extends AppError {
+  readonly status = 404;
+}
+
+export class Conflict extends AppError {
+  readonly status = 409;
+}
+
+export class PayloadTooLarge extends AppError {
+  readonly status = 413;
+}
+
+export class UnsupportedMediaType extends AppError {
+  readonly status = 415;
+}
+
+/** A dependency (PostgreSQL, the pool budget) cannot serve now; the caller should retry later. */
+export class Unavailable extends AppError {
+  readonly status = 503;
+  constructor(code: string, message: string, readonly retryAfterSeconds = 1) {
+    super(code, message);
+  }
+}

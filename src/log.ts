@@ -1,0 +1,17 @@
+// Structured JSON logs (pino). Callers log facts about requests and tenants, never secrets: errors are
+// reduced to name/code/message because driver errors carry query text and parameters.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { service: 'tenantgate' } });
+}
+
+export function errorFacts(err: unknown): { name: string; code?: string; message: string } {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, ...(typeof code === 'string' ? { code } : {}), message: err.message };
+  }
+  return { name: 'NonError', message: String(err) };
+}

@@ -1,0 +1,67 @@
+// Opens the connection pool of one tenant: reads its role and sealed password from the catalog, opens
+// the password, and logs in as the tenant's own role, so that PostgreSQL's row-level security (not
+// the gateway) decides which rows the tenant's queries see.
+import postgres, { type Sql } from 'postgres';
+import { openCredential } from '../crypto/credentials.js';
+import { isAuthenticationFailure, translateDbError } from '../db/errors.js';
+import { Forbidden, NotFound } from '../errors.js';
+import type { PoolOpener } from './registry.js';
+
+export interface TenantPoolOptions {
+  /** The catalog database URL; tenant pools reach the same server and database as their own role. */
+  readonly databaseUrl: string;
+  readonly credentialsKey: Buffer;
+  readonly maxPerTenant: number;
+  readonly idleTimeoutSeconds: number;
+  readonly connectTimeoutSeconds: number;
+}
+
+interface TenantLogin {
+  readonly db_user: string;
+  readonly db_password_encrypted: string;
+  readonly status: string;
+}
+
+export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions): PoolOpener {
+  const readLogin = async (tenantId: string): Promise<TenantLogin> => {
+    const [row] = await catalog<TenantLogin[]>`
+      SELECT db_user, db_password_encrypted, status FROM tenants WHERE id = ${tenantId}`;
+    if (!row) throw new NotFound('tenant_not_found', `no tenant with id ${tenantId}`);
+    if (row.status !== 'active') throw new Forbidden('tenant_suspended', `tenant ${tenantId} is suspended`);
+    return row;
+  };
+
+  const connect = async (login: TenantLogin): Promise<Sql> => {
+    const sql = postgres(options.databaseUrl, {
+      username: login.db_user,
+      password: openCredential(login.db_password_encrypted, options.credentialsKey),
+      max: options.maxPerTenant,
+      idle_timeout: options.idleTimeoutSeconds,
+      connect_timeout: options.connectTimeoutSeconds,
+      onnotice: () => {},
+      connection: { application_name: 'tenantgate', TimeZone: 'UTC' },
+    });
+    try {
+      // Prove the login now, so a pool that cannot connect is never cached.
+      await sql`SELECT 1`;
+      return sql;
+    } catch (err) {
+      await sql.end({ timeout: 0 });
+      throw err;
+    }
+  };
+
+  return async (tenantId) => {
+    try {
+      try {
+        return await connect(await readLogin(tenantId));
+      } catch (err) {
+        // A rotation may have committed between our catalog read and the login: read once more.
+        if (!isAuthenticationFailure(err)) throw err;
+        return await connect(await readLogin(tenantId));
+      }
+    } catch (err) {
+      throw translateDbError(err) ?? err;
+    }
+  };
+}

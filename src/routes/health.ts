@@ -1,0 +1,24 @@
+// Liveness (the process answers) and readiness (the catalog database answers).
+import { Hono } from 'hono';
+import type { Sql } from 'postgres';
+import { Unavailable } from '../errors.js';
+
+export function healthRoutes(catalog: Sql, readyTimeoutMs = 2000): Hono {
+  const app = new Hono();
+  app.get('/', (c) => c.json({ status: 'ok' }));
+  app.get('/ready', async (c) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('readiness probe timed out')), readyTimeoutMs);
+    });
+    try {
+      await Promise.race([catalog`SELECT 1`, timeout]);
+    } catch {
+      throw new Unavailable('not_ready', 'the catalog database is unreachable', 5);
+    } finally {
+      clearTimeout(timer);
+    }
+    return c.json({ status: 'ready' });
+  });
+  return app;
+}

@@ -1,0 +1,33 @@
+// GET and POST /v1/internal/users: thin handlers. Parsing is in src/users, SQL in src/users/queries,
+// and the tenant's own pool (RLS) does the isolation.
+import { Hono } from 'hono';
+import type { AppEnv } from '../http/env.js';
+import { readJsonBody } from '../http/json-body.js';
+import { tenantFromHeader } from '../http/tenant-id.js';
+import type { PoolRegistry } from '../pool/registry.js';
+import { parseCreateUser } from '../users/create-input.js';
+import { parseListParams } from '../users/list-params.js';
+import { createUser, listUsers } from '../users/queries.js';
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', tenantFromHeader);
+
+  app.get('/', async (c) => {
+    const url = c.req.url;
+    const q = url.indexOf('?');
+    const params = parseListParams(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+    const body = await registry.run(c.get('tenantId'), (sql) => listUsers(sql, params));
+    return c.body(body, 200, JSON_HEADERS);
+  });
+
+  app.post('/', async (c) => {
+    const input = parseCreateUser(await readJsonBody(c, bodyLimitBytes));
+    const body = await registry.run(c.get('tenantId'), (sql) => createUser(sql, input));
+    return c.body(body, 201, JSON_HEADERS);
+  });
+
+  return app;
+}

@@ -1,0 +1,114 @@
+// Tenant administration against the catalog: create (row + role in one transaction), list, rotate the
+// role password, delete. Passwords are generated here, sealed before they are stored, sent to
+// PostgreSQL only as SCRAM verifiers, and never returned.
+import { randomUUID } from 'node:crypto';
+import type { Sql } from 'postgres';
+import { sealCredential } from '../crypto/credentials.js';
+import { generateRolePassword } from '../crypto/password.js';
+import { scramSha256Verifier } from '../crypto/scram.js';
+import { translateDbError } from '../db/errors.js';
+import { Conflict, NotFound } from '../errors.js';
+import { roleNameFor } from './role-name.js';
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly db_user: string;
+  readonly status: string;
+  readonly created_at: Date;
+  readonly updated_at: Date;
+}
+
+export interface TenantPage {
+  readonly records: Tenant[];
+  readonly total: number;
+}
+
+export interface TenantCatalog {
+  create(name: string): Promise<Tenant>;
+  list(page: number, pageSize: number): Promise<TenantPage>;
+  get(id: string): Promise<Tenant | undefined>;
+  findByName(name: string): Promise<Tenant | undefined>;
+  /** New role password and ciphertext, committed together. Returns when it committed. */
+  rotate(id: string): Promise<Date>;
+  /** Drops the tenant's rows (cascade), its catalog row and its role. */
+  remove(id: string): Promise<void>;
+}
+
+export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCatalog {
+  const sealNewPassword = (): { sealed: string; verifier: string } => {
+    const password = generateRolePassword();
+    return { sealed: sealCredential(password, credentialsKey), verifier: scramSha256Verifier(password) };
+  };
+
+  const notFound = (id: string): NotFound => new NotFound('tenant_not_found', `no tenant with id ${id}`);
+
+  return {
+    async create(name) {
+      const id = randomUUID();
+      const dbUser = roleNameFor(id);
+      const { sealed, verifier } = sealNewPassword();
+      try {
+        return await sql.begin(async (tx) => {
+          const [tenant] = await tx<Tenant[]>`
+            INSERT INTO tenants (id, name, db_user, db_password_encrypted)
+            VALUES (${id}, ${name}, ${dbUser}, ${sealed})
+            RETURNING id, name, db_user, status, created_at, updated_at`;
+          await tx`SELECT tenantgate_create_role(${dbUser}, ${verifier})`;
+          return tenant as Tenant;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err, 'tenants_name_key')) {
+          throw new Conflict('tenant_exists', `a tenant named "${name}" already exists`);
+        }
+        throw translateDbError(err) ?? err;
+      }
+    },
+
+    async list(page, pageSize) {
+      const rows = await sql<(Tenant & { total: string })[]>`
+        SELECT id, name, db_user, status, created_at, updated_at, count(*) OVER () AS total
+        FROM tenants ORDER BY created_at, id
+        LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`;
+      const total = rows.length > 0 ? Number(rows[0]?.total) : Number((await sql`SELECT count(*) AS n FROM tenants`)[0]?.n);
+      return { records: rows.map(({ total: _total, ...tenant }) => tenant), total };
+    },
+
+    async get(id) {
+      const [tenant] = await sql<Tenant[]>`
+        SELECT id, name, db_user, status, created_at, updated_at FROM tenants WHERE id = ${id}`;
+      return tenant;
+    },
+
+    async findByName(name) {
+      const [tenant] = await sql<Tenant[]>`
+        SELECT id, name, db_user, status, created_at, updated_at FROM tenants WHERE name = ${name}`;
+      return tenant;
+    },
+
+    async rotate(id) {
+      const { sealed, verifier } = sealNewPassword();
+      return sql.begin(async (tx) => {
+        const [row] = await tx<{ db_user: string; updated_at: Date }[]>`
+          UPDATE tenants SET db_password_encrypted = ${sealed}, updated_at = now()
+          WHERE id = ${id} RETURNING db_user, updated_at`;
+        if (!row) throw notFound(id);
+        await tx`SELECT tenantgate_set_role_password(${row.db_user}, ${verifier})`;
+        return row.updated_at;
+      });
+    },
+
+    async remove(id) {
+      await sql.begin(async (tx) => {
+        const [row] = await tx<{ db_user: string }[]>`DELETE FROM tenants WHERE id = ${id} RETURNING db_user`;
+        if (!row) throw notFound(id);
+        await tx`SELECT tenantgate_drop_role(${row.db_user})`;
+      });
+    },
+  };
+}
+
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const e = err as { code?: unknown; constraint_name?: unknown };
+  return e.code === '23505' && e.constraint_name === constraint;
+}

@@ -1,0 +1,153 @@
+// Two tenants on one gateway: everything tenant A writes stays invisible to tenant B, whatever B asks
+// through the API or runs by hand on its own pool, because B's connections log in as B's role.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sql } from 'postgres';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+let gw: TestGateway;
+let a: { id: string; db_user: string };
+let b: { id: string; db_user: string };
+const aUserIds: string[] = [];
+
+type Page = { records: { id: string; first_name: string }[]; total: number };
+
+async function listAs(tenantId: string, query = ''): Promise<Page> {
+  const res = await gw.request(`/v1/internal/users${query}`, { headers: { 'x-tenant-id': tenantId } });
+  expect(res.status, query).toBe(200);
+  return (await res.json()) as Page;
+}
+
+function onPoolOf<T>(tenantId: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  return gw.gateway.registry.run(tenantId, fn);
+}
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  a = await gw.createTenant();
+  b = await gw.createTenant();
+  for (const [first, last] of [['Alice', 'Anders'], ['Albert', 'Ames'], ['Zed', 'Secret']]) {
+    const res = await gw.request('/v1/internal/users', {
+      method: 'POST',
+      headers: { 'x-tenant-id': a.id },
+      json: { first_name: first, last_name: last },
+    });
+    aUserIds.push(((await res.json()) as { id: string }).id);
+  }
+  await gw.request('/v1/internal/users', {
+    method: 'POST',
+    headers: { 'x-tenant-id': b.id },
+    json: { first_name: 'Bob', last_name: 'Builder' },
+  });
+  await gw.db.admin`UPDATE users SET confirmed = true WHERE first_name = 'Zed'`;
+});
+
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('through the API', () => {
+  const queries = [
+    '',
+    '?page_size=100',
+    '?search=al',
+    '?search=secret&search_columns=last_name',
+    '?first_name=Alice',
+    '?last_name=Ames',
+    '?confirmed=true',
+    '?confirmed=false',
+    '?date_after=2000-01-01T00:00:00Z&date_before=2999-01-01T00:00:00Z',
+    '?date_column=updated_at&date_after=2000-01-01T00:00:00Z',
+    '?sort_column=first_name&sort_direction=ascending',
+    '?sort_column=id&sort_direction=descending&page=1&page_size=1',
+    '?page=2&page_size=1',
+  ];
+
+  it.each(queries)('tenant B never sees tenant A rows: GET users%s', async (query) => {
+    const page = await listAs(b.id, query);
+    expect(page.records.every((r) => !aUserIds.includes(r.id))).toBe(true);
+    expect(page.records.every((r) => r.first_name === 'Bob')).toBe(true);
+    expect(page.total).toBeLessThanOrEqual(1);
+  });
+
+  it.each(aUserIds.map((_, i) => i))('tenant B cannot fetch tenant A user #%i by id', async (i) => {
+    const page = await listAs(b.id, `?id=${aUserIds[i]}`);
+    expect(page.total).toBe(0);
+    expect(page.records).toEqual([]);
+  });
+
+  it('tenant A sees exactly its own three users', async () => {
+    const page = await listAs(a.id, '?page_size=100');
+    expect(page.records.map((r) => r.id).sort()).toEqual([...aUserIds].sort());
+  });
+});
+
+describe("on tenant B's own pool", () => {
+  it("runs as B's role, both current_user and session_user", async () => {
+    const [row] = await onPoolOf(b.id, (sql) => sql`SELECT current_user::text AS cu, session_user::text AS su`);
+    expect(row).toEqual({ cu: b.db_user, su: b.db_user });
+  });
+
+  it("sees none of A's rows with a hand-written SELECT * FROM users", async () => {
+    const rows = await onPoolOf(b.id, (sql) => sql`SELECT * FROM users`);
+    expect(rows.length).toBe(1);
+    expect(rows.every((r) => r.tenant_id === b.id)).toBe(true);
+  });
+
+  it('cannot switch row security off to see more', async () => {
+    await expect(
+      onPoolOf(b.id, (sql) => sql.begin(async (tx) => {
+        await tx`SET LOCAL row_security = off`;
+        return tx`SELECT * FROM users`;
+      })),
+    ).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it("cannot UPDATE its rows into A's tenant_id", async () => {
+    await expect(onPoolOf(b.id, (sql) => sql`UPDATE users SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
+    const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM users WHERE tenant_id = ${a.id}`;
+    expect(count?.n).toBe(3);
+  });
+
+  it("cannot UPDATE A's rows (they match nothing)", async () => {
+    const result = await onPoolOf(b.id, (sql) => sql`UPDATE users SET first_name = 'pwned' WHERE id = ${aUserIds[0] ?? ''}`);
+    expect(result.count).toBe(0);
+    const [row] = await gw.db.admin`SELECT first_name FROM users WHERE id = ${aUserIds[0] ?? ''}`;
+    expect(row?.first_name).toBe('Alice');
+  });
+
+  it("cannot INSERT a row into A: a supplied tenant_id is replaced by B's", async () => {
+    const [row] = await onPoolOf(b.id, (sql) => sql`
+      INSERT INTO users (tenant_id, first_name, last_name) VALUES (${a.id}, 'Mallory', 'M') RETURNING tenant_id`);
+    expect(row?.tenant_id).toBe(b.id);
+    const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM users WHERE tenant_id = ${a.id}`;
+    expect(count?.n).toBe(3);
+    await gw.db.admin`DELETE FROM users WHERE first_name = 'Mallory'`;
+  });
+
+  it("cannot SET ROLE to A's role", async () => {
+    await expect(onPoolOf(b.id, (sql) => sql`SET ROLE ${sql(a.db_user)}`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('cannot read the tenant catalog or any password', async () => {
+    await expect(onPoolOf(b.id, (sql) => sql`SELECT db_password_encrypted FROM tenants`)).rejects.toMatchObject({ code: '42501' });
+    await expect(onPoolOf(b.id, (sql) => sql`SELECT rolpassword FROM pg_authid`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('cannot create objects: tables, temporary tables, functions', async () => {
+    await expect(onPoolOf(b.id, (sql) => sql`CREATE TABLE mine (x int)`)).rejects.toMatchObject({ code: '42501' });
+    await expect(onPoolOf(b.id, (sql) => sql`CREATE TEMP TABLE mine (x int)`)).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      onPoolOf(b.id, (sql) => sql`CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'`),
+    ).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('cannot use the role-management functions of the gateway', async () => {
+    await expect(
+      onPoolOf(b.id, (sql) => sql`SELECT tenantgate_set_role_password(${a.db_user}, 'x')`),
+    ).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('cannot delete rows, not even its own', async () => {
+    await expect(onPoolOf(b.id, (sql) => sql`DELETE FROM users`)).rejects.toMatchObject({ code: '42501' });
+  });
+});

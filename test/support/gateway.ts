@@ -1,0 +1,81 @@
+// Starts a real gateway in-process on a random port, against a fresh database on the test PostgreSQL,
+// built by the same buildGateway() that main.ts uses.
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { PoolConfig } from '../../src/config.js';
+import { buildGateway, type Gateway } from '../../src/gateway.js';
+import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
+import { createLogger } from '../../src/log.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export interface TestGateway {
+  readonly url: string;
+  readonly adminToken: string;
+  readonly adminSecret: string;
+  readonly credentialsKey: Buffer;
+  readonly db: TestDatabase;
+  readonly gateway: Gateway;
+  /** fetch relative to the gateway, JSON in and out. */
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /** Creates a tenant through the admin API and returns its id. */
+  createTenant(name?: string): Promise<{ id: string; db_user: string }>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  readonly pool?: Partial<PoolConfig>;
+  readonly bodyLimitBytes?: number;
+}
+
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const db = await createTestDatabase();
+  const adminSecret = randomBytes(32).toString('base64url');
+  const credentialsKey = randomBytes(32);
+  const key = adminKey(adminSecret);
+  const gateway = await buildGateway({
+    databaseUrl: db.url,
+    credentialsKey,
+    adminKey: key,
+    pool: { maxPerTenant: 5, maxPools: 100, idleTimeoutSeconds: 60, connectTimeoutSeconds: 5, ...options.pool },
+    bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+  });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: gateway.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const adminToken = await mintAdminToken(key, 3600, 'tests');
+
+  const request: TestGateway['request'] = (path, init = {}) => {
+    const { json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (json !== undefined) headers.set('content-type', 'application/json');
+    return fetch(url + path, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  };
+
+  let counter = 0;
+  return {
+    url,
+    adminToken,
+    adminSecret,
+    credentialsKey,
+    db,
+    gateway,
+    request,
+    async createTenant(name) {
+      const res = await request('/v1/admin/tenants', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}` },
+        json: { name: name ?? `tenant-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}` },
+      });
+      if (res.status !== 201) throw new Error(`creating a tenant answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as { id: string; db_user: string };
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.close();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Starts one real PostgreSQL for the whole run (embedded, scram-sha-256 password authentication), unless
+// TEST_DATABASE_URL names a server to use instead (a superuser URL: tests create databases and roles).
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    adminUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const external = process.env.TEST_DATABASE_URL;
+  if (external) {
+    project.provide('adminUrl', external);
+    return async () => {};
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'tenantgate-test-'));
+  // mkdtemp makes it 0700; as root, the server runs as the postgres system user and must get through.
+  await chmod(dataDir, 0o755);
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    port: await freePort(),
+    superuserPassword: randomBytes(18).toString('base64url'),
+    database: 'postgres',
+  });
+  project.provide('adminUrl', server.url);
+  return async () => {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const KEY = '0123456789abcdef'.repeat(4);
+const JWT_SECRET = 'a-jwt-secret-that-is-long-enough-0123';
+const URL_ENV = { DATABASE_URL: 'postgres://gw:pw@db.example:5432/tenantgate', CREDENTIALS_KEY: KEY, ADMIN_JWT_SECRET: JWT_SECRET };
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
+  it('defaults to 127.0.0.1:8080, the embedded database in .data and the demo seed', () => {
+    const config = loadConfig({});
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(8080);
+    expect(config.seedDemo).toBe(true);
+    expect(config.logLevel).toBe('info');
+    expect(config.database).toEqual({ kind: 'embedded', dataDir: '.data', port: 54329 });
+    expect(config.credentialsKeyHex).toBeUndefined();
+    expect(config.adminJwtSecret).toBeUndefined();
+    expect(config.pool).toEqual({ maxPerTenant: 10, maxPools: 100, idleTimeoutSeconds: 60, connectTimeoutSeconds: 5 });
+  });
+
+  it('treats blank variables as unset', () => {
+    const config = loadConfig({ DATABASE_URL: '  ', PORT: '', CREDENTIALS_KEY: ' ' });
+    expect(config.database.kind).toBe('embedded');
+    expect(config.port).toBe(8080);
+    expect(config.credentialsKeyHex).toBeUndefined();
+  });
+
+  it('reads DATA_DIR, EMBEDDED_PG_PORT, PORT and SEED_DEMO', () => {
+    const config = loadConfig({ DATA_DIR: '/tmp/tg', EMBEDDED_PG_PORT: '6000', PORT: '0', SEED_DEMO: 'false' });
+    expect(config.database).toEqual({ kind: 'embedded', dataDir: '/tmp/tg', port: 6000 });
+    expect(config.port).toBe(0);
+    expect(config.seedDemo).toBe(false);
+  });
+});
+
+describe('loadConfig with DATABASE_URL', () => {
+  it('uses the URL and both secrets, without seeding a demo by default', () => {
+    const config = loadConfig(URL_ENV);
+    expect(config.database).toEqual({ kind: 'url', url: URL_ENV.DATABASE_URL });
+    expect(config.credentialsKeyHex).toBe(KEY);
+    expect(config.adminJwtSecret).toBe(JWT_SECRET);
+    expect(config.seedDemo).toBe(false);
+  });
+
+  it('accepts the postgresql:// scheme', () => {
+    const url = 'postgresql://gw@localhost/catalog';
+    expect(loadConfig({ ...URL_ENV, DATABASE_URL: url }).database).toEqual({ kind: 'url', url });
+  });
+
+  it('requires CREDENTIALS_KEY', () => {
+    const { CREDENTIALS_KEY: _omitted, ...env } = URL_ENV;
+    const error = configError(env);
+    expect(error.variable).toBe('CREDENTIALS_KEY');
+    expect(error.message).toContain('CREDENTIALS_KEY');
+  });
+
+  it('requires ADMIN_JWT_SECRET', () => {
+    const { ADMIN_JWT_SECRET: _omitted, ...env } = URL_ENV;
+    const error = configError(env);
+    expect(error.variable).toBe('ADMIN_JWT_SECRET');
+    expect(error.message).toContain('ADMIN_JWT_SECRET');
+  });
+});
+
+describe('loadConfig rejects invalid values with a ConfigError naming the variable', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['POOL_MAX', { POOL_MAX: '0' }],
+    ['CREDENTIALS_KEY', { CREDENTIALS_KEY: KEY.slice(0, 63) }],
+    ['CREDENTIALS_KEY', { CREDENTIALS_KEY: `${KEY.slice(0, 63)}g` }],
+    ['ADMIN_JWT_SECRET', { ADMIN_JWT_SECRET: 'x'.repeat(31) }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['SEED_DEMO', { SEED_DEMO: 'maybe' }],
+    ['DATABASE_URL', { ...URL_ENV, DATABASE_URL: 'not a url' }],
+    ['DATABASE_URL', { ...URL_ENV, DATABASE_URL: 'mysql://root:pw@localhost:3306/app' }],
+    ['DATABASE_URL', { ...URL_ENV, DATABASE_URL: 'postgres://gw:pw@localhost:5432' }],
+    ['DATABASE_URL', { ...URL_ENV, DATABASE_URL: 'postgres://gw:pw@localhost:5432/' }],
+  ];
+
+  it.each(cases)('%s in %j', (variable, env) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+  });
+});
+
+describe('ConfigError messages never contain a secret value', () => {
+  it('for a malformed CREDENTIALS_KEY', () => {
+    for (const key of [KEY.slice(0, 63), `${KEY.slice(0, 63)}z`, `${KEY}00`]) {
+      const error = configError({ ...URL_ENV, CREDENTIALS_KEY: key });
+      expect(error.variable).toBe('CREDENTIALS_KEY');
+      expect(error.message).not.toContain(key);
+      expect(error.message).not.toContain(KEY.slice(0, 16));
+    }
+  });
+
+  it('for a short ADMIN_JWT_SECRET', () => {
+    const secret = 'short-secret-hunter2';
+    const error = configError({ ...URL_ENV, ADMIN_JWT_SECRET: secret });
+    expect(error.variable).toBe('ADMIN_JWT_SECRET');
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('for a DATABASE_URL carrying a password', () => {
+    for (const url of ['mysql://root:hunter2@localhost/app', 'postgres://gw:hunter2@localhost', 'postgres://gw:hunter2@[bad']) {
+      const error = configError({ ...URL_ENV, DATABASE_URL: url });
+      expect(error.variable).toBe('DATABASE_URL');
+      expect(error.message).not.toContain('hunter2');
+    }
+  });
+});
+
+describe('the loaded config', () => {
+  it('is frozen, nested objects included', () => {
+    for (const config of [loadConfig({}), loadConfig(URL_ENV)]) {
+      expect(Object.isFrozen(config)).toBe(true);
+      expect(Object.isFrozen(config.database)).toBe(true);
+      expect(Object.isFrozen(config.pool)).toBe(true);
+      expect(() => {
+        (config as { port: number }).port = 1;
+      }).toThrow(TypeError);
+      expect(() => {
+        (config.pool as { maxPerTenant: number }).maxPerTenant = 1;
+      }).toThrow(TypeError);
+      expect(config.pool.maxPerTenant).toBe(10);
+    }
+  });
+});
