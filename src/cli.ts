@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
-import { AppError } from './errors.js';
+import { AppError, BadRequest } from './errors.js';
 import { mintAdminToken } from './http/admin-auth.js';
 import { isUuid, parsePositiveInteger } from './http/params.js';
 import { createLogger, errorFacts } from './log.js';
@@ -90,7 +90,7 @@ run(process.argv.slice(2)).then(
     process.stdout.write((typeof result === 'string' ? result : JSON.stringify(result, null, 2)) + '\n');
   },
   (err: unknown) => {
-    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (err instanceof UsageError || err instanceof BadRequest || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`error: ${err.message}\n${USAGE}\n`);
       process.exitCode = 2;
     } else if (err instanceof AppError || err instanceof ConfigError) {

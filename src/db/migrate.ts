@@ -16,23 +16,29 @@ export interface Migration {
 }
 
 export async function listMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
-  return files.map((file) => {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql'));
+  const migrations = files.map((file) => {
     const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
     if (!match) throw new Error(`migration file ${file} must be named NNN_name.sql`);
     return { version: Number(match[1]), name: match[2] ?? file, file };
   });
+  // By number, not by name: 1000_x.sql comes after 999_y.sql.
+  return migrations.sort((a, b) => a.version - b.version);
 }
 
 /** Returns the versions it applied (empty when the schema was already current). */
 export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<number[]> {
   const migrations = await listMigrations(dir);
   const applied: number[] = [];
-  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY,
-    name text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-  )`;
+  // CREATE TABLE IF NOT EXISTS is not safe against itself running concurrently: lock first.
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`;
+  });
   for (const migration of migrations) {
     const text = await readFile(`${dir}/${migration.file}`, 'utf8');
     await sql.begin(async (tx) => {

@@ -1,6 +1,6 @@
 // Admin routes take `Authorization: Bearer <JWT>`: HS256 only, signed with ADMIN_JWT_SECRET, `exp`
 // required, and the claim role "admin". Verification is jose's; the algorithm list is explicit so a
-// token signed with `none` or another algorithm is refused.
+// token signed with `none` or another algorithm is refused. The scheme name is case-insensitive (RFC 9110).
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import type { MiddlewareHandler } from 'hono';
 import { Forbidden, Unauthorized } from '../errors.js';
@@ -14,7 +14,7 @@ export function adminKey(secret: string): Uint8Array {
 export function requireAdmin(key: Uint8Array): MiddlewareHandler {
   return async (c, next) => {
     const header = c.req.header('authorization');
-    const match = header === undefined ? null : /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(header);
+    const match = header === undefined ? null : /^bearer ([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(header);
     if (!match?.[1]) {
       throw new Unauthorized('unauthorized', 'an admin bearer token is required (Authorization: Bearer <JWT>)');
     }

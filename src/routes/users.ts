@@ -13,9 +13,7 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
 export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use('*', tenantFromHeader);
-
-  app.get('/', async (c) => {
+  app.get('/', tenantFromHeader, async (c) => {
     const url = c.req.url;
     const q = url.indexOf('?');
     const params = parseListParams(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
@@ -23,7 +21,7 @@ export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number): Hon
     return c.body(body, 200, JSON_HEADERS);
   });
 
-  app.post('/', async (c) => {
+  app.post('/', tenantFromHeader, async (c) => {
     const input = parseCreateUser(await readJsonBody(c, bodyLimitBytes));
     const body = await registry.run(c.get('tenantId'), (sql) => createUser(sql, input));
     return c.body(body, 201, JSON_HEADERS);

@@ -32,6 +32,8 @@ export async function createUser(sql: Sql, input: { firstName: string; lastName:
   return (row as { body: string }).body;
 }
 
+// Dates go in as text and are cast by PostgreSQL: a timestamptz-typed parameter would be serialised
+// through a JS Date by the driver and lose its microseconds, breaking the inclusive bounds.
 function whereClause(sql: Sql, params: ListParams): PendingQuery<Row[]> {
   const conditions: PendingQuery<Row[]>[] = [];
   if (params.search) {
@@ -40,10 +42,10 @@ function whereClause(sql: Sql, params: ListParams): PendingQuery<Row[]> {
     conditions.push(sql`(${joined(sql, any, sql` OR `)})`);
   }
   if (params.dateAfter !== undefined) {
-    conditions.push(sql`${sql(params.dateColumn)} >= ${params.dateAfter}::timestamptz`);
+    conditions.push(sql`${sql(params.dateColumn)} >= ${params.dateAfter}::text::timestamptz`);
   }
   if (params.dateBefore !== undefined) {
-    conditions.push(sql`${sql(params.dateColumn)} <= ${params.dateBefore}::timestamptz`);
+    conditions.push(sql`${sql(params.dateColumn)} <= ${params.dateBefore}::text::timestamptz`);
   }
   for (const filter of params.filters) {
     conditions.push(sql`${sql(filter.column)} = ${filter.value}`);

@@ -1,0 +1,19 @@
+// Quoting for the one place SQL text carries values: the shared pool's single simple-protocol message,
+// which cannot take bind parameters. Identifiers passed here come from whitelists or the catalog;
+// literals are escaped so that no input can end them, whatever standard_conforming_strings says.
+
+export function quoteIdentifier(name: string): string {
+  if (name.length === 0 || name.includes('\0')) throw new RangeError('not a valid SQL identifier');
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * An E'' literal: backslashes and quotes doubled, so the meaning does not depend on
+ * standard_conforming_strings. NUL is refused (PostgreSQL text cannot hold it, and the parsers
+ * upstream reject it). Safe because connections speak UTF-8, where no multibyte character contains
+ * the bytes of ' or \ (the classic injection through GBK/SJIS is impossible).
+ */
+export function quoteLiteral(value: string): string {
+  if (value.includes('\0')) throw new RangeError('a SQL literal cannot contain NUL');
+  return `E'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+}

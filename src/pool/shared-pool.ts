@@ -1,0 +1,49 @@
+// The shared pool for the long tail of tenants: connections logged in as the authenticator role, which
+// is NOINHERIT, holds no rights of its own and is a member of every tenant role. A request is ONE
+// simple-protocol message, `SET LOCAL ROLE "t_…"; <statement>`: PostgreSQL runs the message as one
+// implicit transaction, so the role ends with it, after success and after any error alike, and the next
+// message on the connection starts as the powerless authenticator again. No connection per request, no
+// RESET to forget, one round trip.
+import postgres, { type Row, type Sql } from 'postgres';
+import { quoteIdentifier } from '../db/quote.js';
+
+const TENANT_ROLE = /^t_[0-9a-f]{32}$/;
+
+export interface SharedPool {
+  /** Runs `statement` (values already inlined as literals) as `role`; returns the statement's rows. */
+  run(role: string, statement: string): Promise<Row[]>;
+  readonly sql: Sql;
+  end(timeoutSeconds?: number): Promise<void>;
+}
+
+export interface SharedPoolOptions {
+  readonly databaseUrl: string;
+  readonly username: string;
+  readonly password: string;
+  readonly max: number;
+  readonly idleTimeoutSeconds: number;
+  readonly connectTimeoutSeconds: number;
+}
+
+export function createSharedPool(options: SharedPoolOptions): SharedPool {
+  const sql = postgres(options.databaseUrl, {
+    username: options.username,
+    password: options.password,
+    max: options.max,
+    idle_timeout: options.idleTimeoutSeconds,
+    connect_timeout: options.connectTimeoutSeconds,
+    onnotice: () => {},
+    // UTF-8 keeps inlined literals unambiguous (see quoteLiteral).
+    connection: { application_name: 'tenantgate-shared', TimeZone: 'UTC', client_encoding: 'UTF8' },
+  });
+  return {
+    sql,
+    async run(role, statement) {
+      // Role names come from the catalog, never from a request; the shape check is a second lock.
+      if (!TENANT_ROLE.test(role)) throw new RangeError('not a tenant role');
+      const results = (await sql.unsafe(`SET LOCAL ROLE ${quoteIdentifier(role)}; ${statement}`)) as unknown as Row[][];
+      return results[results.length - 1] ?? [];
+    },
+    end: (timeoutSeconds = 10) => sql.end({ timeout: timeoutSeconds }),
+  };
+}

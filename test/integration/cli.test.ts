@@ -1,0 +1,221 @@
+import { execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = `${REPO_ROOT}node_modules/.bin/tsx`;
+const RUN_TIMEOUT_MS = 30_000;
+const ROLE_NAME = /^t_[0-9a-f]{32}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const running = new Set<ChildProcess>();
+let db: TestDatabase;
+let credentialsKey: string;
+let adminJwtSecret: string;
+
+function cliEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, DATABASE_URL: db.url, CREDENTIALS_KEY: credentialsKey, ADMIN_JWT_SECRET: adminJwtSecret, ...overrides };
+}
+
+/** Runs `tsx src/cli.ts ...args` from the repository root, as `npm run cli -- ...args` would. */
+function cli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      TSX,
+      ['src/cli.ts', ...args],
+      { cwd: REPO_ROOT, env, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        running.delete(child);
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    running.add(child);
+  });
+}
+
+async function createTenant(name: string): Promise<{ id: string; name: string; db_user: string }> {
+  const result = await cli(['tenant', 'create', name]);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as { id: string; name: string; db_user: string };
+}
+
+function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  credentialsKey = randomBytes(32).toString('hex');
+  adminJwtSecret = randomBytes(32).toString('base64url');
+});
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await db?.drop();
+});
+
+describe('tenant commands', () => {
+  it('tenant create prints the new tenant as JSON without any password', async () => {
+    const result = await cli(['tenant', 'create', 'acme']);
+    expect(result.code, result.stderr).toBe(0);
+    const tenant = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(tenant).toMatchObject({ name: 'acme', status: 'active' });
+    expect(tenant.id).toMatch(UUID);
+    expect(tenant.db_user).toMatch(ROLE_NAME);
+    expect(result.stdout.toLowerCase()).not.toContain('password');
+    const [row] = await db.admin<{ db_user: string; db_password_encrypted: string }[]>`
+      SELECT db_user, db_password_encrypted FROM tenants WHERE id = ${tenant.id as string}`;
+    expect(row?.db_user).toBe(tenant.db_user);
+    expect(result.stdout).not.toContain(row?.db_password_encrypted);
+    const roles = await db.admin`SELECT rolcanlogin FROM pg_roles WHERE rolname = ${tenant.db_user as string}`;
+    expect(roles).toEqual([{ rolcanlogin: true }]);
+  });
+
+  it('tenant list includes a created tenant', async () => {
+    const created = await createTenant(uniqueName('listed'));
+    const result = await cli(['tenant', 'list', '--page-size', '1000']);
+    expect(result.code, result.stderr).toBe(0);
+    const page = JSON.parse(result.stdout) as { records: { id: string; name: string }[]; total: number };
+    expect(page.records).toContainEqual(expect.objectContaining({ id: created.id, name: created.name, db_user: created.db_user }));
+    expect(page.total).toBe(page.records.length);
+    expect(result.stdout.toLowerCase()).not.toContain('password');
+  });
+
+  it('tenant rotate replaces the stored ciphertext and the role password', async () => {
+    const tenant = await createTenant(uniqueName('rotated'));
+    const stored = async (): Promise<{ sealed: string; verifier: string }> => {
+      const [row] = await db.admin<{ sealed: string; verifier: string }[]>`
+        SELECT t.db_password_encrypted AS sealed, a.rolpassword AS verifier
+        FROM tenants t JOIN pg_authid a ON a.rolname = t.db_user WHERE t.id = ${tenant.id}`;
+      if (!row) throw new Error('tenant or role missing');
+      return row;
+    };
+    const before = await stored();
+    const result = await cli(['tenant', 'rotate', tenant.id]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ id: tenant.id });
+    const after = await stored();
+    expect(after.sealed).not.toBe(before.sealed);
+    expect(after.verifier).not.toBe(before.verifier);
+    expect(after.verifier).toMatch(/^SCRAM-SHA-256\$/);
+  });
+
+  it('tenant delete removes the catalog row and the role', async () => {
+    const tenant = await createTenant(uniqueName('deleted'));
+    const result = await cli(['tenant', 'delete', tenant.id]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ id: tenant.id, deleted: true });
+    expect(await db.admin`SELECT 1 FROM tenants WHERE id = ${tenant.id}`).toHaveLength(0);
+    expect(await db.admin`SELECT 1 FROM pg_roles WHERE rolname = ${tenant.db_user}`).toHaveLength(0);
+  });
+
+  it.each([['rotate'], ['delete']])('tenant %s of an unknown id exits 1 with tenant_not_found', async (command) => {
+    const result = await cli(['tenant', command, randomUUID()]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('tenant_not_found');
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('usage errors', () => {
+  it.each([
+    [[]],
+    [['tenant', 'bogus']],
+    [['tenant', 'rotate', 'not-a-uuid']],
+    [['tenant', 'delete']],
+    [['tenant', 'create']],
+    [['tenant', 'list', '--page-size', 'abc']],
+    [['token', 'admin', '--ttl', '0']],
+  ])(
+    'cli %j exits 2 and prints the usage text',
+    async (args) => {
+      const result = await cli(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('usage: npm run cli -- <command>');
+      expect(result.stderr).toContain('tenant create <name>');
+      expect(result.stdout).toBe('');
+    },
+  );
+});
+
+describe('token admin', () => {
+  async function verifiedToken(args: string[]): Promise<{ role: unknown; exp: number; now: number }> {
+    const result = await cli(['token', 'admin', ...args]);
+    expect(result.code, result.stderr).toBe(0);
+    const now = Math.floor(Date.now() / 1000);
+    // Only the token, so `TOKEN=$(npm run -s cli -- token admin)` captures it.
+    expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const { payload, protectedHeader } = await jwtVerify(result.stdout.trim(), new TextEncoder().encode(adminJwtSecret), {
+      algorithms: ['HS256'],
+    });
+    expect(protectedHeader.alg).toBe('HS256');
+    if (typeof payload.exp !== 'number') throw new Error('token has no exp');
+    return { role: payload.role, exp: payload.exp, now };
+  }
+
+  it('prints only a JWT signed with ADMIN_JWT_SECRET, role admin, expiring in an hour', async () => {
+    const { role, exp, now } = await verifiedToken([]);
+    expect(role).toBe('admin');
+    expect(Math.abs(exp - now - 3600)).toBeLessThanOrEqual(30);
+  });
+
+  it('--ttl 60 gives a token expiring in a minute', async () => {
+    const { role, exp, now } = await verifiedToken(['--ttl', '60']);
+    expect(role).toBe('admin');
+    expect(Math.abs(exp - now - 60)).toBeLessThanOrEqual(30);
+  });
+
+  it('the token does not verify under another secret', async () => {
+    const result = await cli(['token', 'admin']);
+    expect(result.code, result.stderr).toBe(0);
+    const other = new TextEncoder().encode(randomBytes(32).toString('base64url'));
+    await expect(jwtVerify(result.stdout.trim(), other, { algorithms: ['HS256'] })).rejects.toThrow();
+  });
+});
+
+describe('migrate', () => {
+  it('creates the schema on a fresh database and is idempotent', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const env = cliEnv({ DATABASE_URL: fresh.url });
+      const tenantsTable = async (): Promise<unknown> =>
+        (await fresh.admin`SELECT to_regclass('public.tenants') AS t`)[0]?.t;
+      expect(await tenantsTable()).toBeNull();
+
+      const first = await cli(['migrate'], env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(await tenantsTable()).toBe('tenants');
+      const recorded = await fresh.admin`SELECT version, name, applied_at FROM schema_migrations ORDER BY version`;
+      expect(recorded.length).toBeGreaterThan(0);
+
+      const second = await cli(['migrate'], env);
+      expect(second.code, second.stderr).toBe(0);
+      expect(await fresh.admin`SELECT version, name, applied_at FROM schema_migrations ORDER BY version`).toEqual(recorded);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe('configuration errors', () => {
+  it('an invalid CREDENTIALS_KEY exits non-zero naming the variable, not its value', async () => {
+    for (const value of ['xyz', `${credentialsKey.slice(0, 63)}`]) {
+      const result = await cli(['tenant', 'list'], cliEnv({ CREDENTIALS_KEY: value }));
+      expect(result.code).not.toBe(0);
+      expect(result.code).not.toBeNull();
+      expect(result.stderr).toContain('CREDENTIALS_KEY');
+      expect(result.stderr).not.toContain(value);
+      expect(result.stdout).toBe('');
+    }
+  });
+});
