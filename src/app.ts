@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { Sql } from 'postgres';
 import type { AppEnv } from './http/env.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
+import type { GatewayMetrics } from './http/metrics.js';
 import type { Logger } from './log.js';
 import type { PoolRegistry } from './pool/registry.js';
 import { adminTenantRoutes } from './routes/admin-tenants.js';
@@ -17,12 +18,17 @@ export interface AppDeps {
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(createErrorHandler(deps.logger));
   app.notFound(notFoundHandler);
+  app.use('*', deps.metrics.middleware);
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+  );
   app.route('/health', healthRoutes(deps.catalog));
   app.route('/v1/internal/users', usersRoutes(deps.registry, deps.bodyLimitBytes));
   app.route('/v1/admin/tenants', adminTenantRoutes(deps));

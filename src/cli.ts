@@ -16,6 +16,7 @@ import { parseCreateTenant } from './tenants/create-input.js';
 
 const USAGE = `usage: npm run cli -- <command>
   tenant create <name>              create a tenant (row, role, sealed password)
+  tenant create-many <prefix> <n>   create n tenants named <prefix>-000001… in bulk
   tenant list [--page N] [--page-size N]
   tenant rotate <id>                new role password
   tenant delete <id>                drop the tenant's rows and role
@@ -63,6 +64,16 @@ async function run(argv: string[]): Promise<unknown> {
     case 'create': {
       const { name } = parseCreateTenant({ name: arg });
       return withCatalog(config, secrets, (t) => t.create(name));
+    }
+    case 'create-many': {
+      const count = parsePositiveInteger('count', positionals[3] ?? '', 1_000_000);
+      const prefix = parseCreateTenant({ name: `${arg ?? ''}-${String(count).padStart(6, '0')}` }).name.slice(0, -7);
+      const names = Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(6, '0')}`);
+      const started = Date.now();
+      return withCatalog(config, secrets, async (t) => {
+        const created = await t.createMany(names);
+        return { created: created.length, first: created[0]?.id, seconds: (Date.now() - started) / 1000 };
+      });
     }
     case 'list': {
       const page = values.page === undefined ? 1 : parsePositiveInteger('--page', values.page, 1_000_000);

@@ -14,6 +14,25 @@ export interface PoolConfig {
   readonly idleTimeoutSeconds: number;
   /** Seconds to wait for a new PostgreSQL connection before giving up with 503. */
   readonly connectTimeoutSeconds: number;
+  /** Every connection the gateway opens (catalog, shared pool, dedicated pools) fits in this budget. */
+  readonly maxConnectionsTotal: number;
+  /** Connections of the shared (authenticator) pool that serves tenants without a dedicated pool. */
+  readonly sharedPoolMax: number;
+  /** Connections of the catalog pool (admin operations, tenant look-ups), counted in the budget. */
+  readonly catalogPoolMax: number;
+  /** A tenant whose request rate reaches this many per second gets a dedicated pool. */
+  readonly promoteRps: number;
+  /** How long a tenant's role and status are cached before the catalog is read again. */
+  readonly tenantCacheTtlSeconds: number;
+}
+
+export interface QueueConfig {
+  /** Milliseconds a request may wait for a connection before it gets 503. */
+  readonly timeoutMs: number;
+  /** Requests waiting at once, over all pools. */
+  readonly maxWaiting: number;
+  /** Requests one tenant may have waiting at once. */
+  readonly maxWaitingPerTenant: number;
 }
 
 export interface Config {
@@ -25,6 +44,7 @@ export interface Config {
   /** HS256 secret for admin tokens; absent only in embedded mode (generated like the key). */
   readonly adminJwtSecret: string | undefined;
   readonly pool: PoolConfig;
+  readonly queue: QueueConfig;
   readonly bodyLimitBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Create a demo tenant with a few users when the catalog is empty (default: on in embedded mode). */
@@ -59,23 +79,50 @@ export function loadConfig(env: Env = process.env): Config {
   if (!embedded && adminJwtSecret === undefined) {
     throw new ConfigError('ADMIN_JWT_SECRET', 'is required when DATABASE_URL is set');
   }
+  const pool = readPool(env);
+  const queueMax = integer(env, 'QUEUE_MAX', 1000, 1, 1_000_000);
   const config: Config = {
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
     database,
     credentialsKeyHex,
     adminJwtSecret,
-    pool: {
-      maxPerTenant: integer(env, 'POOL_MAX', 10, 1, 1000),
-      maxPools: integer(env, 'MAX_POOLS', 100, 1, 1_000_000),
-      idleTimeoutSeconds: integer(env, 'POOL_IDLE_TIMEOUT', 60, 1, 86_400),
-      connectTimeoutSeconds: integer(env, 'CONNECT_TIMEOUT', 5, 1, 600),
+    pool,
+    queue: {
+      timeoutMs: Math.round(seconds(env, 'QUEUE_TIMEOUT', 2, 0.01, 600) * 1000),
+      maxWaiting: queueMax,
+      maxWaitingPerTenant: Math.max(1, Math.floor(queueMax * fraction(env, 'QUEUE_TENANT_SHARE', 0.25))),
     },
     bodyLimitBytes: integer(env, 'BODY_LIMIT', 16_384, 256, 10_485_760),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     seedDemo: boolean(env, 'SEED_DEMO', embedded),
   };
   return deepFreeze(config);
+}
+
+// Catalog connections are few and fixed; they count against the budget like every other connection.
+const CATALOG_POOL_MAX = 3;
+
+function readPool(env: Env): PoolConfig {
+  const pool: PoolConfig = {
+    maxPerTenant: integer(env, 'POOL_MAX', 5, 1, 1000),
+    maxPools: integer(env, 'MAX_POOLS', 100, 1, 1_000_000),
+    idleTimeoutSeconds: integer(env, 'POOL_IDLE_TIMEOUT', 60, 1, 86_400),
+    connectTimeoutSeconds: integer(env, 'CONNECT_TIMEOUT', 5, 1, 600),
+    maxConnectionsTotal: integer(env, 'MAX_CONNECTIONS_TOTAL', 64, 1, 100_000),
+    sharedPoolMax: integer(env, 'SHARED_POOL_MAX', 8, 1, 1000),
+    catalogPoolMax: CATALOG_POOL_MAX,
+    promoteRps: integer(env, 'PROMOTE_RPS', 20, 1, 1_000_000),
+    tenantCacheTtlSeconds: integer(env, 'TENANT_CACHE_TTL', 30, 1, 86_400),
+  };
+  const needed = pool.catalogPoolMax + pool.sharedPoolMax + pool.maxPerTenant;
+  if (pool.maxConnectionsTotal < needed) {
+    throw new ConfigError(
+      'MAX_CONNECTIONS_TOTAL',
+      `must be at least ${needed}: ${pool.catalogPoolMax} catalog + SHARED_POOL_MAX (${pool.sharedPoolMax}) + POOL_MAX (${pool.maxPerTenant}) for one dedicated pool`,
+    );
+  }
+  return pool;
 }
 
 function readDatabase(env: Env): DatabaseConfig {
@@ -112,6 +159,24 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (raw === undefined) return fallback;
   if (!/^\d{1,10}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function seconds(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,6}(\.\d{1,3})?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a number of seconds from ${min} to ${max}, e.g. 2 or 0.5 (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/.test(raw) || Number(raw) <= 0) {
+    throw new ConfigError(name, `must be a fraction greater than 0 and at most 1, e.g. 0.25 (got "${raw}")`);
   }
   return Number(raw);
 }

@@ -4,21 +4,29 @@
 import type { Hono } from 'hono';
 import type { Sql } from 'postgres';
 import { createApp } from './app.js';
-import type { PoolConfig } from './config.js';
+import type { PoolConfig, QueueConfig } from './config.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
 import type { AppEnv } from './http/env.js';
-import type { Logger } from './log.js';
+import { createMetrics } from './http/metrics.js';
+import { errorFacts, type Logger } from './log.js';
+import { ensureAuthenticator } from './pool/authenticator.js';
+import { createConnectionBudget, type ConnectionBudget } from './pool/budget.js';
+import { createLimiter, createWaitQueue } from './pool/limiter.js';
+import { createRateTracker } from './pool/rate.js';
 import { createPoolRegistry, type PoolRegistry } from './pool/registry.js';
+import { createSharedPool, type SharedPool } from './pool/shared-pool.js';
 import { startSweeper, sweepIntervalMs } from './pool/sweeper.js';
 import { createTenantPoolOpener } from './pool/tenant-pool.js';
 import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
+import { createTenantDirectory } from './tenants/directory.js';
 
 export interface GatewayOptions {
   readonly databaseUrl: string;
   readonly credentialsKey: Buffer;
   readonly adminKey: Uint8Array;
   readonly pool: PoolConfig;
+  readonly queue: QueueConfig;
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
 }
@@ -28,16 +36,40 @@ export interface Gateway {
   readonly catalog: Sql;
   readonly tenants: TenantCatalog;
   readonly registry: PoolRegistry;
+  readonly shared: SharedPool;
+  readonly budget: ConnectionBudget;
   /** Stops the sweeper, closes every tenant pool and the catalog connection. */
   close(): Promise<void>;
 }
 
 export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const { pool, logger } = options;
-  const catalog = connectCatalog(options.databaseUrl, { connectTimeoutSeconds: pool.connectTimeoutSeconds });
+  // Catalog and shared pool take their connections off the top of the budget, for good.
+  const budget = createConnectionBudget(pool.maxConnectionsTotal);
+  budget.tryReserve(pool.catalogPoolMax);
+  budget.tryReserve(pool.sharedPoolMax);
+  const catalog = connectCatalog(options.databaseUrl, {
+    max: pool.catalogPoolMax,
+    connectTimeoutSeconds: pool.connectTimeoutSeconds,
+  });
   const applied = await migrate(catalog);
   if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
   const tenants = createTenantCatalog(catalog, options.credentialsKey);
+  const authenticator = await ensureAuthenticator(catalog, options.credentialsKey);
+  const shared = createSharedPool({
+    databaseUrl: options.databaseUrl,
+    ...authenticator,
+    max: pool.sharedPoolMax,
+    idleTimeoutSeconds: pool.idleTimeoutSeconds,
+    connectTimeoutSeconds: pool.connectTimeoutSeconds,
+  });
+  const queue = createWaitQueue(options.queue);
+  // Known tenants: a few hundred bytes each, so even a hundred thousand stay well under the RSS budget.
+  const directory = createTenantDirectory(catalog, {
+    maxTenants: 100_000,
+    ttlMs: pool.tenantCacheTtlSeconds * 1000,
+    negativeTtlMs: 5000,
+  });
   const opener = createTenantPoolOpener(catalog, {
     databaseUrl: options.databaseUrl,
     credentialsKey: options.credentialsKey,
@@ -46,12 +78,33 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
   });
   const idleTimeoutMs = pool.idleTimeoutSeconds * 1000;
-  const registry = createPoolRegistry(opener, { maxPools: pool.maxPools, idleTimeoutMs });
+  const registry = createPoolRegistry(
+    {
+      openDedicated: opener,
+      shared,
+      sharedLimiter: createLimiter({ slots: pool.sharedPoolMax, perTenantSlots: pool.maxPerTenant, queue }),
+      directory,
+      budget,
+      queue,
+      rates: createRateTracker(100_000),
+      onPromotionFailed: (tenantId, err) =>
+        logger.warn({ tenantId, err: errorFacts(err) }, 'dedicated pool could not be created; tenant stays on the shared pool'),
+    },
+    {
+      poolMax: pool.maxPerTenant,
+      maxPools: pool.maxPools,
+      idleTimeoutMs,
+      promoteRps: pool.promoteRps,
+    },
+  );
   const sweeper = startSweeper(() => {
     const closed = registry.sweepIdle();
     if (closed > 0) logger.debug({ closed }, 'idle tenant pools closed');
   }, sweepIntervalMs(idleTimeoutMs));
+  const metrics = createMetrics({ stats: () => registry.stats(), tenantsKnown: () => directory.size() });
+  queue.onWaitEnd = (ms, outcome) => metrics.observeQueueWait(ms, outcome);
   const app = createApp({
+    metrics,
     catalog,
     tenants,
     registry,
@@ -64,6 +117,8 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     tenants,
     registry,
+    shared,
+    budget,
     async close() {
       sweeper.stop();
       await registry.close();

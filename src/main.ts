@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     credentialsKey: secrets.credentialsKey,
     adminKey: secrets.adminKey,
     pool: config.pool,
+    queue: config.queue,
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
   });

@@ -1,102 +1,253 @@
-// The pool registry: one connection pool per tenant, logged in as that tenant's own role. Pools are
-// created on first use (one creation per tenant however many requests race for it), kept in an LRU of
-// bounded size, and closed by draining when evicted, rotated, deleted, idle or shut down.
+// The pool registry: decides, per request, which connections serve a tenant, within one global budget.
+//
+// - Hot tenants (request rate ≥ PROMOTE_RPS) get a dedicated pool logged in as their own role: prepared
+//   statements, one round trip. Its POOL_MAX connections are reserved from the budget when it is
+//   created; when the budget is spent, the least recently used idle pool that is colder than the
+//   candidate gives its connections back first.
+// - Every other tenant runs on the shared pool (src/pool/shared-pool.ts) as its own role via
+//   `SET LOCAL ROLE`, so a cold tenant never pays for a login and ten thousand tenants fit in a fixed
+//   number of connections.
+// - Each pool admits requests through a fair limiter (src/pool/limiter.ts): a tenant holds at most
+//   POOL_MAX connections of any pool, waits in a bounded queue, and gets 503 + Retry-After after
+//   QUEUE_TIMEOUT.
+// Promotion happens in the background; a request never waits for a pool to be created.
 import { LRUCache } from 'lru-cache';
-import type { Sql } from 'postgres';
+import type { Row, Sql } from 'postgres';
 import { isAuthenticationFailure, translateDbError } from '../db/errors.js';
+import { renderBound, renderInline, type StatementBuilder } from '../db/statement.js';
+import { NotFound, Unavailable } from '../errors.js';
+import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
+import type { ConnectionBudget } from './budget.js';
+import { createLimiter, type Limiter, type WaitQueue } from './limiter.js';
+import type { RateTracker } from './rate.js';
+import type { SharedPool } from './shared-pool.js';
 
-/** Opens a tenant's pool and proves the login; rejects (NotFound, Unavailable, …) when it cannot. */
+/** Opens a tenant's dedicated pool (POOL_MAX connections) and proves the login. */
 export type PoolOpener = (tenantId: string) => Promise<Sql>;
 
 export interface RegistryOptions {
+  /** Dedicated pool size, and the most connections one tenant may hold of the shared pool. */
+  readonly poolMax: number;
   readonly maxPools: number;
   readonly idleTimeoutMs: number;
+  readonly promoteRps: number;
   /** How long a closing pool may take to finish its queries before its connections are cut. */
   readonly drainTimeoutSeconds?: number;
   readonly now?: () => number;
 }
 
+export interface RegistryDeps {
+  readonly openDedicated: PoolOpener;
+  readonly shared: SharedPool;
+  readonly sharedLimiter: Limiter;
+  readonly directory: TenantDirectory;
+  readonly budget: ConnectionBudget;
+  readonly queue: WaitQueue;
+  readonly rates: RateTracker;
+  /** Told about promotions that failed (for logs); never about secrets. */
+  readonly onPromotionFailed?: (tenantId: string, err: unknown) => void;
+}
+
 export interface RegistryStats {
-  readonly open: number;
+  readonly dedicatedOpen: number;
   readonly creating: number;
   readonly closing: number;
   readonly created: number;
   readonly evicted: number;
+  readonly dedicatedInUse: number;
+  readonly sharedInUse: number;
+  readonly sharedSlots: number;
+  readonly waiting: number;
+  readonly budgetReserved: number;
+  readonly budgetTotal: number;
+  readonly servedDedicated: number;
+  readonly servedShared: number;
 }
 
 export interface PoolRegistry {
-  /** Runs `fn` on the tenant's pool, creating the pool first if needed. */
+  /** The request path: runs the statement for the tenant on its dedicated pool or the shared one. */
+  query(tenantId: string, build: StatementBuilder): Promise<Row[]>;
+  /** Runs `fn` on the tenant's dedicated pool, creating it now if the budget allows (else 503). */
   run<T>(tenantId: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
-  /** Closes the tenant's pool (after any creation in progress) so the next request logs in afresh. */
+  /** Forgets the tenant (cached role and status) and closes its dedicated pool, draining it. */
   evict(tenantId: string): Promise<void>;
-  /** Closes every pool idle for longer than the idle timeout; returns how many it closed. */
+  /** Closes dedicated pools idle for longer than the idle timeout; returns how many. */
   sweepIdle(): number;
   stats(): RegistryStats;
   /** Closes every pool and waits until their connections are gone. */
   close(): Promise<void>;
 }
 
-interface Entry {
+interface Dedicated {
   readonly sql: Sql;
+  readonly limiter: Limiter;
   lastUsed: number;
-  active: number;
+  closing: boolean;
+  closed: Promise<void>;
 }
 
-export function createPoolRegistry(open: PoolOpener, options: RegistryOptions): PoolRegistry {
+// After a promotion found no room, try again no sooner than this: a saturated gateway must not scan
+// its pools on every request.
+const PROMOTION_BACKOFF_MS = 1000;
+
+export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions): PoolRegistry {
+  const { budget, directory, rates, shared, sharedLimiter } = deps;
   const now = options.now ?? Date.now;
   const drainTimeout = options.drainTimeoutSeconds ?? 10;
   const closing = new Set<Promise<void>>();
-  // Single flight lives beside the LRU rather than in lru-cache's fetchMethod: an eviction during a
-  // fetch aborts it, which would either leak the half-made pool or fail every request waiting on it.
-  const creating = new Map<string, Promise<Entry>>();
+  const creating = new Map<string, Promise<Dedicated | undefined>>();
   let created = 0;
   let evicted = 0;
+  let servedDedicated = 0;
+  let servedShared = 0;
+  let promotionBlockedUntil = 0;
 
-  const closePool = (entry: Entry): void => {
+  const closeEntry = (entry: Dedicated): void => {
+    entry.closing = true;
     evicted++;
-    const done = entry.sql.end({ timeout: drainTimeout }).catch(() => undefined);
-    closing.add(done);
-    void done.finally(() => closing.delete(done));
+    // The reservation is returned only once the connections are gone, so the budget holds at the server.
+    entry.closed = entry.sql
+      .end({ timeout: drainTimeout })
+      .catch(() => undefined)
+      .then(() => budget.release(options.poolMax));
+    closing.add(entry.closed);
+    void entry.closed.finally(() => closing.delete(entry.closed));
   };
 
-  const pools = new LRUCache<string, Entry>({
-    max: options.maxPools,
-    dispose: (entry) => closePool(entry),
-  });
+  const pools = new LRUCache<string, Dedicated>({ max: options.maxPools, dispose: closeEntry });
 
-  const create = (tenantId: string): Promise<Entry> => {
-    let pending = creating.get(tenantId);
-    if (pending) return pending;
-    pending = open(tenantId)
-      .then((sql) => {
-        const entry: Entry = { sql, lastUsed: now(), active: 0 };
-        created++;
-        pools.set(tenantId, entry);
-        return entry;
-      })
-      .finally(() => creating.delete(tenantId));
+  /** The least recently used dedicated pool that is idle and colder than `rate`. */
+  const coldestIdle = (rate: number): string | undefined => {
+    for (const [tenantId, entry] of pools.rentries() as Generator<[string, Dedicated]>) {
+      if (!entry.closing && entry.limiter.inUse() === 0 && rates.rate(tenantId) < rate) return tenantId;
+    }
+    return undefined;
+  };
+
+  const reserveDedicated = async (rate: number): Promise<boolean> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (budget.tryReserve(options.poolMax)) return true;
+      const victim = coldestIdle(rate);
+      if (victim === undefined) return false;
+      const entry = pools.peek(victim) as Dedicated;
+      pools.delete(victim);
+      await entry.closed;
+    }
+    return budget.tryReserve(options.poolMax);
+  };
+
+  const promote = (tenantId: string, rate: number): Promise<Dedicated | undefined> => {
+    const inFlight = creating.get(tenantId);
+    if (inFlight) return inFlight;
+    const pending = (async () => {
+      if (!(await reserveDedicated(rate))) {
+        promotionBlockedUntil = now() + PROMOTION_BACKOFF_MS;
+        return undefined;
+      }
+      let sql: Sql;
+      try {
+        sql = await deps.openDedicated(tenantId);
+      } catch (err) {
+        budget.release(options.poolMax);
+        throw err;
+      }
+      const entry: Dedicated = {
+        sql,
+        limiter: createLimiter({ slots: options.poolMax, perTenantSlots: options.poolMax, queue: deps.queue }),
+        lastUsed: now(),
+        closing: false,
+        closed: Promise.resolve(),
+      };
+      created++;
+      pools.set(tenantId, entry);
+      return entry;
+    })().finally(() => creating.delete(tenantId));
     creating.set(tenantId, pending);
     return pending;
   };
 
-  return {
-    async run(tenantId, fn) {
-      const entry = pools.get(tenantId) ?? (await create(tenantId));
-      entry.active++;
-      try {
-        return await fn(entry.sql);
-      } catch (err) {
-        // The role's password changed or the role is gone (possibly via another instance): drop the
-        // pool so the next request re-reads the catalog instead of failing forever.
-        if (isAuthenticationFailure(err) && pools.peek(tenantId) === entry) pools.delete(tenantId);
-        throw translateDbError(err) ?? err;
-      } finally {
-        entry.active--;
-        entry.lastUsed = now();
+  const acquire = async (limiter: Limiter, tenantId: string): Promise<void> => {
+    if (!limiter.tryAcquire(tenantId)) await limiter.wait(tenantId);
+  };
+
+  const onDedicated = async <T>(
+    tenantId: string,
+    entry: Dedicated,
+    fn: (sql: Sql) => Promise<T>,
+    reroute: () => Promise<T>,
+  ): Promise<T> => {
+    await acquire(entry.limiter, tenantId);
+    if (entry.closing) {
+      // Evicted (rotation, deletion) while we waited: its connections are ending, go round again.
+      entry.limiter.release(tenantId);
+      return reroute();
+    }
+    try {
+      return await fn(entry.sql);
+    } catch (err) {
+      // The role's password changed or the role is gone (possibly via another instance): drop the pool
+      // and the cached entry so the next request re-reads the catalog instead of failing forever.
+      if (isAuthenticationFailure(err)) {
+        directory.invalidate(tenantId);
+        if (pools.peek(tenantId) === entry) pools.delete(tenantId);
       }
+      throw translateDbError(err) ?? err;
+    } finally {
+      entry.limiter.release(tenantId);
+      entry.lastUsed = now();
+    }
+  };
+
+  const onShared = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
+    await acquire(sharedLimiter, tenant.id);
+    try {
+      servedShared++;
+      return await shared.run(tenant.dbUser, renderInline(build));
+    } catch (err) {
+      if (isRoleSwitchFailure(err)) {
+        // The role vanished since we cached it (tenant deleted elsewhere).
+        directory.invalidate(tenant.id);
+        throw new NotFound('tenant_not_found', `no tenant with id ${tenant.id}`);
+      }
+      throw translateDbError(err) ?? err;
+    } finally {
+      sharedLimiter.release(tenant.id);
+    }
+  };
+
+  const query = async (tenantId: string, build: StatementBuilder): Promise<Row[]> => {
+    const tenant = await directory.require(tenantId);
+    const rate = rates.hit(tenantId);
+    const entry = pools.get(tenantId);
+    if (entry && !entry.closing) {
+      servedDedicated++;
+      const run = (sql: Sql): Promise<Row[]> => {
+        const { text, params } = renderBound(build);
+        return sql.unsafe(text, params, { prepare: true }) as unknown as Promise<Row[]>;
+      };
+      return onDedicated(tenantId, entry, run, () => query(tenantId, build));
+    }
+    if (rate >= options.promoteRps && !creating.has(tenantId) && now() >= promotionBlockedUntil) {
+      promote(tenantId, rate).catch((err: unknown) => deps.onPromotionFailed?.(tenantId, err));
+    }
+    return onShared(tenant, build);
+  };
+
+  return {
+    query,
+
+    async run(tenantId, fn) {
+      await directory.require(tenantId);
+      const cached = pools.get(tenantId);
+      const entry = cached && !cached.closing ? cached : await promote(tenantId, Number.POSITIVE_INFINITY);
+      if (!entry) {
+        throw new Unavailable('pool_budget_exhausted', 'no connections are free for a dedicated pool; retry shortly', 1);
+      }
+      return onDedicated(tenantId, entry, fn, () => this.run(tenantId, fn));
     },
 
     async evict(tenantId) {
+      directory.invalidate(tenantId);
       await creating.get(tenantId)?.catch(() => undefined);
       pools.delete(tenantId);
     },
@@ -104,21 +255,44 @@ export function createPoolRegistry(open: PoolOpener, options: RegistryOptions): 
     sweepIdle() {
       const cutoff = now() - options.idleTimeoutMs;
       const idle: string[] = [];
-      for (const [tenantId, entry] of pools.entries()) {
-        if (entry.active === 0 && entry.lastUsed < cutoff) idle.push(tenantId);
+      for (const [tenantId, entry] of pools.entries() as Generator<[string, Dedicated]>) {
+        if (!entry.closing && entry.limiter.inUse() === 0 && entry.lastUsed < cutoff) idle.push(tenantId);
       }
       for (const tenantId of idle) pools.delete(tenantId);
       return idle.length;
     },
 
     stats() {
-      return { open: pools.size, creating: creating.size, closing: closing.size, created, evicted };
+      let dedicatedInUse = 0;
+      for (const entry of pools.values() as Generator<Dedicated>) dedicatedInUse += entry.limiter.inUse();
+      return {
+        dedicatedOpen: pools.size,
+        creating: creating.size,
+        closing: closing.size,
+        created,
+        evicted,
+        dedicatedInUse,
+        sharedInUse: sharedLimiter.inUse(),
+        sharedSlots: sharedLimiter.slots,
+        waiting: deps.queue.waiting(),
+        budgetReserved: budget.reserved(),
+        budgetTotal: budget.total,
+        servedDedicated,
+        servedShared,
+      };
     },
 
     async close() {
       await Promise.allSettled([...creating.values()]);
       pools.clear();
       await Promise.all([...closing]);
+      await shared.end();
     },
   };
+}
+
+/** SET ROLE failed: the role no longer exists, or the authenticator is no longer a member of it. */
+function isRoleSwitchFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; routine?: unknown };
+  return (e.code === '22023' || e.code === '42501') && e.routine === 'call_string_check_hook';
 }

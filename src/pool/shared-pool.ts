@@ -1,9 +1,14 @@
 // The shared pool for the long tail of tenants: connections logged in as the authenticator role, which
 // is NOINHERIT, holds no rights of its own and is a member of every tenant role. A request is ONE
-// simple-protocol message, `SET LOCAL ROLE "t_…"; <statement>`: PostgreSQL runs the message as one
-// implicit transaction, so the role ends with it, after success and after any error alike, and the next
-// message on the connection starts as the powerless authenticator again. No connection per request, no
-// RESET to forget, one round trip.
+// simple-protocol message, `SET LOCAL ROLE "t_…"; <statement>; RESET ROLE`. PostgreSQL runs the message
+// as one implicit transaction: after an error everything is rolled back, the role included; after
+// success the LOCAL role ends with the transaction, and the trailing RESET also undoes any session-level
+// SET ROLE (PostgreSQL checks SET ROLE against the session user, the authenticator, so one inside the
+// message would otherwise outlive it). Either way the next message starts as the powerless
+// authenticator. No connection per request, one round trip.
+//
+// Within the message the statement could switch to any tenant, so its text must be ours alone: builders
+// from src/db/statement.ts, whitelisted identifiers, and values as escaped literals (property-tested).
 import postgres, { type Row, type Sql } from 'postgres';
 import { quoteIdentifier } from '../db/quote.js';
 
@@ -41,8 +46,10 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     async run(role, statement) {
       // Role names come from the catalog, never from a request; the shape check is a second lock.
       if (!TENANT_ROLE.test(role)) throw new RangeError('not a tenant role');
-      const results = (await sql.unsafe(`SET LOCAL ROLE ${quoteIdentifier(role)}; ${statement}`)) as unknown as Row[][];
-      return results[results.length - 1] ?? [];
+      const results = (await sql.unsafe(`SET LOCAL ROLE ${quoteIdentifier(role)}; ${statement}; RESET ROLE`)) as unknown as Row[][];
+      // SET and RESET return no rows. postgres.js does not always file the statement's rows under its
+      // own result in a multi-statement message, so gather them from all of them.
+      return results.length === 1 ? (results[0] ?? []) : results.flat();
     },
     end: (timeoutSeconds = 10) => sql.end({ timeout: timeoutSeconds }),
   };

@@ -1,5 +1,5 @@
 // GET and POST /v1/internal/users: thin handlers. Parsing is in src/users, SQL in src/users/queries,
-// and the tenant's own pool (RLS) does the isolation.
+// and the tenant's own role (RLS) does the isolation, on whichever pool the registry picks.
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { readJsonBody } from '../http/json-body.js';
@@ -7,7 +7,7 @@ import { tenantFromHeader } from '../http/tenant-id.js';
 import type { PoolRegistry } from '../pool/registry.js';
 import { parseCreateUser } from '../users/create-input.js';
 import { parseListParams } from '../users/list-params.js';
-import { createUser, listUsers } from '../users/queries.js';
+import { createUserStatement, listUsersStatement } from '../users/queries.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
@@ -17,14 +17,14 @@ export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number): Hon
     const url = c.req.url;
     const q = url.indexOf('?');
     const params = parseListParams(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
-    const body = await registry.run(c.get('tenantId'), (sql) => listUsers(sql, params));
-    return c.body(body, 200, JSON_HEADERS);
+    const [row] = await registry.query(c.get('tenantId'), listUsersStatement(params));
+    return c.body(row?.body as string, 200, JSON_HEADERS);
   });
 
   app.post('/', tenantFromHeader, async (c) => {
     const input = parseCreateUser(await readJsonBody(c, bodyLimitBytes));
-    const body = await registry.run(c.get('tenantId'), (sql) => createUser(sql, input));
-    return c.body(body, 201, JSON_HEADERS);
+    const [row] = await registry.query(c.get('tenantId'), createUserStatement(input));
+    return c.body(row?.body as string, 201, JSON_HEADERS);
   });
 
   return app;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from 'postgres';
 import { sealCredential } from '../crypto/credentials.js';
 import { generateRolePassword } from '../crypto/password.js';
-import { scramSha256Verifier } from '../crypto/scram.js';
+import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.js';
 import { translateDbError } from '../db/errors.js';
 import { Conflict, NotFound } from '../errors.js';
 import { roleNameFor } from './role-name.js';
@@ -26,6 +26,8 @@ export interface TenantPage {
 
 export interface TenantCatalog {
   create(name: string): Promise<Tenant>;
+  /** Creates many tenants in a few statements (rows and roles in one transaction per chunk). */
+  createMany(names: readonly string[]): Promise<Tenant[]>;
   list(page: number, pageSize: number): Promise<TenantPage>;
   get(id: string): Promise<Tenant | undefined>;
   findByName(name: string): Promise<Tenant | undefined>;
@@ -35,6 +37,10 @@ export interface TenantCatalog {
   remove(id: string): Promise<void>;
 }
 
+// Tenants per transaction in createMany: large enough to amortise round trips, small enough that one
+// transaction's role catalog changes stay modest.
+const BULK_CHUNK = 1000;
+
 export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCatalog {
   const sealNewPassword = (): { sealed: string; verifier: string } => {
     const password = generateRolePassword();
@@ -42,6 +48,29 @@ export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCat
   };
 
   const notFound = (id: string): NotFound => new NotFound('tenant_not_found', `no tenant with id ${id}`);
+
+  const createChunk = async (names: string[]): Promise<Tenant[]> => {
+    const ids = names.map(() => randomUUID());
+    const dbUsers = ids.map(roleNameFor);
+    const passwords = names.map(() => generateRolePassword());
+    const sealed = passwords.map((p) => sealCredential(p, credentialsKey));
+    const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
+    try {
+      return await sql.begin(async (tx) => {
+        const inserted = await tx<Tenant[]>`
+          INSERT INTO tenants (id, name, db_user, db_password_encrypted)
+          SELECT * FROM unnest(${ids}::uuid[], ${names}::text[], ${dbUsers}::text[], ${sealed}::text[])
+          RETURNING id, name, db_user, status, created_at, updated_at`;
+        await tx`SELECT tenantgate_create_role(r, v) FROM unnest(${dbUsers}::text[], ${verifiers}::text[]) AS x(r, v)`;
+        return inserted;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'tenants_name_key')) {
+        throw new Conflict('tenant_exists', 'a tenant with one of these names already exists');
+      }
+      throw translateDbError(err) ?? err;
+    }
+  };
 
   return {
     async create(name) {
@@ -63,6 +92,23 @@ export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCat
         }
         throw translateDbError(err) ?? err;
       }
+    },
+
+    async createMany(names) {
+      const chunks: string[][] = [];
+      for (let i = 0; i < names.length; i += BULK_CHUNK) chunks.push(names.slice(i, i + BULK_CHUNK));
+      const created: Tenant[][] = [];
+      // PostgreSQL spends ~2 ms of CPU per role created with a password: two chunks at a time use both
+      // cores of a small server. Each chunk is one transaction; chunks are not atomic together.
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < chunks.length) {
+          const index = next++;
+          created[index] = await createChunk(chunks[index] as string[]);
+        }
+      };
+      await Promise.all([worker(), worker()]);
+      return created.flat();
     },
 
     async list(page, pageSize) {

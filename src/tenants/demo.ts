@@ -1,7 +1,7 @@
 // The zero-configuration demo: on first start, a tenant named "demo" with a few users, created through
 // the tenant's own role like any other data; on every start, curl commands to try it.
 import type { PoolRegistry } from '../pool/registry.js';
-import { createUser } from '../users/queries.js';
+import { createUserStatement } from '../users/queries.js';
 import type { TenantCatalog } from './catalog.js';
 
 const DEMO_NAME = 'demo';
@@ -17,7 +17,7 @@ export async function ensureDemoTenant(tenants: TenantCatalog, registry: PoolReg
   if (existing) return existing.id;
   const tenant = await tenants.create(DEMO_NAME);
   for (const user of DEMO_USERS) {
-    await registry.run(tenant.id, (sql) => createUser(sql, user));
+    await registry.query(tenant.id, createUserStatement(user));
   }
   return tenant.id;
 }

@@ -1,58 +1,77 @@
-// The users queries a tenant runs on its own pool. Each is one round trip that returns the finished JSON
-// body as text, so the gateway neither parses rows nor re-serialises them. No tenant filter here: the
-// connection's role and the RLS policy confine every statement to the tenant's rows.
-import type { PendingQuery, Row, Sql } from 'postgres';
+// The users statements a tenant runs. Each is one round trip that returns the finished JSON body as
+// text (column `body`), so the gateway neither parses rows nor re-serialises them. No tenant filter:
+// the session's role and the RLS policy confine every statement to the tenant's rows. Each statement
+// is a builder (src/db/statement.ts) so that dedicated pools bind parameters and the shared pool
+// inlines escaped literals from the very same definition.
+import { quoteIdentifier } from '../db/quote.js';
+import type { SqlWriter, StatementBuilder } from '../db/statement.js';
+import { SORTABLE_COLUMNS, type SortableColumn } from './columns.js';
 import type { ListParams } from './list-params.js';
 
-export async function listUsers(sql: Sql, params: ListParams): Promise<string> {
-  const where = whereClause(sql, params);
-  const direction = params.sortDirection === 'asc' ? sql`ASC` : sql`DESC`;
+// Every identifier that can reach SQL, quoted once at start-up from the whitelist.
+const QUOTED = Object.fromEntries(SORTABLE_COLUMNS.map((c) => [c, quoteIdentifier(c)])) as Record<SortableColumn, string>;
+
+export function listUsersStatement(params: ListParams): StatementBuilder {
+  const direction = params.sortDirection === 'asc' ? 'ASC' : 'DESC';
   // id breaks ties so pages never overlap or skip rows with equal sort keys.
-  const order = sql`${sql(params.sortColumn)} ${direction}, id ${direction}`;
-  const offset = (params.page - 1) * params.pageSize;
-  const [row] = await sql<{ body: string }[]>`
-    SELECT json_build_object(
-      'records', coalesce(
-        (SELECT json_agg(user_json(p) ORDER BY ${order})
-         FROM (SELECT * FROM users ${where} ORDER BY ${order} LIMIT ${params.pageSize} OFFSET ${offset}) p),
-        '[]'::json),
-      'page', ${params.page}::int,
-      'page_size', ${params.pageSize}::int,
-      'total', t.total,
-      'total_pages', ceil(t.total::numeric / ${params.pageSize}::int)::bigint
-    )::text AS body
-    FROM (SELECT count(*) AS total FROM users ${where}) t`;
-  return (row as { body: string }).body;
+  const order = `${QUOTED[params.sortColumn]} ${direction}, "id" ${direction}`;
+  return (w) => {
+    w.sql(`SELECT json_build_object('records', coalesce((SELECT json_agg(user_json(p) ORDER BY ${order}) FROM (SELECT * FROM users`);
+    whereClause(w, params);
+    w.sql(` ORDER BY ${order} LIMIT `);
+    w.value(params.pageSize, 'int4');
+    w.sql(' OFFSET ');
+    w.value((params.page - 1) * params.pageSize, 'int4');
+    w.sql(`) p), '[]'::json), 'page', `);
+    w.value(params.page, 'int4');
+    w.sql(`, 'page_size', `);
+    w.value(params.pageSize, 'int4');
+    w.sql(`, 'total', t.total, 'total_pages', ceil(t.total::numeric / `);
+    w.value(params.pageSize, 'int4');
+    w.sql(')::bigint)::text AS body FROM (SELECT count(*) AS total FROM users');
+    whereClause(w, params);
+    w.sql(') t');
+  };
 }
 
-export async function createUser(sql: Sql, input: { firstName: string; lastName: string }): Promise<string> {
-  const [row] = await sql<{ body: string }[]>`
-    INSERT INTO users (first_name, last_name) VALUES (${input.firstName}, ${input.lastName})
-    RETURNING user_json(users)::text AS body`;
-  return (row as { body: string }).body;
+export function createUserStatement(input: { firstName: string; lastName: string }): StatementBuilder {
+  return (w) => {
+    w.sql('INSERT INTO users (first_name, last_name) VALUES (');
+    w.value(input.firstName, 'text');
+    w.sql(', ');
+    w.value(input.lastName, 'text');
+    w.sql(') RETURNING user_json(users)::text AS body');
+  };
 }
 
-// Dates go in as text and are cast by PostgreSQL: a timestamptz-typed parameter would be serialised
-// through a JS Date by the driver and lose its microseconds, breaking the inclusive bounds.
-function whereClause(sql: Sql, params: ListParams): PendingQuery<Row[]> {
-  const conditions: PendingQuery<Row[]>[] = [];
+function whereClause(w: SqlWriter, params: ListParams): void {
+  let joiner = ' WHERE ';
+  const next = (): void => {
+    w.sql(joiner);
+    joiner = ' AND ';
+  };
   if (params.search) {
-    const pattern = params.search.pattern;
-    const any = params.search.columns.map((column) => sql`${sql(column)} ILIKE ${pattern}`);
-    conditions.push(sql`(${joined(sql, any, sql` OR `)})`);
+    next();
+    w.sql('(');
+    params.search.columns.forEach((column, i) => {
+      w.sql(`${i > 0 ? ' OR ' : ''}${QUOTED[column]} ILIKE `);
+      w.value(params.search?.pattern ?? '', 'text');
+    });
+    w.sql(')');
   }
   if (params.dateAfter !== undefined) {
-    conditions.push(sql`${sql(params.dateColumn)} >= ${params.dateAfter}::text::timestamptz`);
+    next();
+    w.sql(`${QUOTED[params.dateColumn]} >= `);
+    w.value(params.dateAfter, 'timestamptz');
   }
   if (params.dateBefore !== undefined) {
-    conditions.push(sql`${sql(params.dateColumn)} <= ${params.dateBefore}::text::timestamptz`);
+    next();
+    w.sql(`${QUOTED[params.dateColumn]} <= `);
+    w.value(params.dateBefore, 'timestamptz');
   }
   for (const filter of params.filters) {
-    conditions.push(sql`${sql(filter.column)} = ${filter.value}`);
+    next();
+    w.sql(`${QUOTED[filter.column]} = `);
+    w.value(filter.value, filter.column === 'confirmed' ? 'bool' : filter.column === 'id' ? 'uuid' : 'text');
   }
-  return conditions.length === 0 ? sql`` : sql`WHERE ${joined(sql, conditions, sql` AND `)}`;
-}
-
-function joined(sql: Sql, parts: PendingQuery<Row[]>[], separator: PendingQuery<Row[]>): PendingQuery<Row[]> {
-  return parts.reduce((acc, part, i) => (i === 0 ? part : sql`${acc}${separator}${part}`));
 }

@@ -82,6 +82,11 @@ async function backendPids(dbUser: string): Promise<number[]> {
   return rows.map((r) => r.pid);
 }
 
+/** Makes the tenant's dedicated pool (own-role login) exist, as a hot tenant's would. */
+async function onDedicatedPool(tenantId: string): Promise<void> {
+  await gw.gateway.registry.run(tenantId, (sql) => sql`SELECT 1`);
+}
+
 async function roleExists(dbUser: string): Promise<boolean> {
   const rows = await gw.db.admin`SELECT 1 FROM pg_roles WHERE rolname = ${dbUser}`;
   return rows.length === 1;
@@ -402,9 +407,10 @@ describe('POST /v1/admin/tenants/:id/rotate', () => {
     expect(await logIn(tenant.db_user, newPassword)).toBe(tenant.db_user);
   });
 
-  it("closes the tenant's cached pool, and the next users request logs in with the new password", async () => {
+  it("closes the tenant's dedicated pool, and the next dedicated pool logs in with the new password", async () => {
     const tenant = await createTenant(uniqueName('pooled'));
     expect((await usersRequest(tenant.id, { method: 'POST', json: { first_name: 'Ada', last_name: 'Lovelace' } })).status).toBe(201);
+    await onDedicatedPool(tenant.id);
     const before = await backendPids(tenant.db_user);
     expect(before.length).toBeGreaterThan(0);
 
@@ -414,6 +420,7 @@ describe('POST /v1/admin/tenants/:id/rotate', () => {
     const list = await usersRequest(tenant.id);
     expect(list.status).toBe(200);
     expect(((await list.json()) as { total: number }).total).toBe(1);
+    await onDedicatedPool(tenant.id);
     const after = await backendPids(tenant.db_user);
     expect(after.length).toBeGreaterThan(0);
     expect(after.filter((pid) => before.includes(pid))).toEqual([]);
@@ -433,6 +440,7 @@ describe('DELETE /v1/admin/tenants/:id', () => {
     for (const [tenantId, first] of [[doomed.id, 'Ada'], [doomed.id, 'Alan'], [survivor.id, 'Grace']] as const) {
       expect((await usersRequest(tenantId, { method: 'POST', json: { first_name: first, last_name: 'X' } })).status).toBe(201);
     }
+    await onDedicatedPool(doomed.id);
     expect((await backendPids(doomed.db_user)).length).toBeGreaterThan(0);
 
     const res = await adminRequest(`${TENANTS}/${doomed.id}`, { method: 'DELETE' });

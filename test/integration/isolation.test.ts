@@ -22,7 +22,8 @@ function onPoolOf<T>(tenantId: string, fn: (sql: Sql) => Promise<T>): Promise<T>
 }
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // Promotion is driven explicitly below, so request counts say which pool served what.
+  gw = await startTestGateway({ pool: { promoteRps: 1_000_000 } });
   a = await gw.createTenant();
   b = await gw.createTenant();
   for (const [first, last] of [['Alice', 'Anders'], ['Albert', 'Ames'], ['Zed', 'Secret']]) {
@@ -45,31 +46,45 @@ afterAll(async () => {
   await gw?.close();
 });
 
-describe('through the API', () => {
-  const queries = [
-    '',
-    '?page_size=100',
-    '?search=al',
-    '?search=secret&search_columns=last_name',
-    '?first_name=Alice',
-    '?last_name=Ames',
-    '?confirmed=true',
-    '?confirmed=false',
-    '?date_after=2000-01-01T00:00:00Z&date_before=2999-01-01T00:00:00Z',
-    '?date_column=updated_at&date_after=2000-01-01T00:00:00Z',
-    '?sort_column=first_name&sort_direction=ascending',
-    '?sort_column=id&sort_direction=descending&page=1&page_size=1',
-    '?page=2&page_size=1',
-  ];
+const QUERIES = [
+  '',
+  '?page_size=100',
+  '?search=al',
+  '?search=secret&search_columns=last_name',
+  '?first_name=Alice',
+  '?last_name=Ames',
+  '?confirmed=true',
+  '?confirmed=false',
+  '?date_after=2000-01-01T00:00:00Z&date_before=2999-01-01T00:00:00Z',
+  '?date_column=updated_at&date_after=2000-01-01T00:00:00Z',
+  '?sort_column=first_name&sort_direction=ascending',
+  '?sort_column=id&sort_direction=descending&page=1&page_size=1',
+  '?page=2&page_size=1',
+];
 
-  it.each(queries)('tenant B never sees tenant A rows: GET users%s', async (query) => {
+// Both ways a request can be served: the shared authenticator pool (every tenant starts there) and the
+// tenant's dedicated own-role pool (hot tenants). Isolation must hold on each.
+describe.each(['shared', 'dedicated'] as const)('through the API on the %s pool', (path) => {
+  const servedBy = (): number =>
+    path === 'shared' ? gw.gateway.registry.stats().servedShared : gw.gateway.registry.stats().servedDedicated;
+  let servedBefore = 0;
+
+  beforeAll(async () => {
+    if (path === 'dedicated') {
+      await onPoolOf(a.id, (sql) => sql`SELECT 1`);
+      await onPoolOf(b.id, (sql) => sql`SELECT 1`);
+    }
+    servedBefore = servedBy();
+  });
+
+  it.each(QUERIES)('tenant B never sees tenant A rows: GET users%s', async (query) => {
     const page = await listAs(b.id, query);
     expect(page.records.every((r) => !aUserIds.includes(r.id))).toBe(true);
     expect(page.records.every((r) => r.first_name === 'Bob')).toBe(true);
     expect(page.total).toBeLessThanOrEqual(1);
   });
 
-  it.each(aUserIds.map((_, i) => i))('tenant B cannot fetch tenant A user #%i by id', async (i) => {
+  it.each([0, 1, 2])('tenant B cannot fetch tenant A user #%i by id', async (i) => {
     const page = await listAs(b.id, `?id=${aUserIds[i]}`);
     expect(page.total).toBe(0);
     expect(page.records).toEqual([]);
@@ -78,6 +93,10 @@ describe('through the API', () => {
   it('tenant A sees exactly its own three users', async () => {
     const page = await listAs(a.id, '?page_size=100');
     expect(page.records.map((r) => r.id).sort()).toEqual([...aUserIds].sort());
+  });
+
+  it(`every one of these requests was served by the ${path} pool`, () => {
+    expect(servedBy() - servedBefore).toBe(QUERIES.length + 3 + 1);
   });
 });
 

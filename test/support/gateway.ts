@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import type { PoolConfig } from '../../src/config.js';
+import type { PoolConfig, QueueConfig } from '../../src/config.js';
 import { buildGateway, type Gateway } from '../../src/gateway.js';
 import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
 import { createLogger } from '../../src/log.js';
@@ -25,6 +25,7 @@ export interface TestGateway {
 
 export interface TestGatewayOptions {
   readonly pool?: Partial<PoolConfig>;
+  readonly queue?: Partial<QueueConfig>;
   readonly bodyLimitBytes?: number;
 }
 
@@ -37,7 +38,19 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     databaseUrl: db.url,
     credentialsKey,
     adminKey: key,
-    pool: { maxPerTenant: 5, maxPools: 100, idleTimeoutSeconds: 60, connectTimeoutSeconds: 5, ...options.pool },
+    pool: {
+      maxPerTenant: 5,
+      maxPools: 100,
+      idleTimeoutSeconds: 60,
+      connectTimeoutSeconds: 5,
+      maxConnectionsTotal: 40,
+      sharedPoolMax: 4,
+      catalogPoolMax: 3,
+      promoteRps: 20,
+      tenantCacheTtlSeconds: 30,
+      ...options.pool,
+    },
+    queue: { timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250, ...options.queue },
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });

@@ -25,7 +25,18 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
     expect(config.database).toEqual({ kind: 'embedded', dataDir: '.data', port: 54329 });
     expect(config.credentialsKeyHex).toBeUndefined();
     expect(config.adminJwtSecret).toBeUndefined();
-    expect(config.pool).toEqual({ maxPerTenant: 10, maxPools: 100, idleTimeoutSeconds: 60, connectTimeoutSeconds: 5 });
+    expect(config.pool).toEqual({
+      maxPerTenant: 5,
+      maxPools: 100,
+      idleTimeoutSeconds: 60,
+      connectTimeoutSeconds: 5,
+      maxConnectionsTotal: 64,
+      sharedPoolMax: 8,
+      catalogPoolMax: 3,
+      promoteRps: 20,
+      tenantCacheTtlSeconds: 30,
+    });
+    expect(config.queue).toEqual({ timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250 });
   });
 
   it('treats blank variables as unset', () => {
@@ -40,6 +51,27 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
     expect(config.database).toEqual({ kind: 'embedded', dataDir: '/tmp/tg', port: 6000 });
     expect(config.port).toBe(0);
     expect(config.seedDemo).toBe(false);
+  });
+});
+
+describe('budget and queue settings', () => {
+  it('reads the budget, queue and promotion variables', () => {
+    const config = loadConfig({
+      MAX_CONNECTIONS_TOTAL: '90',
+      SHARED_POOL_MAX: '12',
+      POOL_MAX: '6',
+      QUEUE_TIMEOUT: '0.5',
+      QUEUE_MAX: '200',
+      QUEUE_TENANT_SHARE: '0.1',
+      PROMOTE_RPS: '50',
+      TENANT_CACHE_TTL: '10',
+    });
+    expect(config.pool).toMatchObject({ maxConnectionsTotal: 90, sharedPoolMax: 12, maxPerTenant: 6, promoteRps: 50, tenantCacheTtlSeconds: 10 });
+    expect(config.queue).toEqual({ timeoutMs: 500, maxWaiting: 200, maxWaitingPerTenant: 20 });
+  });
+
+  it('explains what MAX_CONNECTIONS_TOTAL must at least cover', () => {
+    expect(() => loadConfig({ MAX_CONNECTIONS_TOTAL: '10' })).toThrow(/at least 16: 3 catalog \+ SHARED_POOL_MAX \(8\) \+ POOL_MAX \(5\)/);
   });
 });
 
@@ -78,6 +110,15 @@ describe('loadConfig rejects invalid values with a ConfigError naming the variab
     ['PORT', { PORT: '70000' }],
     ['PORT', { PORT: '-1' }],
     ['POOL_MAX', { POOL_MAX: '0' }],
+    ['MAX_CONNECTIONS_TOTAL', { MAX_CONNECTIONS_TOTAL: '10' }],
+    ['MAX_CONNECTIONS_TOTAL', { MAX_CONNECTIONS_TOTAL: '20', SHARED_POOL_MAX: '10', POOL_MAX: '8' }],
+    ['SHARED_POOL_MAX', { SHARED_POOL_MAX: '0' }],
+    ['QUEUE_TIMEOUT', { QUEUE_TIMEOUT: 'soon' }],
+    ['QUEUE_TIMEOUT', { QUEUE_TIMEOUT: '0' }],
+    ['QUEUE_MAX', { QUEUE_MAX: '0' }],
+    ['QUEUE_TENANT_SHARE', { QUEUE_TENANT_SHARE: '1.5' }],
+    ['QUEUE_TENANT_SHARE', { QUEUE_TENANT_SHARE: '0' }],
+    ['PROMOTE_RPS', { PROMOTE_RPS: '-1' }],
     ['CREDENTIALS_KEY', { CREDENTIALS_KEY: KEY.slice(0, 63) }],
     ['CREDENTIALS_KEY', { CREDENTIALS_KEY: `${KEY.slice(0, 63)}g` }],
     ['ADMIN_JWT_SECRET', { ADMIN_JWT_SECRET: 'x'.repeat(31) }],
@@ -134,7 +175,7 @@ describe('the loaded config', () => {
       expect(() => {
         (config.pool as { maxPerTenant: number }).maxPerTenant = 1;
       }).toThrow(TypeError);
-      expect(config.pool.maxPerTenant).toBe(10);
+      expect(config.pool.maxPerTenant).toBe(5);
     }
   });
 });

@@ -233,3 +233,12 @@ describe('scramSha256Verifier', () => {
     expect(() => scramSha256Verifier('pencil', { salt: Buffer.alloc(0) })).toThrow(RangeError);
   });
 });
+
+describe('scramSha256VerifierAsync', () => {
+  it('computes exactly the synchronous verifier for the same salt and iterations', async () => {
+    const { scramSha256VerifierAsync } = await import('../../src/crypto/scram.js');
+    const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
+    expect(await scramSha256VerifierAsync('pencil', { salt })).toBe(scramSha256Verifier('pencil', { salt }));
+    await expect(scramSha256VerifierAsync('not ascii ü')).rejects.toThrow(RangeError);
+  });
+});
