@@ -1,5 +1,7 @@
 // Reads and validates every environment variable once, at start-up. Nothing else in the gateway reads
 // process.env: modules receive the frozen Config (or the part of it they need) as an argument.
+import { CidrError, parseCidrList } from './http/cidr.js';
+import type { CallerAuthConfig } from './http/caller-auth.js';
 
 export type DatabaseConfig =
   | { readonly kind: 'url'; readonly url: string }
@@ -45,10 +47,20 @@ export interface Config {
   readonly adminJwtSecret: string | undefined;
   readonly pool: PoolConfig;
   readonly queue: QueueConfig;
+  readonly auth: CallerAuthConfig;
+  readonly rateLimit: RateLimitConfig;
+  /** Seconds in-flight requests get to finish after SIGTERM/SIGINT before connections are cut. */
+  readonly shutdownTimeoutSeconds: number;
   readonly bodyLimitBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Create a demo tenant with a few users when the catalog is empty (default: on in embedded mode). */
   readonly seedDemo: boolean;
+}
+
+export interface RateLimitConfig {
+  /** Requests per second each tenant may make; 0 turns the limit off (per-tenant overrides still apply). */
+  readonly rps: number;
+  readonly burst: number;
 }
 
 export class ConfigError extends Error {
@@ -93,11 +105,75 @@ export function loadConfig(env: Env = process.env): Config {
       maxWaiting: queueMax,
       maxWaitingPerTenant: Math.max(1, Math.floor(queueMax * fraction(env, 'QUEUE_TENANT_SHARE', 0.25))),
     },
+    auth: readAuth(env),
+    rateLimit: readRateLimit(env),
+    shutdownTimeoutSeconds: seconds(env, 'SHUTDOWN_TIMEOUT', 10, 0, 3600),
     bodyLimitBytes: integer(env, 'BODY_LIMIT', 16_384, 256, 10_485_760),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     seedDemo: boolean(env, 'SEED_DEMO', embedded),
   };
   return deepFreeze(config);
+}
+
+const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+function readAuth(env: Env): CallerAuthConfig {
+  const mode = oneOf(env, 'AUTH_MODE', ['network', 'jwt'] as const, 'network');
+  if (mode === 'network') {
+    return {
+      mode,
+      trustedNetworks: cidrs(env, 'TRUSTED_NETWORKS', '127.0.0.0/8,::1/128'),
+      trustedProxies: cidrs(env, 'TRUSTED_PROXIES', ''),
+    };
+  }
+  const secret = optional(env, 'JWT_SECRET');
+  const jwksUrl = optional(env, 'JWKS_URL');
+  if (secret === undefined && jwksUrl === undefined) {
+    throw new ConfigError('JWT_SECRET', 'AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWKS_URL (RS256/ES256)');
+  }
+  if (secret !== undefined && jwksUrl !== undefined) {
+    throw new ConfigError('JWKS_URL', 'set either JWT_SECRET or JWKS_URL, not both');
+  }
+  if (secret !== undefined && secret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  if (jwksUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(jwksUrl)) throw new ConfigError('JWKS_URL', 'must be an http(s) URL');
+  const algorithms = (optional(env, 'JWT_ALGORITHMS') ?? (secret !== undefined ? 'HS256' : 'RS256,ES256'))
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  for (const alg of algorithms) {
+    if (!JWT_ALGORITHMS.includes(alg)) throw new ConfigError('JWT_ALGORITHMS', `${JSON.stringify(alg)} is not one of ${JWT_ALGORITHMS.join(', ')}`);
+    if (alg.startsWith('HS') !== (secret !== undefined)) {
+      throw new ConfigError('JWT_ALGORITHMS', `${alg} needs ${alg.startsWith('HS') ? 'JWT_SECRET' : 'JWKS_URL'}`);
+    }
+  }
+  if (algorithms.length === 0) throw new ConfigError('JWT_ALGORITHMS', 'must name at least one algorithm');
+  return {
+    mode,
+    secret,
+    jwksUrl,
+    jwksCooldownMs: Math.round(seconds(env, 'JWKS_COOLDOWN', 5, 0, 3600) * 1000),
+    algorithms,
+    issuer: optional(env, 'JWT_ISSUER'),
+    audience: optional(env, 'JWT_AUDIENCE'),
+    tenantClaim: optional(env, 'JWT_TENANT_CLAIM') ?? 'tenant_id',
+    clockToleranceSeconds: integer(env, 'JWT_CLOCK_TOLERANCE', 5, 0, 300),
+  };
+}
+
+function readRateLimit(env: Env): RateLimitConfig {
+  const rps = integer(env, 'RATE_LIMIT_RPS', 0, 0, 1_000_000);
+  const burst = integer(env, 'RATE_LIMIT_BURST', Math.max(1, rps * 2), 1, 10_000_000);
+  if (rps > 0 && burst < 1) throw new ConfigError('RATE_LIMIT_BURST', 'must be at least 1');
+  return { rps, burst };
+}
+
+function cidrs(env: Env, name: string, fallback: string): ReturnType<typeof parseCidrList> {
+  try {
+    return parseCidrList(optional(env, name) ?? fallback);
+  } catch (err) {
+    if (err instanceof CidrError) throw new ConfigError(name, `${err.message}; expected a comma-separated list like 10.0.0.0/8,::1/128`);
+    throw err;
+  }
 }
 
 // Catalog connections are few and fixed; they count against the budget like every other connection.

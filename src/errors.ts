@@ -3,6 +3,8 @@
 
 export abstract class AppError extends Error {
   abstract readonly status: number;
+  /** Seconds after which a retry may succeed; sent as Retry-After. */
+  readonly retryAfterSeconds: number | undefined = undefined;
   constructor(
     readonly code: string,
     message: string,
@@ -44,10 +46,21 @@ export class UnsupportedMediaType extends AppError {
   readonly status = 415;
 }
 
+export class TooManyRequests extends AppError {
+  readonly status = 429;
+  override readonly retryAfterSeconds: number;
+  constructor(code: string, message: string, retryAfterSeconds: number) {
+    super(code, message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** A dependency (PostgreSQL, the pool budget) cannot serve now; the caller should retry later. */
 export class Unavailable extends AppError {
   readonly status = 503;
-  constructor(code: string, message: string, readonly retryAfterSeconds = 1) {
+  override readonly retryAfterSeconds: number;
+  constructor(code: string, message: string, retryAfterSeconds = 1) {
     super(code, message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -4,10 +4,13 @@
 import type { Hono } from 'hono';
 import type { Sql } from 'postgres';
 import { createApp } from './app.js';
-import type { PoolConfig, QueueConfig } from './config.js';
+import type { PoolConfig, QueueConfig, RateLimitConfig } from './config.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
+import { createCallerAuth, type CallerAuthConfig } from './http/caller-auth.js';
 import type { AppEnv } from './http/env.js';
+import { createRateLimiter } from './http/rate-limit.js';
+import { tenantLimit } from './http/tenant-limit.js';
 import { createMetrics } from './http/metrics.js';
 import { errorFacts, type Logger } from './log.js';
 import { ensureAuthenticator } from './pool/authenticator.js';
@@ -19,6 +22,7 @@ import { createSharedPool, type SharedPool } from './pool/shared-pool.js';
 import { startSweeper, sweepIntervalMs } from './pool/sweeper.js';
 import { createTenantPoolOpener } from './pool/tenant-pool.js';
 import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
+import { startChangeListener, type ChangeListener } from './tenants/change-listener.js';
 import { createTenantDirectory } from './tenants/directory.js';
 
 export interface GatewayOptions {
@@ -27,6 +31,8 @@ export interface GatewayOptions {
   readonly adminKey: Uint8Array;
   readonly pool: PoolConfig;
   readonly queue: QueueConfig;
+  readonly auth: CallerAuthConfig;
+  readonly rateLimit: RateLimitConfig;
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
 }
@@ -38,6 +44,9 @@ export interface Gateway {
   readonly registry: PoolRegistry;
   readonly shared: SharedPool;
   readonly budget: ConnectionBudget;
+  readonly listener: ChangeListener;
+  /** Readiness fails and new requests get 503 from now on; requests in flight carry on. */
+  startDraining(): void;
   /** Stops the sweeper, closes every tenant pool and the catalog connection. */
   close(): Promise<void>;
 }
@@ -48,8 +57,9 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const budget = createConnectionBudget(pool.maxConnectionsTotal);
   budget.tryReserve(pool.catalogPoolMax);
   budget.tryReserve(pool.sharedPoolMax);
+  // The catalog's connections: a small pool plus the change listener's one.
   const catalog = connectCatalog(options.databaseUrl, {
-    max: pool.catalogPoolMax,
+    max: pool.catalogPoolMax - 1,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
   });
   const applied = await migrate(catalog);
@@ -101,10 +111,32 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     const closed = registry.sweepIdle();
     if (closed > 0) logger.debug({ closed }, 'idle tenant pools closed');
   }, sweepIntervalMs(idleTimeoutMs));
+  const listener = await startChangeListener(catalog, {
+    databaseUrl: options.databaseUrl,
+    connectTimeoutSeconds: pool.connectTimeoutSeconds,
+    logger,
+    onChange: ({ tenantId, kind }) => {
+      // A new password, status or deletion must end the tenant's logins; other changes only make the
+      // cached entry stale (a new tenant may be cached as unknown, limits may have changed).
+      if (kind === 'created' || kind === 'settings') directory.invalidate(tenantId);
+      else void registry.evict(tenantId);
+    },
+    onResyncAll: () => {
+      logger.warn('tenant change feed had a gap; forgetting every cached tenant and dedicated pool');
+      registry.evictAll();
+    },
+  });
+  let draining = false;
+  const tenantGuards = [
+    createCallerAuth(options.auth),
+    tenantLimit(directory, createRateLimiter(100_000), options.rateLimit),
+  ];
   const metrics = createMetrics({ stats: () => registry.stats(), tenantsKnown: () => directory.size() });
   queue.onWaitEnd = (ms, outcome) => metrics.observeQueueWait(ms, outcome);
   const app = createApp({
     metrics,
+    tenantGuards,
+    draining: () => draining,
     catalog,
     tenants,
     registry,
@@ -119,8 +151,13 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     registry,
     shared,
     budget,
+    listener,
+    startDraining: () => {
+      draining = true;
+    },
     async close() {
       sweeper.stop();
+      await listener.stop();
       await registry.close();
       await catalog.end({ timeout: 5 });
     },

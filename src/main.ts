@@ -19,6 +19,8 @@ async function main(): Promise<void> {
     adminKey: secrets.adminKey,
     pool: config.pool,
     queue: config.queue,
+    auth: config.auth,
+    rateLimit: config.rateLimit,
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
   });

@@ -15,8 +15,8 @@ export function createErrorHandler(logger: Logger) {
   return (err: unknown, c: Context): Response => {
     const known = translateDbError(err);
     if (known) {
+      if (known.retryAfterSeconds !== undefined) c.header('Retry-After', String(known.retryAfterSeconds));
       if (known instanceof Unavailable) {
-        c.header('Retry-After', String(known.retryAfterSeconds));
         logger.warn({ err: errorFacts(err), path: c.req.path }, 'request failed: dependency unavailable');
       }
       return c.json(errorBody(known.code, known.message), known.status as ContentfulStatusCode);

@@ -71,6 +71,8 @@ export interface PoolRegistry {
   run<T>(tenantId: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
   /** Forgets the tenant (cached role and status) and closes its dedicated pool, draining it. */
   evict(tenantId: string): Promise<void>;
+  /** Forgets every tenant and closes every dedicated pool (after a change feed gap). */
+  evictAll(): void;
   /** Closes dedicated pools idle for longer than the idle timeout; returns how many. */
   sweepIdle(): number;
   stats(): RegistryStats;
@@ -250,6 +252,11 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
       directory.invalidate(tenantId);
       await creating.get(tenantId)?.catch(() => undefined);
       pools.delete(tenantId);
+    },
+
+    evictAll() {
+      directory.clear();
+      pools.clear();
     },
 
     sweepIdle() {

@@ -3,10 +3,12 @@ import { Hono } from 'hono';
 import type { Sql } from 'postgres';
 import { Unavailable } from '../errors.js';
 
-export function healthRoutes(catalog: Sql, readyTimeoutMs = 2000): Hono {
+export function healthRoutes(catalog: Sql, draining: () => boolean = () => false, readyTimeoutMs = 2000): Hono {
   const app = new Hono();
   app.get('/', (c) => c.json({ status: 'ok' }));
   app.get('/ready', async (c) => {
+    // A load balancer must stop sending traffic before the instance stops answering it.
+    if (draining()) throw new Unavailable('shutting_down', 'this instance is shutting down', 5);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('readiness probe timed out')), readyTimeoutMs);

@@ -1,9 +1,9 @@
 // GET and POST /v1/internal/users: thin handlers. Parsing is in src/users, SQL in src/users/queries,
 // and the tenant's own role (RLS) does the isolation, on whichever pool the registry picks.
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { every } from 'hono/combine';
 import type { AppEnv } from '../http/env.js';
 import { readJsonBody } from '../http/json-body.js';
-import { tenantFromHeader } from '../http/tenant-id.js';
 import type { PoolRegistry } from '../pool/registry.js';
 import { parseCreateUser } from '../users/create-input.js';
 import { parseListParams } from '../users/list-params.js';
@@ -11,9 +11,11 @@ import { createUserStatement, listUsersStatement } from '../users/queries.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
-export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number): Hono<AppEnv> {
+/** `guards` authenticate the caller, set the tenant and apply its limits, in order. */
+export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number, guards: MiddlewareHandler<AppEnv>[]): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/', tenantFromHeader, async (c) => {
+  const guard = every(...guards) as MiddlewareHandler<AppEnv>;
+  app.get('/', guard, async (c) => {
     const url = c.req.url;
     const q = url.indexOf('?');
     const params = parseListParams(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
@@ -21,7 +23,7 @@ export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number): Hon
     return c.body(row?.body as string, 200, JSON_HEADERS);
   });
 
-  app.post('/', tenantFromHeader, async (c) => {
+  app.post('/', guard, async (c) => {
     const input = parseCreateUser(await readJsonBody(c, bodyLimitBytes));
     const [row] = await registry.query(c.get('tenantId'), createUserStatement(input));
     return c.body(row?.body as string, 201, JSON_HEADERS);

@@ -15,9 +15,13 @@ export interface Tenant {
   readonly name: string;
   readonly db_user: string;
   readonly status: string;
+  readonly rate_limit_rps: number | null;
+  readonly rate_limit_burst: number | null;
   readonly created_at: Date;
   readonly updated_at: Date;
 }
+
+export type TenantStatus = 'active' | 'suspended';
 
 export interface TenantPage {
   readonly records: Tenant[];
@@ -35,7 +39,13 @@ export interface TenantCatalog {
   rotate(id: string): Promise<Date>;
   /** Drops the tenant's rows (cascade), its catalog row and its role. */
   remove(id: string): Promise<void>;
+  setStatus(id: string, status: TenantStatus): Promise<Tenant>;
+  /** Per-tenant rate limit; null clears the override (the gateway-wide limit applies). */
+  setRateLimit(id: string, rps: number | null, burst: number | null): Promise<Tenant>;
 }
+
+// Every column a tenant is shown with; never the password.
+const COLUMNS = 'id, name, db_user, status, rate_limit_rps, rate_limit_burst, created_at, updated_at';
 
 // Tenants per transaction in createMany: large enough to amortise round trips, small enough that one
 // transaction's role catalog changes stay modest.
@@ -60,7 +70,7 @@ export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCat
         const inserted = await tx<Tenant[]>`
           INSERT INTO tenants (id, name, db_user, db_password_encrypted)
           SELECT * FROM unnest(${ids}::uuid[], ${names}::text[], ${dbUsers}::text[], ${sealed}::text[])
-          RETURNING id, name, db_user, status, created_at, updated_at`;
+          RETURNING ${sql.unsafe(COLUMNS)}`;
         await tx`SELECT tenantgate_create_role(r, v) FROM unnest(${dbUsers}::text[], ${verifiers}::text[]) AS x(r, v)`;
         return inserted;
       });
@@ -82,7 +92,7 @@ export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCat
           const [tenant] = await tx<Tenant[]>`
             INSERT INTO tenants (id, name, db_user, db_password_encrypted)
             VALUES (${id}, ${name}, ${dbUser}, ${sealed})
-            RETURNING id, name, db_user, status, created_at, updated_at`;
+            RETURNING ${sql.unsafe(COLUMNS)}`;
           await tx`SELECT tenantgate_create_role(${dbUser}, ${verifier})`;
           return tenant as Tenant;
         });
@@ -113,7 +123,7 @@ export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCat
 
     async list(page, pageSize) {
       const rows = await sql<(Tenant & { total: string })[]>`
-        SELECT id, name, db_user, status, created_at, updated_at, count(*) OVER () AS total
+        SELECT ${sql.unsafe(COLUMNS)}, count(*) OVER () AS total
         FROM tenants ORDER BY created_at, id
         LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`;
       const total = rows.length > 0 ? Number(rows[0]?.total) : Number((await sql`SELECT count(*) AS n FROM tenants`)[0]?.n);
@@ -122,13 +132,13 @@ export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCat
 
     async get(id) {
       const [tenant] = await sql<Tenant[]>`
-        SELECT id, name, db_user, status, created_at, updated_at FROM tenants WHERE id = ${id}`;
+        SELECT ${sql.unsafe(COLUMNS)} FROM tenants WHERE id = ${id}`;
       return tenant;
     },
 
     async findByName(name) {
       const [tenant] = await sql<Tenant[]>`
-        SELECT id, name, db_user, status, created_at, updated_at FROM tenants WHERE name = ${name}`;
+        SELECT ${sql.unsafe(COLUMNS)} FROM tenants WHERE name = ${name}`;
       return tenant;
     },
 
@@ -136,12 +146,28 @@ export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCat
       const { sealed, verifier } = sealNewPassword();
       return sql.begin(async (tx) => {
         const [row] = await tx<{ db_user: string; updated_at: Date }[]>`
-          UPDATE tenants SET db_password_encrypted = ${sealed}, updated_at = now()
+          UPDATE tenants
+          SET db_password_encrypted = ${sealed}, credentials_version = credentials_version + 1, updated_at = now()
           WHERE id = ${id} RETURNING db_user, updated_at`;
         if (!row) throw notFound(id);
         await tx`SELECT tenantgate_set_role_password(${row.db_user}, ${verifier})`;
         return row.updated_at;
       });
+    },
+
+    async setStatus(id, status) {
+      const [tenant] = await sql<Tenant[]>`
+        UPDATE tenants SET status = ${status}, updated_at = now() WHERE id = ${id} RETURNING ${sql.unsafe(COLUMNS)}`;
+      if (!tenant) throw notFound(id);
+      return tenant;
+    },
+
+    async setRateLimit(id, rps, burst) {
+      const [tenant] = await sql<Tenant[]>`
+        UPDATE tenants SET rate_limit_rps = ${rps}, rate_limit_burst = ${burst}, updated_at = now()
+        WHERE id = ${id} RETURNING ${sql.unsafe(COLUMNS)}`;
+      if (!tenant) throw notFound(id);
+      return tenant;
     },
 
     async remove(id) {

@@ -1,5 +1,5 @@
-// Which tenants exist, their role and status: a cache in front of the catalog so the request path does
-// not read the catalog per request. Misses are single-flight (lru-cache fetch); unknown tenants are
+// Which tenants exist, their role, status and rate limits: a cache in front of the catalog so the
+// request path does not read the catalog per request. Misses are single-flight; unknown tenants are
 // remembered briefly too, so a flood of random ids costs one look-up each per few seconds, not one per
 // request. Entries expire so that changes made elsewhere are seen within `ttlMs` at worst.
 import { LRUCache } from 'lru-cache';
@@ -11,6 +11,15 @@ export interface TenantEntry {
   readonly id: string;
   readonly dbUser: string;
   readonly status: 'active' | 'suspended';
+  /** Per-tenant rate-limit override; null means the gateway-wide limit applies. */
+  readonly rateLimit: { readonly rps: number | null; readonly burst: number | null };
+}
+
+interface TenantRow {
+  db_user: string;
+  status: 'active' | 'suspended';
+  rate_limit_rps: number | null;
+  rate_limit_burst: number | null;
 }
 
 export interface TenantDirectory {
@@ -29,38 +38,73 @@ export interface DirectoryOptions {
 
 type Cached = TenantEntry | { readonly missing: true };
 
+interface Loading {
+  readonly promise: Promise<Cached>;
+  invalidated: boolean;
+}
+
 export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): TenantDirectory {
-  const cache = new LRUCache<string, Cached>({
-    max: options.maxTenants,
-    ttl: options.ttlMs,
-    // Expired entries are simply missed on read; no timers per entry.
-    ttlAutopurge: false,
-    fetchMethod: async (tenantId, _stale, { options: fetchOptions }) => {
-      let rows: { db_user: string; status: 'active' | 'suspended' }[];
-      try {
-        rows = await catalog<{ db_user: string; status: 'active' | 'suspended' }[]>`
-          SELECT db_user, status FROM tenants WHERE id = ${tenantId}`;
-      } catch (err) {
-        throw translateDbError(err) ?? err;
-      }
-      const row = rows[0];
-      if (!row) {
-        fetchOptions.ttl = options.negativeTtlMs;
-        return { missing: true };
-      }
-      return { id: tenantId, dbUser: row.db_user, status: row.status };
-    },
-  });
+  // Expired entries are simply missed on read; no timer per entry.
+  const cache = new LRUCache<string, Cached>({ max: options.maxTenants, ttl: options.ttlMs });
+  // Single flight beside the LRU, not lru-cache's fetch(): invalidating a key during a fetch aborts it,
+  // failing every request waiting on it. Here an invalidation only stops the racing result from being
+  // cached; its waiters still get an answer.
+  const loading = new Map<string, Loading>();
+
+  const load = async (tenantId: string): Promise<Cached> => {
+    let rows: TenantRow[];
+    try {
+      rows = await catalog<TenantRow[]>`
+        SELECT db_user, status, rate_limit_rps, rate_limit_burst FROM tenants WHERE id = ${tenantId}`;
+    } catch (err) {
+      throw translateDbError(err) ?? err;
+    }
+    const row = rows[0];
+    if (!row) return { missing: true };
+    return {
+      id: tenantId,
+      dbUser: row.db_user,
+      status: row.status,
+      rateLimit: { rps: row.rate_limit_rps, burst: row.rate_limit_burst },
+    };
+  };
+
+  const lookUp = (tenantId: string): Promise<Cached> => {
+    const pending = loading.get(tenantId);
+    if (pending) return pending.promise;
+    const entry: Loading = { promise: load(tenantId), invalidated: false };
+    loading.set(tenantId, entry);
+    entry.promise.then(
+      (value) => {
+        if (!entry.invalidated) cache.set(tenantId, value, { ttl: 'missing' in value ? options.negativeTtlMs : options.ttlMs });
+      },
+      () => undefined,
+    ).finally(() => {
+      if (loading.get(tenantId) === entry) loading.delete(tenantId);
+    });
+    return entry.promise;
+  };
 
   return {
     async require(tenantId) {
-      const entry = cache.get(tenantId) ?? (await cache.fetch(tenantId));
-      if (entry === undefined || 'missing' in entry) throw new NotFound('tenant_not_found', `no tenant with id ${tenantId}`);
+      const entry = cache.get(tenantId) ?? (await lookUp(tenantId));
+      if ('missing' in entry) throw new NotFound('tenant_not_found', `no tenant with id ${tenantId}`);
       if (entry.status !== 'active') throw new Forbidden('tenant_suspended', `tenant ${tenantId} is suspended`);
       return entry;
     },
-    invalidate: (tenantId) => void cache.delete(tenantId),
-    clear: () => cache.clear(),
+    invalidate(tenantId) {
+      cache.delete(tenantId);
+      const pending = loading.get(tenantId);
+      if (pending) {
+        pending.invalidated = true;
+        loading.delete(tenantId);
+      }
+    },
+    clear() {
+      cache.clear();
+      for (const pending of loading.values()) pending.invalidated = true;
+      loading.clear();
+    },
     size: () => cache.size,
   };
 }

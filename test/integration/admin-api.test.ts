@@ -339,7 +339,7 @@ describe('GET /v1/admin/tenants', () => {
     expect(first).toMatchObject({ page: 1, page_size: 50, total, total_pages: Math.ceil(total / 50) });
     expect(first.records).toHaveLength(Math.min(total, 50));
     for (const record of first.records) {
-      expect(Object.keys(record).sort()).toEqual(['created_at', 'db_user', 'id', 'name', 'status', 'updated_at']);
+      expect(Object.keys(record).sort()).toEqual(['created_at', 'db_user', 'id', 'name', 'rate_limit_burst', 'rate_limit_rps', 'status', 'updated_at']);
     }
   });
 

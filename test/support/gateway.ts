@@ -3,7 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import type { PoolConfig, QueueConfig } from '../../src/config.js';
+import type { PoolConfig, QueueConfig, RateLimitConfig } from '../../src/config.js';
+import type { CallerAuthConfig } from '../../src/http/caller-auth.js';
+import { parseCidrList } from '../../src/http/cidr.js';
 import { buildGateway, type Gateway } from '../../src/gateway.js';
 import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
 import { createLogger } from '../../src/log.js';
@@ -26,6 +28,8 @@ export interface TestGateway {
 export interface TestGatewayOptions {
   readonly pool?: Partial<PoolConfig>;
   readonly queue?: Partial<QueueConfig>;
+  readonly auth?: CallerAuthConfig;
+  readonly rateLimit?: RateLimitConfig;
   readonly bodyLimitBytes?: number;
 }
 
@@ -51,6 +55,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       ...options.pool,
     },
     queue: { timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250, ...options.queue },
+    auth: options.auth ?? { mode: 'network', trustedNetworks: parseCidrList('127.0.0.0/8,::1/128'), trustedProxies: [] },
+    rateLimit: options.rateLimit ?? { rps: 0, burst: 1 },
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });

@@ -1,0 +1,150 @@
+// The bench's output: the figures of every run as JSON in bench/results, a compact table on stdout,
+// and the generated table between the markers of bench/README.md.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { LoadFigures } from './load.js';
+import type { MachineInfo } from './machine.js';
+import type { BenchOptions, ScenarioKey } from './options.js';
+import type { ConnectionPeaks } from './sample.js';
+import type { ServerKind } from './servers.js';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const README = fileURLToPath(new URL('./README.md', import.meta.url));
+const START = '<!-- results:start -->';
+const END = '<!-- results:end -->';
+/** Gateway RSS after the 10,000-tenant scenarios should stay under this. */
+export const RSS_TARGET_MB = 250;
+
+export interface ServerRun {
+  readonly kind: ServerKind;
+  readonly load: LoadFigures;
+  readonly connections: ConnectionPeaks;
+  /** The most server connections this server may hold (the gateway's budget, the baseline's pool). */
+  readonly connectionBudget: number;
+  readonly rssPeakMb: number;
+  /** RSS right after the measured load. */
+  readonly rssAfterMb: number | undefined;
+  /** Share of measured requests served by dedicated vs shared pools (gateway with /metrics only). */
+  readonly pathShare: { dedicated: number; shared: number; requests: number } | undefined;
+  readonly logSummary: Record<string, number>;
+}
+
+export interface ScenarioResult {
+  readonly key: ScenarioKey;
+  readonly title: string;
+  readonly tenantCount: number;
+  readonly target: number;
+  readonly gateway: ServerRun;
+  readonly baseline: ServerRun;
+  /** Gateway req/s ÷ baseline req/s. */
+  readonly ratio: number;
+  readonly met: boolean;
+}
+
+export interface BenchReport {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly options: BenchOptions;
+  readonly machine: MachineInfo;
+  readonly gatewayEnv: Record<string, string>;
+  readonly baselinePoolMax: number;
+  readonly tenantsKnown: number;
+  readonly provisioning: unknown;
+  readonly scenarios: readonly ScenarioResult[];
+}
+
+export function scenarioResult(
+  meta: Pick<ScenarioResult, 'key' | 'title' | 'tenantCount' | 'target'>,
+  gateway: ServerRun,
+  baseline: ServerRun,
+): ScenarioResult {
+  const ratio = baseline.load.requestsPerSecond > 0 ? gateway.load.requestsPerSecond / baseline.load.requestsPerSecond : 0;
+  const { key, title, tenantCount, target } = meta;
+  return { key, title, tenantCount, target, gateway, baseline, ratio: Math.round(ratio * 1000) / 1000, met: ratio >= target };
+}
+
+/** Writes bench/results/<YYYY-MM-DD>T<HH-MM>.json (UTC); returns its path relative to bench/. */
+export async function writeResults(report: BenchReport): Promise<string> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const stamp = report.startedAt.slice(0, 16).replace(':', '-');
+  const name = `${stamp}.json`;
+  await writeFile(`${RESULTS_DIR}${name}`, JSON.stringify(report, null, 2) + '\n');
+  return `results/${name}`;
+}
+
+const HEADERS = [
+  'scenario',
+  'gw req/s',
+  'base req/s',
+  'ratio',
+  'target',
+  'met?',
+  'p50 gw/base ms',
+  'p99 gw/base ms',
+  'non-2xx gw/base',
+  'peak conns gw/base (budget)',
+  'gw RSS MB (after/peak)',
+];
+
+function rows(report: BenchReport): string[][] {
+  return report.scenarios.map((s) => {
+    const g = s.gateway;
+    const b = s.baseline;
+    const failures = (r: ServerRun): number => r.load.non2xx + r.load.errors;
+    return [
+      `${s.key}: ${s.title}`,
+      String(g.load.requestsPerSecond),
+      String(b.load.requestsPerSecond),
+      s.ratio.toFixed(2),
+      `≥ ${s.target}`,
+      s.met ? 'met' : 'missed',
+      `${g.load.latencyMs.p50} / ${b.load.latencyMs.p50}`,
+      `${g.load.latencyMs.p99} / ${b.load.latencyMs.p99}`,
+      `${failures(g)} / ${failures(b)}`,
+      `${g.connections.peak} (${g.connectionBudget}) / ${b.connections.peak} (${b.connectionBudget})`,
+      `${g.rssAfterMb ?? '?'} / ${g.rssPeakMb}`,
+    ];
+  });
+}
+
+/** Fixed-width table for the terminal. */
+export function textTable(report: BenchReport): string {
+  const all = [HEADERS, ...rows(report)];
+  const widths = HEADERS.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ');
+  return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(report).map(line)].join('\n');
+}
+
+export function markdownSection(report: BenchReport, resultsFile: string): string {
+  const m = report.machine;
+  const o = report.options;
+  const table = [HEADERS, HEADERS.map(() => '---'), ...rows(report)].map((r) => `| ${r.join(' | ')} |`);
+  const shares = report.scenarios
+    .filter((s) => s.gateway.pathShare)
+    .map((s) => `${s.key}: ${Math.round((s.gateway.pathShare?.dedicated ?? 0) * 100)}% dedicated`);
+  const rss = report.scenarios
+    .filter((s) => s.key === 'c' || s.key === 'd')
+    .map((s) => `${s.key}: ${s.gateway.rssAfterMb ?? '?'} MB after, ${s.gateway.rssPeakMb} MB peak`);
+  return [
+    `Measured ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, Node ${m.node}, ` +
+      `PostgreSQL ${m.postgres}, commit \`${m.commit.slice(0, 12)}\`${m.dirty ? ' + uncommitted changes' : ''}. ` +
+      `${o.connections} connections, ${o.warmupSeconds} s warm-up + ${o.durationSeconds} s measured per server. ` +
+      `Raw figures: [\`${resultsFile}\`](${resultsFile}).`,
+    '',
+    ...table,
+    '',
+    `Tenants known to the gateway: ${report.tenantsKnown.toLocaleString('en-US')}. ` +
+      `Gateway RSS against the ${RSS_TARGET_MB} MB target: ${rss.length > 0 ? rss.join('; ') : 'scenarios c/d not run'}.` +
+      (shares.length > 0 ? ` Requests on dedicated pools: ${shares.join(', ')}.` : ''),
+    'Non-2xx counts include connection errors and timeouts; peak connections are sampled from `pg_stat_activity` every 100 ms.',
+  ].join('\n');
+}
+
+/** Replaces the text between the markers, keeping the hand-written rest of bench/README.md. */
+export async function updateReadme(section: string): Promise<void> {
+  const text = await readFile(README, 'utf8');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`bench/README.md lacks the ${START} … ${END} markers`);
+  await writeFile(README, `${text.slice(0, start + START.length)}\n${section}\n${text.slice(end)}`);
+}

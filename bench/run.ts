@@ -1,0 +1,211 @@
+// `npm run bench`: provisions the bench database, then for each scenario runs the gateway and the
+// baseline one after the other (never together: they would share the two cores), each with its own
+// warm-up, and reports req/s, latency, failures, server connections and memory against the targets.
+import { benchTenantIds, openBenchDatabase, provision, removePostedUsers, serverVersion, type BenchDatabase } from './database.js';
+import { runLoad } from './load.js';
+import { machineInfo } from './machine.js';
+import { pathShare, readPathCounts } from './metrics.js';
+import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
+import {
+  markdownSection,
+  scenarioResult,
+  textTable,
+  updateReadme,
+  writeResults,
+  type BenchReport,
+  type ScenarioResult,
+  type ServerRun,
+} from './report.js';
+import { sampleConnections, sampleRss } from './sample.js';
+import { buildScenarios, type Scenario } from './scenarios.js';
+import { startServer, type ServerKind, type ServerSpec } from './servers.js';
+
+const TENANTS = 10_000;
+/** The gateway's default MAX_CONNECTIONS_TOTAL, stated explicitly so the check below cannot drift. */
+const GATEWAY_BUDGET = 64;
+/** The baseline's single pool: PostgreSQL on two cores is saturated well below this (Node is the ceiling). */
+const BASELINE_POOL_MAX = 10;
+
+interface Context {
+  readonly options: BenchOptions;
+  readonly db: BenchDatabase;
+  readonly signal: AbortSignal;
+  /** Stops of running children, so SIGINT or an error can stop them too. */
+  readonly live: Set<() => Promise<void>>;
+}
+
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err instanceof UsageError && err.message ? `${err.message}\n` : ''}${USAGE}\n`);
+    process.exit(err instanceof UsageError && !err.message ? 0 : 2);
+  }
+  const abort = new AbortController();
+  const live = new Set<() => Promise<void>>();
+  let db: BenchDatabase | undefined;
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      abort.abort();
+      await Promise.allSettled([...live].map((stop) => stop()));
+      await db?.stop().catch((err: unknown) => log(`stopping the database failed: ${String(err)}`));
+    })());
+  process.once('SIGINT', () => {
+    log('\ninterrupted: stopping servers and the database');
+    void shutdown().finally(() => process.exit(130));
+  });
+  try {
+    db = await openBenchDatabase(log);
+    await runSuite({ options, db, signal: abort.signal, live });
+  } finally {
+    await shutdown();
+  }
+}
+
+async function runSuite(ctx: Context): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const provisioning = await provision(ctx.db, TENANTS, log);
+  const scenarios = buildScenarios(await benchTenantIds(ctx.db.sql, TENANTS));
+  const machine = await machineInfo(await serverVersion(ctx.db.sql));
+  const results: ScenarioResult[] = [];
+  for (const key of ctx.options.scenarios) {
+    results.push(await runScenario(ctx, scenarios[key]));
+  }
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    options: ctx.options,
+    machine,
+    gatewayEnv: publicGatewayEnv(),
+    baselinePoolMax: BASELINE_POOL_MAX,
+    tenantsKnown: TENANTS,
+    provisioning,
+    scenarios: results,
+  };
+  const file = await writeResults(report);
+  log(`\n${textTable(report)}\n`);
+  log(`raw figures: bench/${file}`);
+  if (ctx.options.updateReadme) {
+    await updateReadme(markdownSection(report, file));
+    log('bench/README.md: results table updated');
+  }
+  warnAboutBudget(results);
+}
+
+async function runScenario(ctx: Context, scenario: Scenario): Promise<ScenarioResult> {
+  log(`\nscenario ${scenario.key}: ${scenario.title}`);
+  const gateway = await measureServer(ctx, scenario, 'gateway');
+  const baseline = await measureServer(ctx, scenario, 'baseline');
+  const result = scenarioResult(scenario, gateway, baseline);
+  log(`  ratio ${result.ratio.toFixed(2)} (target ≥ ${scenario.target}): ${result.met ? 'met' : 'MISSED'}`);
+  return result;
+}
+
+/** One server through one scenario: start, warm up, measure, stop; samplers run the whole time. */
+async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind): Promise<ServerRun> {
+  if (scenario.writes) await removePostedUsers(ctx.db.sql);
+  const connections = sampleConnections(ctx.db.url, kind);
+  let server;
+  try {
+    server = await startServer(serverSpec(kind, ctx.db));
+  } catch (err) {
+    await connections.stop();
+    throw err;
+  }
+  ctx.live.add(server.stop);
+  const rss = sampleRss(server.pid);
+  const load = { baseUrl: server.baseUrl, connections: ctx.options.connections, signal: ctx.signal };
+  try {
+    if (ctx.options.warmupSeconds > 0) {
+      await runLoad({ ...load, durationSeconds: ctx.options.warmupSeconds, requests: scenario.requests() });
+    }
+    const before = kind === 'gateway' ? await readPathCounts(server.baseUrl) : undefined;
+    const figures = await runLoad({ ...load, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests() });
+    const rssAfterMb = await rss.current();
+    const after = kind === 'gateway' ? await readPathCounts(server.baseUrl) : undefined;
+    const memory = await rss.stop();
+    await server.stop();
+    ctx.live.delete(server.stop);
+    const run: ServerRun = {
+      kind,
+      load: figures,
+      connections: await connections.stop(),
+      connectionBudget: kind === 'gateway' ? GATEWAY_BUDGET : BASELINE_POOL_MAX,
+      rssPeakMb: memory.peakMb,
+      rssAfterMb,
+      pathShare: pathShare(before, after),
+      logSummary: server.logSummary(),
+    };
+    log(describeRun(run));
+    return run;
+  } finally {
+    // On the error path: stop whatever is still running (both calls are harmless when already done).
+    await rss.stop();
+    await server.stop();
+    ctx.live.delete(server.stop);
+    await connections.stop().catch(() => undefined);
+  }
+}
+
+function serverSpec(kind: ServerKind, db: BenchDatabase): ServerSpec {
+  if (kind === 'baseline') {
+    return {
+      kind,
+      entry: 'bench/baseline.ts',
+      env: { DATABASE_URL: db.url, BASELINE_POOL_MAX: String(BASELINE_POOL_MAX), LOG_LEVEL: 'warn' },
+    };
+  }
+  return {
+    kind,
+    entry: 'src/main.ts',
+    env: {
+      DATABASE_URL: db.url,
+      CREDENTIALS_KEY: db.credentialsKeyHex,
+      ADMIN_JWT_SECRET: db.adminJwtSecret,
+      ...publicGatewayEnv(),
+    },
+  };
+}
+
+/** The gateway settings the bench chooses (everything else is the gateway's default); no secrets. */
+function publicGatewayEnv(): Record<string, string> {
+  return { HOST: '127.0.0.1', LOG_LEVEL: 'warn', SEED_DEMO: 'false', MAX_CONNECTIONS_TOTAL: String(GATEWAY_BUDGET) };
+}
+
+function describeRun(run: ServerRun): string {
+  const l = run.load;
+  const failures = l.non2xx + l.errors;
+  const codes = Object.entries(l.errorCodes).map(([code, n]) => `${code} ×${n}`).join(', ');
+  const share = run.pathShare ? `, ${Math.round(run.pathShare.dedicated * 100)}% dedicated` : '';
+  return (
+    `  ${run.kind.padEnd(8)} ${String(l.requestsPerSecond).padStart(6)} req/s  p50 ${l.latencyMs.p50} ms  p99 ${l.latencyMs.p99} ms  ` +
+    `non-2xx+errors ${failures}${codes ? ` (${codes})` : ''}${l.timeouts ? `, ${l.timeouts} timeouts` : ''}  ` +
+    `peak conns ${run.connections.peak}/${run.connectionBudget}  RSS ${run.rssAfterMb ?? '?'} MB (peak ${run.rssPeakMb})${share}`
+  );
+}
+
+function warnAboutBudget(results: readonly ScenarioResult[]): void {
+  for (const r of results) {
+    const g = r.gateway;
+    if (g.connections.peak > g.connectionBudget) {
+      log(`WARNING scenario ${r.key}: the gateway held ${g.connections.peak} connections, over its budget of ${g.connectionBudget}`);
+    }
+    if (g.load.non2xx + g.load.errors > 0) {
+      log(`WARNING scenario ${r.key}: the gateway answered ${g.load.non2xx} non-2xx and had ${g.load.errors} errors:`);
+      for (const sample of g.load.errorSamples) log(`  ${sample.status} ${sample.body}`);
+    }
+  }
+}
+
+// Exit explicitly: a stray timer in a library must not keep a finished bench alive.
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

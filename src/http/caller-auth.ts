@@ -1,0 +1,123 @@
+// Who may call /v1/internal/* and for which tenant (AUTH_MODE):
+// - network: the caller's address (the socket's; X-Forwarded-For only when the socket is a trusted
+//   proxy) must lie in TRUSTED_NETWORKS, and x-tenant-id names the tenant.
+// - jwt: a bearer token verified with jose (HS256 with JWT_SECRET, or RS256/ES256 from JWKS_URL),
+//   `exp` required, `nbf` and, when configured, `iss`/`aud` enforced, algorithms from an allowlist.
+//   Its tenant claim must equal x-tenant-id, or supplies the tenant when the header is absent.
+// No header grants trust by itself.
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { Forbidden, Unauthorized, Unavailable } from '../errors.js';
+import { matches, parseAddress, type Cidr } from './cidr.js';
+import type { AppEnv } from './env.js';
+import { isUuid } from './params.js';
+import { readTenantHeader } from './tenant-id.js';
+
+export type CallerAuthConfig =
+  | {
+      readonly mode: 'network';
+      readonly trustedNetworks: readonly Cidr[];
+      readonly trustedProxies: readonly Cidr[];
+    }
+  | {
+      readonly mode: 'jwt';
+      readonly secret: string | undefined;
+      readonly jwksUrl: string | undefined;
+      readonly jwksCooldownMs: number;
+      readonly algorithms: readonly string[];
+      readonly issuer: string | undefined;
+      readonly audience: string | undefined;
+      readonly tenantClaim: string;
+      readonly clockToleranceSeconds: number;
+    };
+
+export function createCallerAuth(config: CallerAuthConfig): MiddlewareHandler<AppEnv> {
+  return config.mode === 'network' ? networkAuth(config) : jwtAuth(config);
+}
+
+function networkAuth(config: Extract<CallerAuthConfig, { mode: 'network' }>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const address = clientAddress(c, config.trustedProxies);
+    if (!matches(config.trustedNetworks, address)) {
+      throw new Forbidden('untrusted_network', 'callers from this address are not served (TRUSTED_NETWORKS)');
+    }
+    c.set('tenantId', readTenantHeader(c, true) as string);
+    await next();
+  };
+}
+
+/**
+ * The socket's peer address; behind trusted proxies, the right-most X-Forwarded-For entry that is not
+ * itself a trusted proxy (entries further left were written by the client and prove nothing).
+ */
+export function clientAddress(c: Context, trustedProxies: readonly Cidr[]): string | undefined {
+  let address: string | undefined;
+  try {
+    address = getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+  if (!matches(trustedProxies, address)) return address;
+  const forwarded = c.req.header('x-forwarded-for');
+  if (forwarded === undefined) return address;
+  const hops = forwarded.split(',').map((hop) => hop.trim());
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] ?? '';
+    if (!parseAddress(hop)) return undefined;
+    if (!matches(trustedProxies, hop)) return hop;
+  }
+  return hops[0];
+}
+
+function jwtAuth(config: Extract<CallerAuthConfig, { mode: 'jwt' }>): MiddlewareHandler<AppEnv> {
+  const key: Uint8Array | JWTVerifyGetKey =
+    config.jwksUrl !== undefined
+      ? createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: config.jwksCooldownMs })
+      : new TextEncoder().encode(config.secret ?? '');
+  const options = {
+    algorithms: [...config.algorithms],
+    requiredClaims: ['exp'],
+    clockTolerance: config.clockToleranceSeconds,
+    ...(config.issuer !== undefined ? { issuer: config.issuer } : {}),
+    ...(config.audience !== undefined ? { audience: config.audience } : {}),
+  };
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    const token = header === undefined ? undefined : /^bearer ([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header)?.[1];
+    if (token === undefined) {
+      c.header('WWW-Authenticate', 'Bearer');
+      throw new Unauthorized('unauthorized', 'a bearer token is required (Authorization: Bearer <JWT>)');
+    }
+    let claims: Record<string, unknown>;
+    try {
+      claims = (await jwtVerify(token, key as JWTVerifyGetKey, options)).payload;
+    } catch (err) {
+      // The key set could not be fetched: our dependency failed, not the caller's token.
+      if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || !(err instanceof joseErrors.JOSEError)) {
+        throw new Unavailable('jwks_unavailable', 'the token keys cannot be fetched right now; retry shortly', 1);
+      }
+      c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+      throw new Unauthorized('unauthorized', describeJoseError(err));
+    }
+    const claim = claims[config.tenantClaim];
+    if (typeof claim !== 'string' || !isUuid(claim)) {
+      throw new Forbidden('invalid_tenant_claim', `the token's ${config.tenantClaim} claim must be a tenant UUID`);
+    }
+    const tenantId = claim.toLowerCase();
+    const requested = readTenantHeader(c, false);
+    if (requested !== undefined && requested !== tenantId) {
+      throw new Forbidden('tenant_mismatch', `x-tenant-id does not match the token's ${config.tenantClaim} claim`);
+    }
+    c.set('tenantId', tenantId);
+    await next();
+  };
+}
+
+function describeJoseError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `the token's ${err.claim} claim is not acceptable`;
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not allowed';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'no key matches the token';
+  return 'the token is not valid';
+}
