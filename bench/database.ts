@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import postgres, { type Sql } from 'postgres';
 import { openCredential, parseCredentialsKey } from '../src/crypto/credentials.js';
+import { singleKeyRing } from '../src/crypto/key-ring.js';
 import { loadOrCreateDevSecrets } from '../src/db/dev-secrets.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
@@ -91,7 +92,7 @@ export async function provision(db: BenchDatabase, tenantCount: number, log: (li
   );
   await checkCredentialsKey(db);
   const missing = tenantNames(tenantCount).filter((name) => !existing.has(name));
-  const catalog = createTenantCatalog(db.sql, parseCredentialsKey(db.credentialsKeyHex));
+  const catalog = createTenantCatalog(db.sql, singleKeyRing(parseCredentialsKey(db.credentialsKeyHex)));
   const [, createMs] = await timed(() => withTimeout(catalog.createMany(missing), 600_000, 'creating tenants'));
   const [usersInserted, seedMs] = await timed(() => seedUsers(db.sql));
   const [, analyzeMs] = await timed(() => db.sql`ANALYZE tenants, users`.then(() => undefined));

@@ -4,6 +4,7 @@ import type { Sql } from 'postgres';
 import type { AppEnv } from './http/env.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import type { GatewayMetrics } from './http/metrics.js';
+import { requestLog } from './http/request-log.js';
 import type { MiddlewareHandler } from 'hono';
 import { Unavailable } from './errors.js';
 import type { Logger } from './log.js';
@@ -32,6 +33,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(createErrorHandler(deps.logger));
   app.notFound(notFoundHandler);
   app.use('*', deps.metrics.middleware);
+  app.use('*', requestLog(deps.logger));
   app.use('*', async (c, next) => {
     // Requests still arriving on kept-alive connections during shutdown: refuse, and close the socket.
     if (deps.draining() && !c.req.path.startsWith('/health')) {

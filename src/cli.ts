@@ -13,25 +13,36 @@ import { createLogger, errorFacts } from './log.js';
 import { resolveSecrets, type Secrets } from './secrets.js';
 import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
 import { parseCreateTenant } from './tenants/create-input.js';
+import { parseTenantLimits } from './tenants/limits-input.js';
+import { rekeyAll } from './tenants/rekey.js';
+import type { Sql } from 'postgres';
 
 const USAGE = `usage: npm run cli -- <command>
   tenant create <name>              create a tenant (row, role, sealed password)
   tenant create-many <prefix> <n>   create n tenants named <prefix>-000001… in bulk
   tenant list [--page N] [--page-size N]
   tenant rotate <id>                new role password
+  tenant suspend <id>               refuse the tenant's requests (403) and close its pools
+  tenant resume <id>                serve it again
+  tenant limit <id> --rps N [--burst M] | --clear   per-tenant rate limit
   tenant delete <id>                drop the tenant's rows and role
   token admin [--ttl SECONDS]       print an admin JWT (default 3600 s)
+  keys rotate                       re-seal every stored password under the newest CREDENTIALS_KEYS key (resumable)
   migrate                           apply pending migrations`;
 
 class UsageError extends Error {}
 
 async function withCatalog<T>(config: Config, secrets: Secrets, fn: (tenants: TenantCatalog) => Promise<T>): Promise<T> {
+  return withDatabase(config, secrets, (sql) => fn(createTenantCatalog(sql, secrets.keys)));
+}
+
+async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql) => Promise<T>): Promise<T> {
   const logger = createLogger('warn');
   const database = await openDatabase(config, secrets, logger);
   const sql = connectCatalog(database.url, { max: 2, connectTimeoutSeconds: config.pool.connectTimeoutSeconds, applicationName: 'tenantgate-cli' });
   try {
     await migrate(sql);
-    return await fn(createTenantCatalog(sql, secrets.credentialsKey));
+    return await fn(sql);
   } finally {
     await sql.end({ timeout: 5 });
     await database.stop();
@@ -47,7 +58,14 @@ async function run(argv: string[]): Promise<unknown> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { page: { type: 'string' }, 'page-size': { type: 'string' }, ttl: { type: 'string' } },
+    options: {
+      page: { type: 'string' },
+      'page-size': { type: 'string' },
+      ttl: { type: 'string' },
+      rps: { type: 'string' },
+      burst: { type: 'string' },
+      clear: { type: 'boolean' },
+    },
   });
   const [group, command, arg] = positionals;
   const config = loadConfig();
@@ -55,6 +73,9 @@ async function run(argv: string[]): Promise<unknown> {
   if (group === 'token' && command === 'admin') {
     const ttl = values.ttl === undefined ? 3600 : parsePositiveInteger('--ttl', values.ttl, 31_536_000);
     return mintAdminToken(secrets.adminKey, ttl);
+  }
+  if (group === 'keys' && command === 'rotate') {
+    return withDatabase(config, secrets, async (sql) => rekeyAll(sql, secrets.keys));
   }
   if (group === 'migrate') {
     return withCatalog(config, secrets, async () => ({ migrated: true }));
@@ -83,6 +104,27 @@ async function run(argv: string[]): Promise<unknown> {
     case 'rotate': {
       const id = tenantId(arg);
       return withCatalog(config, secrets, async (t) => ({ id, rotated_at: await t.rotate(id) }));
+    }
+    case 'suspend':
+    case 'resume': {
+      const id = tenantId(arg);
+      const status = command === 'suspend' ? 'suspended' : 'active';
+      return withCatalog(config, secrets, async (t) => {
+        const tenant = await t.setStatus(id, status);
+        return { id: tenant.id, status: tenant.status };
+      });
+    }
+    case 'limit': {
+      const id = tenantId(arg);
+      const limits = values.clear
+        ? { rate_limit_rps: null, rate_limit_burst: null }
+        : {
+            rate_limit_rps: values.rps === undefined ? undefined : Number(values.rps),
+            rate_limit_burst: values.burst === undefined ? null : Number(values.burst),
+          };
+      if (!values.clear && values.rps === undefined) throw new UsageError('tenant limit needs --rps N (and optionally --burst M), or --clear');
+      const { rps, burst } = parseTenantLimits(limits);
+      return withCatalog(config, secrets, (t) => t.setRateLimit(id, rps, burst));
     }
     case 'delete': {
       const id = tenantId(arg);

@@ -2,6 +2,7 @@
 // process.env: modules receive the frozen Config (or the part of it they need) as an argument.
 import { CidrError, parseCidrList } from './http/cidr.js';
 import type { CallerAuthConfig } from './http/caller-auth.js';
+import { parseKeyRing } from './crypto/key-ring.js';
 
 export type DatabaseConfig =
   | { readonly kind: 'url'; readonly url: string }
@@ -43,6 +44,8 @@ export interface Config {
   readonly database: DatabaseConfig;
   /** 32-byte AES key; absent only in embedded mode, where it is generated once and kept in the data dir. */
   readonly credentialsKeyHex: string | undefined;
+  /** Key ring `id:hex,…`, newest first (master-key rotation); takes the place of CREDENTIALS_KEY. */
+  readonly credentialsKeys: string | undefined;
   /** HS256 secret for admin tokens; absent only in embedded mode (generated like the key). */
   readonly adminJwtSecret: string | undefined;
   readonly pool: PoolConfig;
@@ -81,12 +84,21 @@ export function loadConfig(env: Env = process.env): Config {
   if (credentialsKeyHex !== undefined && !/^[0-9a-fA-F]{64}$/.test(credentialsKeyHex)) {
     throw new ConfigError('CREDENTIALS_KEY', 'must be 64 hexadecimal characters (a 32-byte AES-256 key)');
   }
+  const credentialsKeys = optional(env, 'CREDENTIALS_KEYS');
+  if (credentialsKeys !== undefined) {
+    if (credentialsKeyHex !== undefined) throw new ConfigError('CREDENTIALS_KEYS', 'set either CREDENTIALS_KEYS or CREDENTIALS_KEY, not both');
+    try {
+      parseKeyRing(credentialsKeys);
+    } catch (err) {
+      throw new ConfigError('CREDENTIALS_KEYS', err instanceof Error ? err.message.replace(/^CREDENTIALS_KEYS /, '') : 'is not valid');
+    }
+  }
   const adminJwtSecret = optional(env, 'ADMIN_JWT_SECRET');
   if (adminJwtSecret !== undefined && adminJwtSecret.length < 32) {
     throw new ConfigError('ADMIN_JWT_SECRET', 'must be at least 32 characters');
   }
-  if (!embedded && credentialsKeyHex === undefined) {
-    throw new ConfigError('CREDENTIALS_KEY', 'is required when DATABASE_URL is set');
+  if (!embedded && credentialsKeyHex === undefined && credentialsKeys === undefined) {
+    throw new ConfigError('CREDENTIALS_KEY', 'is required when DATABASE_URL is set (or CREDENTIALS_KEYS, a key ring)');
   }
   if (!embedded && adminJwtSecret === undefined) {
     throw new ConfigError('ADMIN_JWT_SECRET', 'is required when DATABASE_URL is set');
@@ -98,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 8080, 0, 65535),
     database,
     credentialsKeyHex,
+    credentialsKeys,
     adminJwtSecret,
     pool,
     queue: {

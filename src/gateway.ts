@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import type { Sql } from 'postgres';
 import { createApp } from './app.js';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from './config.js';
+import type { KeyRing } from './crypto/key-ring.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
 import { createCallerAuth, type CallerAuthConfig } from './http/caller-auth.js';
@@ -27,7 +28,7 @@ import { createTenantDirectory } from './tenants/directory.js';
 
 export interface GatewayOptions {
   readonly databaseUrl: string;
-  readonly credentialsKey: Buffer;
+  readonly keys: KeyRing;
   readonly adminKey: Uint8Array;
   readonly pool: PoolConfig;
   readonly queue: QueueConfig;
@@ -64,8 +65,8 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const applied = await migrate(catalog);
   if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
-  const tenants = createTenantCatalog(catalog, options.credentialsKey);
-  const authenticator = await ensureAuthenticator(catalog, options.credentialsKey);
+  const tenants = createTenantCatalog(catalog, options.keys);
+  const authenticator = await ensureAuthenticator(catalog, options.keys);
   const shared = createSharedPool({
     databaseUrl: options.databaseUrl,
     ...authenticator,
@@ -82,7 +83,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const opener = createTenantPoolOpener(catalog, {
     databaseUrl: options.databaseUrl,
-    credentialsKey: options.credentialsKey,
+    keys: options.keys,
     maxPerTenant: pool.maxPerTenant,
     idleTimeoutSeconds: pool.idleTimeoutSeconds,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,

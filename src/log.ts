@@ -1,11 +1,12 @@
 // Structured JSON logs (pino). Callers log facts about requests and tenants, never secrets: errors are
 // reduced to name/code/message because driver errors carry query text and parameters.
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'tenantgate' } });
+/** Logs to `destination`, or to stdout asynchronously (a log line must not stall the request path). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino({ level, base: { service: 'tenantgate' } }, destination ?? pino.destination({ sync: false }));
 }
 
 export function errorFacts(err: unknown): { name: string; code?: string; message: string } {

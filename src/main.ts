@@ -1,9 +1,11 @@
 // Starts the gateway: config, secrets, database (embedded when DATABASE_URL is unset), the assembled
 // gateway, the HTTP server, and an orderly stop on SIGINT/SIGTERM.
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/open.js';
 import { buildGateway } from './gateway.js';
+import { answerClientErrors } from './http/client-errors.js';
 import { createLogger, errorFacts } from './log.js';
 import { resolveSecrets } from './secrets.js';
 import { demoInstructions, ensureDemoTenant } from './tenants/demo.js';
@@ -15,7 +17,7 @@ async function main(): Promise<void> {
   const database = await openDatabase(config, secrets, logger);
   const gateway = await buildGateway({
     databaseUrl: database.url,
-    credentialsKey: secrets.credentialsKey,
+    keys: secrets.keys,
     adminKey: secrets.adminKey,
     pool: config.pool,
     queue: config.queue,
@@ -32,15 +34,30 @@ async function main(): Promise<void> {
     if (demoTenantId) process.stdout.write(demoInstructions(baseUrl, demoTenantId) + '\n');
   });
 
+  answerClientErrors(server as Server);
+
+  // Graceful stop: readiness fails and new requests are refused at once; requests in flight get
+  // SHUTDOWN_TIMEOUT to finish; then pools, sweeper, listener and (embedded) database close.
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    logger.info({ signal }, 'shutting down: draining requests in flight');
+    gateway.startDraining();
+    const http = server as Server;
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    http.closeIdleConnections();
+    const deadline = setTimeout(() => {
+      logger.warn({ seconds: config.shutdownTimeoutSeconds }, 'shutdown timeout: cutting the remaining connections');
+      http.closeAllConnections();
+    }, config.shutdownTimeoutSeconds * 1000);
+    await closed;
+    clearTimeout(deadline);
     await gateway.close();
     await database.stop();
-    process.exit(0);
+    logger.info('stopped');
+    // The log is written asynchronously: let it drain before the process goes.
+    logger.flush(() => process.exit(0));
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

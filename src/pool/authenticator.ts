@@ -2,7 +2,7 @@
 // by the first gateway that starts, sealed in gateway_settings like tenant passwords, and opened by
 // every instance after it.
 import type { Sql } from 'postgres';
-import { openCredential, sealCredential } from '../crypto/credentials.js';
+import type { KeyRing } from '../crypto/key-ring.js';
 import { generateRolePassword } from '../crypto/password.js';
 import { scramSha256Verifier } from '../crypto/scram.js';
 
@@ -14,7 +14,7 @@ export interface AuthenticatorLogin {
 // Arbitrary constant: "tenantgate authenticator".
 const AUTHENTICATOR_LOCK_KEY = 7_305_531_203;
 
-export async function ensureAuthenticator(catalog: Sql, credentialsKey: Buffer): Promise<AuthenticatorLogin> {
+export async function ensureAuthenticator(catalog: Sql, keys: KeyRing): Promise<AuthenticatorLogin> {
   return catalog.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${AUTHENTICATOR_LOCK_KEY})`;
     const rows = await tx<{ key: string; value: string }[]>`
@@ -23,10 +23,10 @@ export async function ensureAuthenticator(catalog: Sql, credentialsKey: Buffer):
     const username = setting('authenticator_role');
     if (username === undefined) throw new Error('the authenticator role is missing: migrations have not run');
     const sealed = setting('authenticator_password');
-    if (sealed !== undefined) return { username, password: openCredential(sealed, credentialsKey) };
+    if (sealed !== undefined) return { username, password: keys.open(sealed) };
     const password = generateRolePassword();
     await tx`SELECT tenantgate_set_authenticator_password(${scramSha256Verifier(password)})`;
-    await tx`INSERT INTO gateway_settings (key, value) VALUES ('authenticator_password', ${sealCredential(password, credentialsKey)})`;
+    await tx`INSERT INTO gateway_settings (key, value) VALUES ('authenticator_password', ${keys.seal(password)})`;
     return { username, password };
   });
 }

@@ -2,7 +2,7 @@
 // the password, and logs in as the tenant's own role, so that PostgreSQL's row-level security (not
 // the gateway) decides which rows the tenant's queries see.
 import postgres, { type Sql } from 'postgres';
-import { openCredential } from '../crypto/credentials.js';
+import type { KeyRing } from '../crypto/key-ring.js';
 import { isAuthenticationFailure, translateDbError } from '../db/errors.js';
 import { Forbidden, NotFound } from '../errors.js';
 import type { PoolOpener } from './registry.js';
@@ -10,7 +10,7 @@ import type { PoolOpener } from './registry.js';
 export interface TenantPoolOptions {
   /** The catalog database URL; tenant pools reach the same server and database as their own role. */
   readonly databaseUrl: string;
-  readonly credentialsKey: Buffer;
+  readonly keys: KeyRing;
   readonly maxPerTenant: number;
   readonly idleTimeoutSeconds: number;
   readonly connectTimeoutSeconds: number;
@@ -34,7 +34,7 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
   const connect = async (login: TenantLogin): Promise<Sql> => {
     const sql = postgres(options.databaseUrl, {
       username: login.db_user,
-      password: openCredential(login.db_password_encrypted, options.credentialsKey),
+      password: options.keys.open(login.db_password_encrypted),
       max: options.maxPerTenant,
       idle_timeout: options.idleTimeoutSeconds,
       connect_timeout: options.connectTimeoutSeconds,

@@ -8,6 +8,7 @@ import { isUuid, parsePositiveInteger } from '../http/params.js';
 import type { PoolRegistry } from '../pool/registry.js';
 import type { TenantCatalog } from '../tenants/catalog.js';
 import { parseCreateTenant } from '../tenants/create-input.js';
+import { parseTenantLimits } from '../tenants/limits-input.js';
 
 export interface AdminDeps {
   readonly tenants: TenantCatalog;
@@ -40,6 +41,25 @@ export function adminTenantRoutes(deps: AdminDeps): Hono {
     const rotatedAt = await deps.tenants.rotate(id);
     await deps.registry.evict(id);
     return c.json({ id, rotated_at: rotatedAt });
+  });
+
+  // Suspension and limits reach other instances through the change feed (sql/003); this instance acts
+  // at once.
+  for (const [action, status] of [['suspend', 'suspended'], ['resume', 'active']] as const) {
+    app.post(`/:id/${action}`, async (c) => {
+      const id = tenantIdParam(c);
+      const tenant = await deps.tenants.setStatus(id, status);
+      await deps.registry.evict(id);
+      return c.json({ id: tenant.id, status: tenant.status });
+    });
+  }
+
+  app.patch('/:id', async (c) => {
+    const id = tenantIdParam(c);
+    const { rps, burst } = parseTenantLimits(await readJsonBody(c, deps.bodyLimitBytes));
+    const tenant = await deps.tenants.setRateLimit(id, rps, burst);
+    await deps.registry.evict(id);
+    return c.json(tenant);
   });
 
   app.delete('/:id', async (c) => {

@@ -3,7 +3,7 @@
 // PostgreSQL only as SCRAM verifiers, and never returned.
 import { randomUUID } from 'node:crypto';
 import type { Sql } from 'postgres';
-import { sealCredential } from '../crypto/credentials.js';
+import type { KeyRing } from '../crypto/key-ring.js';
 import { generateRolePassword } from '../crypto/password.js';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.js';
 import { translateDbError } from '../db/errors.js';
@@ -51,10 +51,10 @@ const COLUMNS = 'id, name, db_user, status, rate_limit_rps, rate_limit_burst, cr
 // transaction's role catalog changes stay modest.
 const BULK_CHUNK = 1000;
 
-export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCatalog {
+export function createTenantCatalog(sql: Sql, keys: KeyRing): TenantCatalog {
   const sealNewPassword = (): { sealed: string; verifier: string } => {
     const password = generateRolePassword();
-    return { sealed: sealCredential(password, credentialsKey), verifier: scramSha256Verifier(password) };
+    return { sealed: keys.seal(password), verifier: scramSha256Verifier(password) };
   };
 
   const notFound = (id: string): NotFound => new NotFound('tenant_not_found', `no tenant with id ${id}`);
@@ -63,7 +63,7 @@ export function createTenantCatalog(sql: Sql, credentialsKey: Buffer): TenantCat
     const ids = names.map(() => randomUUID());
     const dbUsers = ids.map(roleNameFor);
     const passwords = names.map(() => generateRolePassword());
-    const sealed = passwords.map((p) => sealCredential(p, credentialsKey));
+    const sealed = passwords.map((p) => keys.seal(p));
     const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
     try {
       return await sql.begin(async (tx) => {

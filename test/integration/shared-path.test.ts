@@ -19,7 +19,7 @@ beforeAll(async () => {
   gw = await startTestGateway({ pool: { promoteRps: 1_000_000 } });
   a = await gw.createTenant();
   b = await gw.createTenant();
-  const login = await ensureAuthenticator(gw.gateway.catalog, gw.credentialsKey);
+  const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
   authenticator = login.username;
   single = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, idleTimeoutSeconds: 60, connectTimeoutSeconds: 5 });
   for (const [tenant, name] of [[a, 'Alice'], [b, 'Bob']] as const) {

@@ -6,6 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from '../../src/config.js';
 import type { CallerAuthConfig } from '../../src/http/caller-auth.js';
 import { parseCidrList } from '../../src/http/cidr.js';
+import { singleKeyRing, type KeyRing } from '../../src/crypto/key-ring.js';
 import { buildGateway, type Gateway } from '../../src/gateway.js';
 import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
 import { createLogger } from '../../src/log.js';
@@ -16,6 +17,8 @@ export interface TestGateway {
   readonly adminToken: string;
   readonly adminSecret: string;
   readonly credentialsKey: Buffer;
+  /** The gateway's key ring (a single untagged key unless `keys` was given). */
+  readonly keys: KeyRing;
   readonly db: TestDatabase;
   readonly gateway: Gateway;
   /** fetch relative to the gateway, JSON in and out. */
@@ -30,6 +33,7 @@ export interface TestGatewayOptions {
   readonly queue?: Partial<QueueConfig>;
   readonly auth?: CallerAuthConfig;
   readonly rateLimit?: RateLimitConfig;
+  readonly keys?: KeyRing;
   readonly bodyLimitBytes?: number;
 }
 
@@ -37,10 +41,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const db = await createTestDatabase();
   const adminSecret = randomBytes(32).toString('base64url');
   const credentialsKey = randomBytes(32);
+  const keys = options.keys ?? singleKeyRing(credentialsKey);
   const key = adminKey(adminSecret);
   const gateway = await buildGateway({
     databaseUrl: db.url,
-    credentialsKey,
+    keys,
     adminKey: key,
     pool: {
       maxPerTenant: 5,
@@ -79,6 +84,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     adminToken,
     adminSecret,
     credentialsKey,
+    keys,
     db,
     gateway,
     request,

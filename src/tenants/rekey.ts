@@ -1,0 +1,56 @@
+// Re-seals every stored password under the newest master key (`npm run cli -- keys rotate`). Passwords
+// themselves do not change, so no pool has to log in again and no request fails meanwhile. Work goes
+// in committed batches and skips what is already current, so an interrupted run simply resumes; each
+// row is updated only if it still holds the ciphertext that was read, so a password rotation racing
+// with it wins.
+import type { Sql } from 'postgres';
+import type { KeyRing } from '../crypto/key-ring.js';
+import { Conflict } from '../errors.js';
+
+export interface RekeyProgress {
+  readonly rekeyed: number;
+  readonly skipped: number;
+}
+
+export async function rekeyAll(
+  sql: Sql,
+  keys: KeyRing,
+  options: { batchSize?: number; onBatch?: (progress: RekeyProgress) => void } = {},
+): Promise<RekeyProgress> {
+  const currentId = keys.currentId;
+  if (currentId === undefined) {
+    throw new Conflict('no_key_ring', 'keys rotate needs CREDENTIALS_KEYS (id:hex,… newest first), not a single CREDENTIALS_KEY');
+  }
+  const prefix = `${currentId}$`;
+  const batchSize = options.batchSize ?? 500;
+  let rekeyed = 0;
+  let skipped = 0;
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const rows = await sql<{ id: string; sealed: string }[]>`
+      SELECT id, db_password_encrypted AS sealed FROM tenants
+      WHERE id > ${after}::uuid AND left(db_password_encrypted, ${prefix.length}) <> ${prefix}
+      ORDER BY id LIMIT ${batchSize}`;
+    if (rows.length === 0) break;
+    after = rows[rows.length - 1]?.id ?? after;
+    const ids = rows.map((r) => r.id);
+    const olds = rows.map((r) => r.sealed);
+    const news = rows.map((r) => keys.seal(keys.open(r.sealed)));
+    const updated = await sql`
+      UPDATE tenants t SET db_password_encrypted = x.new
+      FROM unnest(${ids}::uuid[], ${olds}::text[], ${news}::text[]) AS x(id, old, new)
+      WHERE t.id = x.id AND t.db_password_encrypted = x.old`;
+    rekeyed += updated.count;
+    skipped += rows.length - updated.count;
+    options.onBatch?.({ rekeyed, skipped });
+  }
+  // The shared pool's login is sealed the same way.
+  const [auth] = await sql<{ value: string }[]>`SELECT value FROM gateway_settings WHERE key = 'authenticator_password'`;
+  if (auth && !keys.isCurrent(auth.value)) {
+    const result = await sql`
+      UPDATE gateway_settings SET value = ${keys.seal(keys.open(auth.value))}
+      WHERE key = 'authenticator_password' AND value = ${auth.value}`;
+    rekeyed += result.count;
+  }
+  return { rekeyed, skipped };
+}
