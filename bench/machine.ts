@@ -1,6 +1,6 @@
 // What the figures were measured on: CPUs, memory, Node, PostgreSQL, and the commit of the code.
 import { execFile } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './servers.js';
 
@@ -15,6 +15,8 @@ export interface MachineInfo {
   readonly commit: string;
   /** Tracked files differ from the commit: the figures are for uncommitted code. */
   readonly dirty: boolean | undefined;
+  /** 1-minute load average when the bench started: other work on the box skews every figure. */
+  readonly loadAverageAtStart: number;
 }
 
 export async function machineInfo(postgresVersion: string): Promise<MachineInfo> {
@@ -27,6 +29,7 @@ export async function machineInfo(postgresVersion: string): Promise<MachineInfo>
     postgres: postgresVersion,
     commit: (await git(['rev-parse', 'HEAD'])) ?? 'unknown',
     dirty: await isDirty(),
+    loadAverageAtStart: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 

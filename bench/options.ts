@@ -13,10 +13,12 @@ export interface BenchOptions {
   readonly warmupSeconds: number;
   /** Rewrite the results table in bench/README.md (off for quick debugging runs). */
   readonly updateReadme: boolean;
+  /** Extra gateway settings for experiments (`--gateway-env POOL_MAX=10`); recorded with the results. */
+  readonly gatewayEnv: Readonly<Record<string, string>>;
 }
 
 export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|all|a,c] [--duration SECONDS] [--connections N]
-                       [--warmup SECONDS] [--no-readme]`;
+                       [--warmup SECONDS] [--no-readme] [--gateway-env NAME=VALUE ...]`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -27,6 +29,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       connections: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '3' },
       'no-readme': { type: 'boolean', default: false },
+      'gateway-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -39,6 +42,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     connections: count('--connections', values.connections, 1, 1000),
     warmupSeconds: count('--warmup', values.warmup, 0, 120),
     updateReadme: !values['no-readme'],
+    gatewayEnv: parseEnvPairs(values['gateway-env']),
   };
 }
 
@@ -53,6 +57,21 @@ function parseScenarios(text: string): ScenarioKey[] {
     }
   }
   return [...new Set(keys)] as ScenarioKey[];
+}
+
+// Secrets and the database are the bench's to set; everything else (budgets, pools, limits) may vary.
+const RESERVED_ENV = new Set(['DATABASE_URL', 'CREDENTIALS_KEY', 'ADMIN_JWT_SECRET', 'PORT', 'HOST']);
+
+function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match || RESERVED_ENV.has(match[1] as string)) {
+      throw new UsageError(`--gateway-env takes NAME=VALUE for a gateway setting other than ${[...RESERVED_ENV].join(', ')} (got "${pair}")`);
+    }
+    env[match[1] as string] = match[2] as string;
+  }
+  return env;
 }
 
 function count(name: string, text: string, min: number, max: number): number {

@@ -27,6 +27,12 @@ export interface ServerRun {
   /** Share of measured requests served by dedicated vs shared pools (gateway with /metrics only). */
   readonly pathShare: { dedicated: number; shared: number; requests: number } | undefined;
   readonly logSummary: Record<string, number>;
+  /** The first line of each kind of warning the server logged (start-up, warm-up and measured run). */
+  readonly logSamples: readonly string[];
+  /** Failures during the (discarded) warm-up: they do not count in the figures but must not hide. */
+  readonly warmupFailures: { readonly non2xx: number; readonly errors: number; readonly errorCodes: Record<string, number> };
+  /** sha256 of the first page of the scenario's probe tenant, read before any load. */
+  readonly probeSha256: string;
 }
 
 export interface ScenarioResult {
@@ -39,6 +45,8 @@ export interface ScenarioResult {
   /** Gateway req/s ÷ baseline req/s. */
   readonly ratio: number;
   readonly met: boolean;
+  /** Both servers answered the probe request with the same bytes. */
+  readonly sameResponse: boolean;
 }
 
 export interface BenchReport {
@@ -60,7 +68,17 @@ export function scenarioResult(
 ): ScenarioResult {
   const ratio = baseline.load.requestsPerSecond > 0 ? gateway.load.requestsPerSecond / baseline.load.requestsPerSecond : 0;
   const { key, title, tenantCount, target } = meta;
-  return { key, title, tenantCount, target, gateway, baseline, ratio: Math.round(ratio * 1000) / 1000, met: ratio >= target };
+  return {
+    key,
+    title,
+    tenantCount,
+    target,
+    gateway,
+    baseline,
+    ratio: Math.round(ratio * 1000) / 1000,
+    met: ratio >= target,
+    sameResponse: gateway.probeSha256 === baseline.probeSha256,
+  };
 }
 
 /** Writes bench/results/<YYYY-MM-DD>T<HH-MM>.json (UTC); returns its path relative to bench/. */
@@ -129,7 +147,10 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
     `Measured ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, Node ${m.node}, ` +
       `PostgreSQL ${m.postgres}, commit \`${m.commit.slice(0, 12)}\`${m.dirty ? ' + uncommitted changes' : ''}. ` +
       `${o.connections} connections, ${o.warmupSeconds} s warm-up + ${o.durationSeconds} s measured per server. ` +
-      `Raw figures: [\`${resultsFile}\`](${resultsFile}).`,
+      `Raw figures: [\`${resultsFile}\`](${resultsFile}).` +
+      (Object.keys(o.gatewayEnv).length > 0
+        ? ` Gateway overrides: ${Object.entries(o.gatewayEnv).map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`
+        : ''),
     '',
     ...table,
     '',

@@ -5,6 +5,7 @@ import { benchTenantIds, openBenchDatabase, provision, removePostedUsers, server
 import { runLoad } from './load.js';
 import { machineInfo } from './machine.js';
 import { pathShare, readPathCounts } from './metrics.js';
+import { probeFirstPage } from './probe.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
 import {
   markdownSection,
@@ -68,9 +69,9 @@ async function main(): Promise<void> {
 
 async function runSuite(ctx: Context): Promise<void> {
   const startedAt = new Date().toISOString();
+  const machine = await machineInfo(await serverVersion(ctx.db.sql));
   const provisioning = await provision(ctx.db, TENANTS, log);
   const scenarios = buildScenarios(await benchTenantIds(ctx.db.sql, TENANTS));
-  const machine = await machineInfo(await serverVersion(ctx.db.sql));
   const results: ScenarioResult[] = [];
   for (const key of ctx.options.scenarios) {
     results.push(await runScenario(ctx, scenarios[key]));
@@ -80,7 +81,7 @@ async function runSuite(ctx: Context): Promise<void> {
     finishedAt: new Date().toISOString(),
     options: ctx.options,
     machine,
-    gatewayEnv: publicGatewayEnv(),
+    gatewayEnv: publicGatewayEnv(ctx.options),
     baselinePoolMax: BASELINE_POOL_MAX,
     tenantsKnown: TENANTS,
     provisioning,
@@ -102,16 +103,18 @@ async function runScenario(ctx: Context, scenario: Scenario): Promise<ScenarioRe
   const baseline = await measureServer(ctx, scenario, 'baseline');
   const result = scenarioResult(scenario, gateway, baseline);
   log(`  ratio ${result.ratio.toFixed(2)} (target ≥ ${scenario.target}): ${result.met ? 'met' : 'MISSED'}`);
+  if (!result.sameResponse) log('  WARNING: gateway and baseline answered the probe page with different bytes');
   return result;
 }
 
 /** One server through one scenario: start, warm up, measure, stop; samplers run the whole time. */
 async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind): Promise<ServerRun> {
+  ctx.signal.throwIfAborted();
   if (scenario.writes) await removePostedUsers(ctx.db.sql);
   const connections = sampleConnections(ctx.db.url, kind);
   let server;
   try {
-    server = await startServer(serverSpec(kind, ctx.db));
+    server = await startServer(serverSpec(kind, ctx.db, ctx.options));
   } catch (err) {
     await connections.stop();
     throw err;
@@ -120,11 +123,16 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
   const rss = sampleRss(server.pid);
   const load = { baseUrl: server.baseUrl, connections: ctx.options.connections, signal: ctx.signal };
   try {
-    if (ctx.options.warmupSeconds > 0) {
-      await runLoad({ ...load, durationSeconds: ctx.options.warmupSeconds, requests: scenario.requests() });
-    }
+    const probeSha256 = await probeFirstPage(server.baseUrl, scenario.probeTenantId);
+    const warmup =
+      ctx.options.warmupSeconds > 0
+        ? await runLoad({ ...load, durationSeconds: ctx.options.warmupSeconds, requests: scenario.requests() })
+        : undefined;
+    ctx.signal.throwIfAborted();
     const before = kind === 'gateway' ? await readPathCounts(server.baseUrl) : undefined;
     const figures = await runLoad({ ...load, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests() });
+    // Interrupted: the figures are partial, report nothing.
+    ctx.signal.throwIfAborted();
     const rssAfterMb = await rss.current();
     const after = kind === 'gateway' ? await readPathCounts(server.baseUrl) : undefined;
     const memory = await rss.stop();
@@ -134,11 +142,18 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
       kind,
       load: figures,
       connections: await connections.stop(),
-      connectionBudget: kind === 'gateway' ? GATEWAY_BUDGET : BASELINE_POOL_MAX,
+      connectionBudget: kind === 'gateway' ? gatewayBudget(ctx.options) : BASELINE_POOL_MAX,
       rssPeakMb: memory.peakMb,
       rssAfterMb,
       pathShare: pathShare(before, after),
       logSummary: server.logSummary(),
+      logSamples: server.logSamples(),
+      warmupFailures: {
+        non2xx: warmup?.non2xx ?? 0,
+        errors: warmup?.errors ?? 0,
+        errorCodes: warmup?.errorCodes ?? {},
+      },
+      probeSha256,
     };
     log(describeRun(run));
     return run;
@@ -151,7 +166,7 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
   }
 }
 
-function serverSpec(kind: ServerKind, db: BenchDatabase): ServerSpec {
+function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions): ServerSpec {
   if (kind === 'baseline') {
     return {
       kind,
@@ -166,14 +181,27 @@ function serverSpec(kind: ServerKind, db: BenchDatabase): ServerSpec {
       DATABASE_URL: db.url,
       CREDENTIALS_KEY: db.credentialsKeyHex,
       ADMIN_JWT_SECRET: db.adminJwtSecret,
-      ...publicGatewayEnv(),
+      ...publicGatewayEnv(options),
     },
   };
 }
 
-/** The gateway settings the bench chooses (everything else is the gateway's default); no secrets. */
-function publicGatewayEnv(): Record<string, string> {
-  return { HOST: '127.0.0.1', LOG_LEVEL: 'warn', SEED_DEMO: 'false', MAX_CONNECTIONS_TOTAL: String(GATEWAY_BUDGET) };
+/**
+ * The gateway settings the bench chooses, plus any --gateway-env overrides (everything else is the
+ * gateway's default). No secrets: this is written to the results.
+ */
+function publicGatewayEnv(options: BenchOptions): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    SEED_DEMO: 'false',
+    MAX_CONNECTIONS_TOTAL: String(GATEWAY_BUDGET),
+    ...options.gatewayEnv,
+  };
+}
+
+function gatewayBudget(options: BenchOptions): number {
+  return Number(options.gatewayEnv.MAX_CONNECTIONS_TOTAL ?? GATEWAY_BUDGET);
 }
 
 function describeRun(run: ServerRun): string {
@@ -198,6 +226,14 @@ function warnAboutBudget(results: readonly ScenarioResult[]): void {
       log(`WARNING scenario ${r.key}: the gateway answered ${g.load.non2xx} non-2xx and had ${g.load.errors} errors:`);
       for (const sample of g.load.errorSamples) log(`  ${sample.status} ${sample.body}`);
     }
+    const w = g.warmupFailures;
+    if (w.non2xx + w.errors > 0) {
+      log(`WARNING scenario ${r.key}: during warm-up the gateway answered ${w.non2xx} non-2xx, ${w.errors} errors: ${JSON.stringify(w.errorCodes)}`);
+    }
+    if (g.logSamples.length > 0) {
+      log(`NOTE scenario ${r.key}: the gateway logged warnings ${JSON.stringify(g.logSummary)}; first lines:`);
+      for (const line of g.logSamples) log(`  ${line}`);
+    }
   }
 }
 
@@ -205,6 +241,8 @@ function warnAboutBudget(results: readonly ScenarioResult[]): void {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
+    // After Ctrl-C the SIGINT handler reports and exits; the aborted run's own error says nothing new.
+    if (err instanceof Error && err.name === 'AbortError') return;
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },

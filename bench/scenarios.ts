@@ -19,6 +19,8 @@ export interface Scenario {
   readonly target: number;
   /** True when the scenario POSTs (its rows are removed before each run). */
   readonly writes: boolean;
+  /** A tenant of the scenario, whose first page both servers must answer identically. */
+  readonly probeTenantId: string;
   /** A fresh request list: counters and PRNG restart, so both servers see the same sequence. */
   requests(): autocannon.Request[];
 }
@@ -58,6 +60,7 @@ function scenario(
     tenantCount: ids.length,
     target,
     writes,
+    probeTenantId: ids[0] as string,
     requests: () => [
       ids.length === 1
         ? // One tenant: a static request, so autocannon builds its bytes once, as it would for the baseline.

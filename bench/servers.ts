@@ -26,6 +26,8 @@ export interface RunningServer {
   readonly baseUrl: string;
   /** Counts of the child's log messages at warn level and above, by message. */
   logSummary(): Record<string, number>;
+  /** The first few such lines in full (truncated), to say what went wrong. */
+  logSamples(): string[];
   /** The last lines the child wrote (for error reports). */
   logTail(): string[];
   stop(): Promise<void>;
@@ -34,6 +36,7 @@ export interface RunningServer {
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const TAIL_LINES = 40;
+const SAMPLE_LINES = 5;
 
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const port = await freePort();
@@ -54,10 +57,11 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     pid: child.pid,
     baseUrl: `http://127.0.0.1:${port}`,
     logSummary: logs.summary,
+    logSamples: logs.samples,
     logTail: logs.tail,
     async stop() {
-      process.removeListener('exit', killOnExit);
       await stopChild(child);
+      process.removeListener('exit', killOnExit);
     },
   };
   try {
@@ -98,19 +102,28 @@ async function stopChild(child: ChildProcess): Promise<void> {
   }
 }
 
-function captureLogs(child: ChildProcess): { summary(): Record<string, number>; tail(): string[] } {
+interface LogCapture {
+  summary(): Record<string, number>;
+  samples(): string[];
+  tail(): string[];
+}
+
+function captureLogs(child: ChildProcess): LogCapture {
   const counts: Record<string, number> = {};
+  const samples: string[] = [];
   const tail: string[] = [];
   const onLine = (line: string): void => {
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
     const key = warningKey(line);
-    if (key !== undefined) counts[key] = (counts[key] ?? 0) + 1;
+    if (key === undefined) return;
+    counts[key] = (counts[key] ?? 0) + 1;
+    if (counts[key] === 1 && samples.length < SAMPLE_LINES) samples.push(line.slice(0, 600));
   };
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on('line', onLine);
   }
-  return { summary: () => ({ ...counts }), tail: () => [...tail] };
+  return { summary: () => ({ ...counts }), samples: () => [...samples], tail: () => [...tail] };
 }
 
 /** pino lines at warn (40) and above, keyed by message and error code; other output by its text. */

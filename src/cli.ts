@@ -49,6 +49,12 @@ async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql) 
   }
 }
 
+/** Decimal digits only: Number() would read '' as 0 (unlimited) and '0x10' as 16. */
+function wholeNumber(option: string, value: string | undefined): number {
+  if (value === undefined || !/^\d{1,7}$/.test(value)) throw new UsageError(`${option} must be a whole number`);
+  return Number(value);
+}
+
 function tenantId(value: string | undefined): string {
   if (value === undefined || !isUuid(value)) throw new UsageError('a tenant id (UUID) is required');
   return value.toLowerCase();
@@ -116,13 +122,10 @@ async function run(argv: string[]): Promise<unknown> {
     }
     case 'limit': {
       const id = tenantId(arg);
+      if (!values.clear && values.rps === undefined) throw new UsageError('tenant limit needs --rps N (and optionally --burst M), or --clear');
       const limits = values.clear
         ? { rate_limit_rps: null, rate_limit_burst: null }
-        : {
-            rate_limit_rps: values.rps === undefined ? undefined : Number(values.rps),
-            rate_limit_burst: values.burst === undefined ? null : Number(values.burst),
-          };
-      if (!values.clear && values.rps === undefined) throw new UsageError('tenant limit needs --rps N (and optionally --burst M), or --clear');
+        : { rate_limit_rps: wholeNumber('--rps', values.rps), rate_limit_burst: values.burst === undefined ? null : wholeNumber('--burst', values.burst) };
       const { rps, burst } = parseTenantLimits(limits);
       return withCatalog(config, secrets, (t) => t.setRateLimit(id, rps, burst));
     }

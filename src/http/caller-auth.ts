@@ -93,8 +93,14 @@ function jwtAuth(config: Extract<CallerAuthConfig, { mode: 'jwt' }>): Middleware
     try {
       claims = (await jwtVerify(token, key as JWTVerifyGetKey, options)).payload;
     } catch (err) {
-      // The key set could not be fetched: our dependency failed, not the caller's token.
-      if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || !(err instanceof joseErrors.JOSEError)) {
+      // The key set could not be fetched (timeout, refused, a non-200 answer, not a key set): our
+      // dependency failed, not the caller's token. jose reports a bad HTTP status as its generic error.
+      if (
+        err instanceof joseErrors.JWKSTimeout ||
+        err instanceof joseErrors.JWKSInvalid ||
+        !(err instanceof joseErrors.JOSEError) ||
+        err.code === 'ERR_JOSE_GENERIC'
+      ) {
         throw new Unavailable('jwks_unavailable', 'the token keys cannot be fetched right now; retry shortly', 1);
       }
       c.header('WWW-Authenticate', 'Bearer error="invalid_token"');

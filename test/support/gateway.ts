@@ -9,6 +9,7 @@ import { parseCidrList } from '../../src/http/cidr.js';
 import { singleKeyRing, type KeyRing } from '../../src/crypto/key-ring.js';
 import { buildGateway, type Gateway } from '../../src/gateway.js';
 import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -34,14 +35,22 @@ export interface TestGatewayOptions {
   readonly auth?: CallerAuthConfig;
   readonly rateLimit?: RateLimitConfig;
   readonly keys?: KeyRing;
+  /** Run against this database (not dropped on close) instead of a fresh one. */
+  readonly database?: TestDatabase;
+  /** Share database, keys and admin secret with another gateway: a second instance of one fleet. */
+  readonly peerOf?: TestGateway;
+  /** Where the gateway's logs go (default: silent unless TEST_LOG_LEVEL is set). */
+  readonly logDestination?: DestinationStream;
+  readonly logLevel?: string;
   readonly bodyLimitBytes?: number;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const db = await createTestDatabase();
-  const adminSecret = randomBytes(32).toString('base64url');
-  const credentialsKey = randomBytes(32);
-  const keys = options.keys ?? singleKeyRing(credentialsKey);
+  const ownsDatabase = options.database === undefined && options.peerOf === undefined;
+  const db = options.peerOf?.db ?? options.database ?? (await createTestDatabase());
+  const adminSecret = options.peerOf?.adminSecret ?? randomBytes(32).toString('base64url');
+  const credentialsKey = options.peerOf?.credentialsKey ?? randomBytes(32);
+  const keys = options.keys ?? options.peerOf?.keys ?? singleKeyRing(credentialsKey);
   const key = adminKey(adminSecret);
   const gateway = await buildGateway({
     databaseUrl: db.url,
@@ -63,7 +72,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     auth: options.auth ?? { mode: 'network', trustedNetworks: parseCidrList('127.0.0.0/8,::1/128'), trustedProxies: [] },
     rateLimit: options.rateLimit ?? { rps: 0, burst: 1 },
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    logger: options.logDestination
+      ? createLogger(options.logLevel ?? 'info', options.logDestination)
+      : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: gateway.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
@@ -100,7 +111,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();
-      await db.drop();
+      if (ownsDatabase) await db.drop();
     },
   };
 }

@@ -1,0 +1,301 @@
+// Graceful stop of the real process (tsx src/main.ts against a test database): on SIGTERM or SIGINT it
+// stops taking new work (readiness 503, new requests refused or 503 shutting_down), lets requests in
+// flight finish, exits 0 and leaves no PostgreSQL connection behind; a request that outlives
+// SHUTDOWN_TIMEOUT is cut and the process still exits 0 soon after. Its stdout is JSON log lines.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { ReservedSql } from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = `${REPO_ROOT}node_modules/.bin/tsx`;
+const READY_TIMEOUT_MS = 60_000;
+const EXIT_TIMEOUT_MS = 20_000;
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+interface RunningGateway {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly output: { stdout: string; stderr: string };
+  readonly exited: Promise<Exit>;
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly head: string;
+  readonly body: string;
+}
+
+let db: TestDatabase;
+const adminSecret = randomBytes(32).toString('base64url');
+const credentialsKey = randomBytes(32).toString('hex');
+const started: RunningGateway[] = [];
+const reserved: ReservedSql[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+
+afterAll(async () => {
+  for (const gateway of started) {
+    if (gateway.child.exitCode === null && gateway.child.signalCode === null && gateway.child.pid !== undefined) {
+      try {
+        process.kill(-gateway.child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  for (const su of reserved) {
+    await su`ROLLBACK`.catch(() => undefined);
+    su.release();
+  }
+  await db?.drop();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function startGateway(shutdownTimeoutSeconds: number): Promise<RunningGateway> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: db.url,
+    CREDENTIALS_KEY: credentialsKey,
+    ADMIN_JWT_SECRET: adminSecret,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    SEED_DEMO: 'false',
+    SHUTDOWN_TIMEOUT: String(shutdownTimeoutSeconds),
+  };
+  for (const name of ['TEST_DATABASE_URL', 'CREDENTIALS_KEYS', 'DATA_DIR', 'EMBEDDED_PG_PORT']) delete env[name];
+  // Its own process group, so cleanup after a failure reaches tsx's node child too.
+  const child = spawn(TSX, ['src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const gateway = { child, port, output, exited };
+  started.push(gateway);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the gateway exited before it was ready:\n${output.stderr}`);
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
+      await res?.arrayBuffer();
+      return res?.status === 200;
+    },
+    READY_TIMEOUT_MS,
+    'the gateway to be ready',
+  );
+  return gateway;
+}
+
+async function createTenant(gateway: RunningGateway): Promise<string> {
+  const token = await mintAdminToken(adminKey(adminSecret), 300, 'shutdown-test');
+  const res = await fetch(`http://127.0.0.1:${gateway.port}/v1/admin/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `shutdown-${randomBytes(4).toString('hex')}` }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** Locks `users` in a transaction of our own, so every tenant query blocks until `release`. */
+async function lockUsers(): Promise<{ release: () => Promise<void> }> {
+  const su = await db.admin.reserve();
+  reserved.push(su);
+  await su`BEGIN`;
+  await su`LOCK TABLE users IN ACCESS EXCLUSIVE MODE`;
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      await su`ROLLBACK`;
+      reserved.splice(reserved.indexOf(su), 1);
+      su.release();
+    },
+  };
+}
+
+async function gatewayBackends(where = ''): Promise<number> {
+  const [row] = await db.admin.unsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+     WHERE datname = current_database() AND application_name LIKE 'tenantgate%' ${where}`,
+  );
+  return row?.n ?? 0;
+}
+
+/** A request whose answer we track without awaiting it. */
+function inFlight(port: number, tenantId: string): { settled: () => boolean; result: Promise<Response | Error> } {
+  let done = false;
+  const result = fetch(`http://127.0.0.1:${port}/v1/internal/users`, {
+    headers: { 'x-tenant-id': tenantId },
+    signal: AbortSignal.timeout(EXIT_TIMEOUT_MS),
+  }).then(
+    (res) => res,
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+  );
+  void result.finally(() => (done = true));
+  return { settled: () => done, result };
+}
+
+/**
+ * A connection opened (and a request begun) before the signal, finished after it: the way a request
+ * on a kept-alive connection reaches a draining server, since new connections are no longer accepted.
+ */
+async function openPartialRequest(port: number, path: string): Promise<{ finish: () => Promise<RawResponse> }> {
+  const socket: Socket = connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let received = '';
+  socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+  const ended = new Promise<void>((resolve) => {
+    socket.once('close', () => resolve());
+    socket.once('error', () => resolve());
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-tenant-id: 00000000-0000-4000-8000-000000000000\r\n`);
+  return {
+    finish: async () => {
+      if (!socket.destroyed) socket.write('\r\n');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 5_000);
+      });
+      await Promise.race([ended, timeout]);
+      clearTimeout(timer);
+      const [head = '', body = ''] = received.split('\r\n\r\n');
+      return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body };
+    },
+  };
+}
+
+async function exitWithin(gateway: RunningGateway, ms: number): Promise<Exit> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no exit within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([gateway.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function logLines(stdout: string): Record<string, unknown>[] {
+  const lines = stdout.split('\n').filter((line) => line.trim() !== '');
+  expect(lines.length).toBeGreaterThan(0);
+  return lines.map((line) => {
+    let parsed: unknown;
+    expect(() => (parsed = JSON.parse(line)), `stdout line is not JSON: ${line}`).not.toThrow();
+    expect(parsed).toEqual(expect.objectContaining({ level: expect.any(Number), time: expect.any(Number), msg: expect.any(String) }));
+    return parsed as Record<string, unknown>;
+  });
+}
+
+describe.each(['SIGTERM', 'SIGINT'] as const)('on %s', (signal) => {
+  it('drains: readiness and new requests are refused, the request in flight completes, the process exits 0 with no connections left', { timeout: 90_000 }, async () => {
+    const gateway = await startGateway(5);
+    const tenantId = await createTenant(gateway);
+    const base = `http://127.0.0.1:${gateway.port}`;
+
+    const lock = await lockUsers();
+    const request = inFlight(gateway.port, tenantId);
+    await waitFor(async () => (await gatewayBackends(`AND wait_event_type = 'Lock'`)) >= 1, 10_000, 'the tenant query to block');
+    const lateReady = await openPartialRequest(gateway.port, '/health/ready');
+    const lateUsers = await openPartialRequest(gateway.port, '/v1/internal/users');
+
+    gateway.child.kill(signal);
+    await waitFor(() => gateway.output.stdout.includes('shutting down'), 5_000, 'the shutdown to begin');
+
+    // A connection opened from now on is refused (the listening socket is closed) or told to go away.
+    const fresh = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(5_000) }).catch((err: unknown) => err as Error);
+    if (fresh instanceof Response) {
+      expect(fresh.status).toBe(503);
+      expect(((await fresh.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
+    } else {
+      expect(String((fresh.cause as { code?: string } | undefined)?.code ?? fresh.message)).toMatch(/ECONNREFUSED|ECONNRESET|other side closed/);
+    }
+    // Requests arriving on connections that were already open: 503 shutting_down, connection closed.
+    for (const late of [lateReady, lateUsers]) {
+      const res = await late.finish();
+      expect(res.status, res.head).toBe(503);
+      expect(res.head).toMatch(/\r\nretry-after: \d+/i);
+      expect(JSON.parse(res.body)).toEqual({ error: { code: 'shutting_down', message: expect.any(String) } });
+    }
+
+    expect(request.settled()).toBe(false);
+    expect(gateway.child.exitCode).toBeNull();
+    const releasedAt = Date.now();
+    await lock.release();
+
+    const res = await request.result;
+    expect(res).toBeInstanceOf(Response);
+    expect((res as Response).status).toBe(200);
+    expect(await (res as Response).json()).toEqual(expect.objectContaining({ records: [], total: 0 }));
+
+    expect(await exitWithin(gateway, EXIT_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
+    const exitMs = Date.now() - releasedAt;
+    expect(exitMs).toBeLessThan(4_000);
+    await waitFor(async () => (await gatewayBackends()) === 0, 3_000, "the gateway's PostgreSQL connections to end");
+
+    const logs = logLines(gateway.output.stdout);
+    expect(logs.every((line) => line.service === 'tenantgate')).toBe(true);
+    expect(logs).toContainEqual(expect.objectContaining({ signal, msg: expect.stringContaining('shutting down') }));
+    expect(logs.at(-1)).toEqual(expect.objectContaining({ msg: 'stopped' }));
+    expect(gateway.output.stderr).toBe('');
+  });
+});
+
+it('a request blocked past SHUTDOWN_TIMEOUT is cut, and the process still exits 0 about that timeout later', { timeout: 90_000 }, async () => {
+  const gateway = await startGateway(1);
+  const tenantId = await createTenant(gateway);
+  const lock = await lockUsers();
+  try {
+    const request = inFlight(gateway.port, tenantId);
+    await waitFor(async () => (await gatewayBackends(`AND wait_event_type = 'Lock'`)) >= 1, 10_000, 'the tenant query to block');
+
+    const signalledAt = Date.now();
+    gateway.child.kill('SIGTERM');
+    const exit = await exitWithin(gateway, EXIT_TIMEOUT_MS);
+    const exitMs = Date.now() - signalledAt;
+    expect(exit).toEqual({ code: 0, signal: null });
+    // One second to drain, then connections cut; a little more for pools to close and logs to flush.
+    expect(exitMs).toBeGreaterThanOrEqual(1_000);
+    expect(exitMs, `exited ${exitMs} ms after SIGTERM`).toBeLessThan(4_000);
+
+    // The client saw its connection cut (or, at best, a 503), never a hang.
+    const res = await request.result;
+    if (res instanceof Response) expect(res.status).toBe(503);
+    else expect(res.name).not.toBe('TimeoutError');
+    expect(gateway.output.stdout).toContain('shutdown timeout');
+  } finally {
+    await lock.release();
+  }
+  // The backend that was waiting on our lock notices its client is gone once the lock is released.
+  await waitFor(async () => (await gatewayBackends()) === 0, 3_000, "the gateway's PostgreSQL connections to end");
+  logLines(gateway.output.stdout);
+});
