@@ -33,6 +33,8 @@ export interface ServerRun {
   readonly warmupFailures: { readonly non2xx: number; readonly errors: number; readonly errorCodes: Record<string, number> };
   /** sha256 of the first page of the scenario's probe tenant, read before any load. */
   readonly probeSha256: string;
+  /** Percent of the machine's CPU other processes used during the measured run (noise indicator). */
+  readonly foreignCpuPercent: number | undefined;
 }
 
 export interface ScenarioResult {
@@ -102,6 +104,7 @@ const HEADERS = [
   'non-2xx gw/base',
   'peak conns gw/base (budget)',
   'gw RSS MB (after/peak)',
+  'other CPU % gw/base',
 ];
 
 function rows(report: BenchReport): string[][] {
@@ -121,6 +124,7 @@ function rows(report: BenchReport): string[][] {
       `${failures(g)} / ${failures(b)}`,
       `${g.connections.peak} (${g.connectionBudget}) / ${b.connections.peak} (${b.connectionBudget})`,
       `${g.rssAfterMb ?? '?'} / ${g.rssPeakMb}`,
+      `${g.foreignCpuPercent ?? '?'} / ${b.foreignCpuPercent ?? '?'}`,
     ];
   });
 }
@@ -157,7 +161,8 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
     `Tenants known to the gateway: ${report.tenantsKnown.toLocaleString('en-US')}. ` +
       `Gateway RSS against the ${RSS_TARGET_MB} MB target: ${rss.length > 0 ? rss.join('; ') : 'scenarios c/d not run'}.` +
       (shares.length > 0 ? ` Requests on dedicated pools: ${shares.join(', ')}.` : ''),
-    'Non-2xx counts include connection errors and timeouts; peak connections are sampled from `pg_stat_activity` every 100 ms.',
+    'Non-2xx counts include connection errors and timeouts; peak connections are sampled from `pg_stat_activity` every 100 ms. ' +
+      '"Other CPU" is the share of the machine other processes used during the run: above a few percent, the figures are skewed.',
   ].join('\n');
 }
 

@@ -2,6 +2,7 @@
 // baseline one after the other (never together: they would share the two cores), each with its own
 // warm-up, and reports req/s, latency, failures, server connections and memory against the targets.
 import { benchTenantIds, openBenchDatabase, provision, removePostedUsers, serverVersion, type BenchDatabase } from './database.js';
+import { watchForeignCpu } from './foreign-cpu.js';
 import { runLoad } from './load.js';
 import { machineInfo } from './machine.js';
 import { pathShare, readPathCounts } from './metrics.js';
@@ -26,6 +27,9 @@ const TENANTS = 10_000;
 const GATEWAY_BUDGET = 64;
 /** The baseline's single pool: PostgreSQL on two cores is saturated well below this (Node is the ceiling). */
 const BASELINE_POOL_MAX = 10;
+
+/** Other work above this share of the machine's CPU during a run makes its figures suspect. */
+const FOREIGN_CPU_WARNING = 5;
 
 interface Context {
   readonly options: BenchOptions;
@@ -130,7 +134,9 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
         : undefined;
     ctx.signal.throwIfAborted();
     const before = kind === 'gateway' ? await readPathCounts(server.baseUrl) : undefined;
+    const foreign = await watchForeignCpu();
     const figures = await runLoad({ ...load, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests() });
+    const foreignCpuPercent = await foreign.stop();
     // Interrupted: the figures are partial, report nothing.
     ctx.signal.throwIfAborted();
     const rssAfterMb = await rss.current();
@@ -154,6 +160,7 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
         errorCodes: warmup?.errorCodes ?? {},
       },
       probeSha256,
+      foreignCpuPercent,
     };
     log(describeRun(run));
     return run;
@@ -212,7 +219,10 @@ function describeRun(run: ServerRun): string {
   return (
     `  ${run.kind.padEnd(8)} ${String(l.requestsPerSecond).padStart(6)} req/s  p50 ${l.latencyMs.p50} ms  p99 ${l.latencyMs.p99} ms  ` +
     `non-2xx+errors ${failures}${codes ? ` (${codes})` : ''}${l.timeouts ? `, ${l.timeouts} timeouts` : ''}  ` +
-    `peak conns ${run.connections.peak}/${run.connectionBudget}  RSS ${run.rssAfterMb ?? '?'} MB (peak ${run.rssPeakMb})${share}`
+    `peak conns ${run.connections.peak}/${run.connectionBudget}  RSS ${run.rssAfterMb ?? '?'} MB (peak ${run.rssPeakMb})${share}` +
+    (run.foreignCpuPercent !== undefined && run.foreignCpuPercent >= FOREIGN_CPU_WARNING
+      ? `\n  WARNING: other processes used ${run.foreignCpuPercent}% of the machine's CPU during this run; its figures are skewed`
+      : '')
   );
 }
 

@@ -12,9 +12,7 @@ export async function readJsonBody(c: Context, limitBytes: number): Promise<unkn
   }
   const declared = c.req.header('content-length');
   if (declared !== undefined && Number(declared) > limitBytes) throw tooLarge(limitBytes);
-  const bytes = await c.req.arrayBuffer();
-  // A chunked body declares no length: check what actually arrived.
-  if (bytes.byteLength > limitBytes) throw tooLarge(limitBytes);
+  const bytes = await readAtMost(c.req.raw.body, limitBytes);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -26,6 +24,29 @@ export async function readJsonBody(c: Context, limitBytes: number): Promise<unkn
   } catch {
     throw new BadRequest('invalid_json', 'the request body is not valid JSON', 'body');
   }
+}
+
+/**
+ * Reads the body but stops, and refuses, as soon as more than `limit` bytes have arrived: a chunked
+ * body declares no length, and buffering an endless one would let a single request hold any amount
+ * of memory.
+ */
+async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 function tooLarge(limitBytes: number): PayloadTooLarge {

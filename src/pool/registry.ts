@@ -104,12 +104,16 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
   let servedShared = 0;
   let promotionBlockedUntil = 0;
 
+  let shuttingDown = false;
+
   const closeEntry = (entry: Dedicated): void => {
     entry.closing = true;
     evicted++;
     // The reservation is returned only once the connections are gone, so the budget holds at the server.
+    // At shutdown the HTTP server has already drained; and postgres.js's end() waits its full timeout
+    // when one of the pool's connections was killed mid-query, so do not wait long then.
     entry.closed = entry.sql
-      .end({ timeout: drainTimeout })
+      .end({ timeout: shuttingDown ? 1 : drainTimeout })
       .catch(() => undefined)
       .then(() => budget.release(options.poolMax));
     closing.add(entry.closed);
@@ -290,6 +294,7 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     },
 
     async close() {
+      shuttingDown = true;
       await Promise.allSettled([...creating.values()]);
       pools.clear();
       await Promise.all([...closing]);

@@ -1,7 +1,9 @@
 // Starts a real gateway in-process on a random port, against a fresh database on the test PostgreSQL,
 // built by the same buildGateway() that main.ts uses.
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerClientErrors } from '../../src/http/client-errors.js';
 import { serve, type ServerType } from '@hono/node-server';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from '../../src/config.js';
 import type { CallerAuthConfig } from '../../src/http/caller-auth.js';
@@ -79,6 +81,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: gateway.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
   });
+  answerClientErrors(server as Server);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const adminToken = await mintAdminToken(key, 3600, 'tests');
 
