@@ -15,10 +15,12 @@ export interface BenchOptions {
   readonly updateReadme: boolean;
   /** Extra gateway settings for experiments (`--gateway-env POOL_MAX=10`); recorded with the results. */
   readonly gatewayEnv: Readonly<Record<string, string>>;
+  /** Write a CPU profile of each gateway run into this directory (node --cpu-prof). */
+  readonly profileDir: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|all|a,c] [--duration SECONDS] [--connections N]
-                       [--warmup SECONDS] [--no-readme] [--gateway-env NAME=VALUE ...]`;
+                       [--warmup SECONDS] [--no-readme] [--gateway-env NAME=VALUE ...] [--profile DIR]`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
@@ -30,6 +32,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       warmup: { type: 'string', default: '3' },
       'no-readme': { type: 'boolean', default: false },
       'gateway-env': { type: 'string', multiple: true, default: [] },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -43,6 +46,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     warmupSeconds: count('--warmup', values.warmup, 0, 120),
     updateReadme: !values['no-readme'],
     gatewayEnv: parseEnvPairs(values['gateway-env']),
+    profileDir: values.profile,
   };
 }
 

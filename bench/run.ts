@@ -18,9 +18,9 @@ import {
   type ScenarioResult,
   type ServerRun,
 } from './report.js';
-import { sampleConnections, sampleRss } from './sample.js';
+import { sampleConnections, sampleRss, type RssSampler } from './sample.js';
 import { buildScenarios, type Scenario } from './scenarios.js';
-import { startServer, type ServerKind, type ServerSpec } from './servers.js';
+import { startServer, type RunningServer, type ServerKind, type ServerSpec } from './servers.js';
 
 const TENANTS = 10_000;
 /** The gateway's default MAX_CONNECTIONS_TOTAL, stated explicitly so the check below cannot drift. */
@@ -116,61 +116,64 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
   ctx.signal.throwIfAborted();
   if (scenario.writes) await removePostedUsers(ctx.db.sql);
   const connections = sampleConnections(ctx.db.url, kind);
-  let server;
   try {
-    server = await startServer(serverSpec(kind, ctx.db, ctx.options));
-  } catch (err) {
-    await connections.stop();
-    throw err;
-  }
-  ctx.live.add(server.stop);
-  const rss = sampleRss(server.pid);
-  const load = { baseUrl: server.baseUrl, connections: ctx.options.connections, signal: ctx.signal };
-  try {
-    const probeSha256 = await probeFirstPage(server.baseUrl, scenario.probeTenantId);
-    const warmup =
-      ctx.options.warmupSeconds > 0
-        ? await runLoad({ ...load, durationSeconds: ctx.options.warmupSeconds, requests: scenario.requests() })
-        : undefined;
-    ctx.signal.throwIfAborted();
-    const before = kind === 'gateway' ? await readPathCounts(server.baseUrl) : undefined;
-    const foreign = await watchForeignCpu();
-    const figures = await runLoad({ ...load, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests() });
-    const foreignCpuPercent = await foreign.stop();
-    // Interrupted: the figures are partial, report nothing.
-    ctx.signal.throwIfAborted();
-    const rssAfterMb = await rss.current();
-    const after = kind === 'gateway' ? await readPathCounts(server.baseUrl) : undefined;
-    const memory = await rss.stop();
-    await server.stop();
-    ctx.live.delete(server.stop);
-    const run: ServerRun = {
-      kind,
-      load: figures,
-      connections: await connections.stop(),
-      connectionBudget: kind === 'gateway' ? gatewayBudget(ctx.options) : BASELINE_POOL_MAX,
-      rssPeakMb: memory.peakMb,
-      rssAfterMb,
-      pathShare: pathShare(before, after),
-      logSummary: server.logSummary(),
-      logSamples: server.logSamples(),
-      warmupFailures: {
-        non2xx: warmup?.non2xx ?? 0,
-        errors: warmup?.errors ?? 0,
-        errorCodes: warmup?.errorCodes ?? {},
-      },
-      probeSha256,
-      foreignCpuPercent,
-    };
-    log(describeRun(run));
-    return run;
+    const server = await startServer(serverSpec(kind, ctx.db, ctx.options));
+    ctx.live.add(server.stop);
+    const rss = sampleRss(server.pid);
+    try {
+      const driven = await driveLoad(ctx, scenario, server, rss);
+      // Stop the server before reading the connection peak: its whole life is in the sample.
+      const memory = await rss.stop();
+      await server.stop();
+      const run: ServerRun = {
+        kind,
+        ...driven,
+        connections: await connections.stop(),
+        connectionBudget: kind === 'gateway' ? gatewayBudget(ctx.options) : BASELINE_POOL_MAX,
+        rssPeakMb: memory.peakMb,
+        logSummary: server.logSummary(),
+        logSamples: server.logSamples(),
+      };
+      log(describeRun(run));
+      return run;
+    } finally {
+      // Also on the error path; each stop is harmless when already done.
+      await rss.stop();
+      await server.stop();
+      ctx.live.delete(server.stop);
+    }
   } finally {
-    // On the error path: stop whatever is still running (both calls are harmless when already done).
-    await rss.stop();
-    await server.stop();
-    ctx.live.delete(server.stop);
     await connections.stop().catch(() => undefined);
   }
+}
+
+type Driven = Pick<ServerRun, 'load' | 'warmupFailures' | 'probeSha256' | 'foreignCpuPercent' | 'rssAfterMb' | 'pathShare'>;
+
+/** Probe, warm-up (discarded), measured load; the path counters bracket the measured load only. */
+async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer, rss: RssSampler): Promise<Driven> {
+  const settings = { baseUrl: server.baseUrl, connections: ctx.options.connections, signal: ctx.signal };
+  const probeSha256 = await probeFirstPage(server.baseUrl, scenario.probeTenantId);
+  const warmup =
+    ctx.options.warmupSeconds > 0
+      ? await runLoad({ ...settings, durationSeconds: ctx.options.warmupSeconds, requests: scenario.requests() })
+      : undefined;
+  ctx.signal.throwIfAborted();
+  const counters = server.kind === 'gateway' ? () => readPathCounts(server.baseUrl) : async () => undefined;
+  const before = await counters();
+  const foreign = await watchForeignCpu();
+  const load = await runLoad({ ...settings, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests() });
+  const foreignCpuPercent = await foreign.stop();
+  // Interrupted: the figures are partial, report nothing.
+  ctx.signal.throwIfAborted();
+  const rssAfterMb = await rss.current();
+  return {
+    load,
+    warmupFailures: { non2xx: warmup?.non2xx ?? 0, errors: warmup?.errors ?? 0, errorCodes: warmup?.errorCodes ?? {} },
+    probeSha256,
+    foreignCpuPercent,
+    rssAfterMb,
+    pathShare: pathShare(before, await counters()),
+  };
 }
 
 function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions): ServerSpec {
@@ -184,6 +187,7 @@ function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions):
   return {
     kind,
     entry: 'src/main.ts',
+    nodeArgs: options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`],
     env: {
       DATABASE_URL: db.url,
       CREDENTIALS_KEY: db.credentialsKeyHex,

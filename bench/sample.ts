@@ -13,7 +13,13 @@ export interface ConnectionPeaks {
 }
 
 export interface Sampler<T> {
+  /** Stops sampling and returns the figures; later calls return the same figures. */
   stop(): Promise<T>;
+}
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= fn());
 }
 
 const CONNECTION_INTERVAL_MS = 100;
@@ -62,12 +68,12 @@ export function sampleConnections(databaseUrl: string, kind: ServerKind): Sample
   };
   const timer = setInterval(() => void tick(), CONNECTION_INTERVAL_MS);
   return {
-    async stop() {
+    stop: once(async () => {
       clearInterval(timer);
       await tick();
       await sql.end({ timeout: 2 });
       return { peak, peakByApp, samples };
-    },
+    }),
   };
 }
 
@@ -99,11 +105,11 @@ export function sampleRss(pid: number): RssSampler {
       const kb = await read();
       return kb === undefined ? undefined : toMb(kb);
     },
-    async stop() {
+    stop: once(async () => {
       clearInterval(timer);
       await read();
       return { peakMb: toMb(peakKb), samples };
-    },
+    }),
   };
 }
 

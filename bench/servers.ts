@@ -18,6 +18,8 @@ export interface ServerSpec {
   readonly entry: string;
   /** The child's whole environment, besides PATH, HOME and PORT: nothing leaks in from ours. */
   readonly env: Readonly<Record<string, string>>;
+  /** Extra node flags, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface RunningServer {
@@ -40,7 +42,7 @@ const SAMPLE_LINES = 5;
 
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
+  const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), '--import', 'tsx', spec.entry], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...spec.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

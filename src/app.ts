@@ -41,6 +41,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       throw new Unavailable('shutting_down', 'this instance is shutting down; retry on another', 1);
     }
     await next();
+    // A request that was in flight when shutdown began must not keep its connection alive after it.
+    if (deps.draining()) c.res.headers.set('Connection', 'close');
   });
   app.get('/metrics', async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),

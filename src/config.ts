@@ -27,6 +27,8 @@ export interface PoolConfig {
   readonly promoteRps: number;
   /** How long a tenant's role and status are cached before the catalog is read again. */
   readonly tenantCacheTtlSeconds: number;
+  /** A tenant statement still unanswered after this gets 503 (PostgreSQL also cancels it). */
+  readonly queryTimeoutMs: number;
 }
 
 export interface QueueConfig {
@@ -203,6 +205,7 @@ function readPool(env: Env): PoolConfig {
     catalogPoolMax: CATALOG_POOL_MAX,
     promoteRps: integer(env, 'PROMOTE_RPS', 20, 1, 1_000_000),
     tenantCacheTtlSeconds: integer(env, 'TENANT_CACHE_TTL', 30, 1, 86_400),
+    queryTimeoutMs: Math.round(seconds(env, 'QUERY_TIMEOUT', 30, 0.1, 3600) * 1000),
   };
   const needed = pool.catalogPoolMax + pool.sharedPoolMax + pool.maxPerTenant;
   if (pool.maxConnectionsTotal < needed) {

@@ -73,6 +73,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     max: pool.sharedPoolMax,
     idleTimeoutSeconds: pool.idleTimeoutSeconds,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
+    statementTimeoutMs: pool.queryTimeoutMs,
   });
   const queue = createWaitQueue(options.queue);
   // Known tenants: a few hundred bytes each, so even a hundred thousand stay well under the RSS budget.
@@ -87,6 +88,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     maxPerTenant: pool.maxPerTenant,
     idleTimeoutSeconds: pool.idleTimeoutSeconds,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
+    statementTimeoutMs: pool.queryTimeoutMs,
   });
   const idleTimeoutMs = pool.idleTimeoutSeconds * 1000;
   const registry = createPoolRegistry(
@@ -106,6 +108,8 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       maxPools: pool.maxPools,
       idleTimeoutMs,
       promoteRps: pool.promoteRps,
+      // Connecting (after a restart) and running may each take their full allowance.
+      deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
     },
   );
   const sweeper = startSweeper(() => {
@@ -160,7 +164,8 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       sweeper.stop();
       await listener.stop();
       await registry.close();
-      await catalog.end({ timeout: 5 });
+      // Requests have drained by now (or their time is up): do not wait on the catalog either.
+      await catalog.end({ timeout: 1 });
     },
   };
 }

@@ -1,6 +1,7 @@
 // The gateway's own connection to the catalog database, as the schema owner: tenant administration and
 // catalog look-ups go through it, never tenant data.
 import postgres, { type Sql } from 'postgres';
+import { driverOptions } from './driver-options.js';
 
 export interface CatalogOptions {
   readonly max?: number;
@@ -10,10 +11,9 @@ export interface CatalogOptions {
 
 export function connectCatalog(url: string, options: CatalogOptions): Sql {
   return postgres(url, {
+    ...driverOptions(options.connectTimeoutSeconds),
     max: options.max ?? 5,
-    connect_timeout: options.connectTimeoutSeconds,
     idle_timeout: 60,
-    onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'tenantgate-catalog', TimeZone: 'UTC' },
   });
 }

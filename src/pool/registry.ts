@@ -31,6 +31,8 @@ export interface RegistryOptions {
   readonly maxPools: number;
   readonly idleTimeoutMs: number;
   readonly promoteRps: number;
+  /** A statement not answered within this gets 503, whatever the driver is doing (reconnecting…). */
+  readonly deadlineMs?: number;
   /** How long a closing pool may take to finish its queries before its connections are cut. */
   readonly drainTimeoutSeconds?: number;
   readonly now?: () => number;
@@ -172,6 +174,18 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     return pending;
   };
 
+  const withDeadline = <T>(work: Promise<T>): Promise<T> => {
+    if (options.deadlineMs === undefined) return work;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Unavailable('database_timeout', 'the database did not answer in time; retry shortly', 1)),
+        options.deadlineMs,
+      );
+    });
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  };
+
   const acquire = async (limiter: Limiter, tenantId: string): Promise<void> => {
     if (!limiter.tryAcquire(tenantId)) await limiter.wait(tenantId);
   };
@@ -189,7 +203,7 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
       return reroute();
     }
     try {
-      return await fn(entry.sql);
+      return await withDeadline(fn(entry.sql));
     } catch (err) {
       // The role's password changed or the role is gone (possibly via another instance): drop the pool
       // and the cached entry so the next request re-reads the catalog instead of failing forever.
@@ -208,7 +222,7 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     await acquire(sharedLimiter, tenant.id);
     try {
       servedShared++;
-      return await shared.run(tenant.dbUser, renderInline(build));
+      return await withDeadline(shared.run(tenant.dbUser, renderInline(build)));
     } catch (err) {
       if (isRoleSwitchFailure(err)) {
         // The role vanished since we cached it (tenant deleted elsewhere).
@@ -298,7 +312,7 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
       await Promise.allSettled([...creating.values()]);
       pools.clear();
       await Promise.all([...closing]);
-      await shared.end();
+      await shared.end(1);
     },
   };
 }

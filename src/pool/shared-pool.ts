@@ -10,6 +10,7 @@
 // Within the message the statement could switch to any tenant, so its text must be ours alone: builders
 // from src/db/statement.ts, whitelisted identifiers, and values as escaped literals (property-tested).
 import postgres, { type Row, type Sql } from 'postgres';
+import { driverOptions } from '../db/driver-options.js';
 import { quoteIdentifier } from '../db/quote.js';
 
 const TENANT_ROLE = /^t_[0-9a-f]{32}$/;
@@ -28,18 +29,24 @@ export interface SharedPoolOptions {
   readonly max: number;
   readonly idleTimeoutSeconds: number;
   readonly connectTimeoutSeconds: number;
+  /** PostgreSQL cancels a statement running longer than this (statement_timeout). */
+  readonly statementTimeoutMs: number;
 }
 
 export function createSharedPool(options: SharedPoolOptions): SharedPool {
   const sql = postgres(options.databaseUrl, {
     username: options.username,
     password: options.password,
+    ...driverOptions(options.connectTimeoutSeconds),
     max: options.max,
     idle_timeout: options.idleTimeoutSeconds,
-    connect_timeout: options.connectTimeoutSeconds,
-    onnotice: () => {},
     // UTF-8 keeps inlined literals unambiguous (see quoteLiteral).
-    connection: { application_name: 'tenantgate-shared', TimeZone: 'UTC', client_encoding: 'UTF8' },
+    connection: {
+      application_name: 'tenantgate-shared',
+      TimeZone: 'UTC',
+      client_encoding: 'UTF8',
+      statement_timeout: options.statementTimeoutMs,
+    },
   });
   return {
     sql,

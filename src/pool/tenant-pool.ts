@@ -3,6 +3,7 @@
 // the gateway) decides which rows the tenant's queries see.
 import postgres, { type Sql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
+import { driverOptions } from '../db/driver-options.js';
 import { isAuthenticationFailure, translateDbError } from '../db/errors.js';
 import { Forbidden, NotFound } from '../errors.js';
 import type { PoolOpener } from './registry.js';
@@ -14,6 +15,7 @@ export interface TenantPoolOptions {
   readonly maxPerTenant: number;
   readonly idleTimeoutSeconds: number;
   readonly connectTimeoutSeconds: number;
+  readonly statementTimeoutMs: number;
 }
 
 interface TenantLogin {
@@ -35,11 +37,10 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
     const sql = postgres(options.databaseUrl, {
       username: login.db_user,
       password: options.keys.open(login.db_password_encrypted),
+      ...driverOptions(options.connectTimeoutSeconds),
       max: options.maxPerTenant,
       idle_timeout: options.idleTimeoutSeconds,
-      connect_timeout: options.connectTimeoutSeconds,
-      onnotice: () => {},
-      connection: { application_name: 'tenantgate', TimeZone: 'UTC' },
+      connection: { application_name: 'tenantgate', TimeZone: 'UTC', statement_timeout: options.statementTimeoutMs },
     });
     try {
       // Prove the login now, so a pool that cannot connect is never cached.

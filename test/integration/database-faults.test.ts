@@ -9,14 +9,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres, { type ReservedSql, type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
 import { waitFor, type TestDatabase } from '../support/database.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway.js';
 
 const CONNECT_TIMEOUT_S = 2;
-/** A request must be answered within this, whatever the database does (connect + queue timeouts + slack). */
+/** Requests still unanswered after this are counted as hung (status 0). */
 const REQUEST_BOUND_MS = 8_000;
+/** A request waits at most QUEUE_TIMEOUT (2 s) for a slot, then CONNECT_TIMEOUT for a connection; plus slack. */
+const ANSWER_WITHIN_MS = 2_000 + CONNECT_TIMEOUT_S * 1000 + 2_000;
 const RECOVERY_MS = 15_000;
 
 let dataDir: string;
@@ -25,7 +27,10 @@ const password = randomBytes(18).toString('base64url');
 let server: EmbeddedServer | undefined;
 let admin: Sql;
 let database: TestDatabase;
+/** Holds the keys and admin secret; each test runs its own peer of it, so no test inherits another's driver state. */
+let base: TestGateway;
 let gw: TestGateway;
+const peers: TestGateway[] = [];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -58,13 +63,28 @@ beforeAll(async () => {
   // postgres.js replaces connections lost to a restart on the next query, so one handle lasts the file.
   admin = postgres(url, { max: 3, onnotice: () => {} });
   database = { url, admin, drop: async () => {} };
-  gw = await startTestGateway({ database, pool: { connectTimeoutSeconds: CONNECT_TIMEOUT_S, promoteRps: 1_000_000 } });
+  base = await startTestGateway({ database, pool: { connectTimeoutSeconds: CONNECT_TIMEOUT_S } });
+});
+
+async function peer(pool: TestGatewayOptions['pool'] = {}): Promise<TestGateway> {
+  const started = await startTestGateway({ peerOf: base, pool: { connectTimeoutSeconds: CONNECT_TIMEOUT_S, promoteRps: 1_000_000, ...pool } });
+  peers.push(started);
+  return started;
+}
+
+beforeEach(async () => {
+  gw = await peer();
+});
+
+afterEach(async () => {
+  if (!server) await startPostgres();
+  await Promise.all(peers.splice(0).map((p) => p.close()));
 });
 
 afterAll(async () => {
   try {
     if (!server) await startPostgres().catch(() => undefined);
-    await gw?.close();
+    await base?.close();
     await admin?.end({ timeout: 5 });
   } finally {
     await stopPostgres().catch(() => undefined);
@@ -148,7 +168,6 @@ describe('while PostgreSQL is stopped', () => {
       users(gw, dedicated),
       users(gw, uncached),
       call(gw, '/health/ready'),
-      call(gw, '/v1/admin/tenants', undefined),
     ]);
     const [onShared, onDedicated, onCatalog, ready] = down;
     expectUnavailable(onShared as Outcome, 'shared path');
@@ -159,19 +178,21 @@ describe('while PostgreSQL is stopped', () => {
     expectUnavailable(ready as Outcome, 'readiness');
     expect(ready?.code).toBe('not_ready');
     for (const outcome of down) expect(outcome.ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 + 1500);
-    // Admin routes too: a database fault is a 503 there, never a 500 (the token is not checked first).
+    // Admin routes too: a database fault is a 503 there, never a 500.
     const adminDown = await gw.request('/v1/admin/tenants', { headers: { authorization: `Bearer ${gw.adminToken}` } });
     expect(adminDown.status).toBe(503);
     await adminDown.arrayBuffer();
 
     await startPostgres();
-    const servedDedicated = gw.gateway.registry.stats().servedDedicated;
     await recovers(() => users(gw, shared), 'the shared path to recover');
     await recovers(() => users(gw, dedicated), 'the dedicated path to recover');
     await recovers(() => users(gw, uncached), 'catalog look-ups to recover');
     await recovers(() => call(gw, '/health/ready'), 'readiness to recover');
     // Still on its own pool: the pool survived the outage and reconnected.
-    expect(gw.gateway.registry.stats().servedDedicated).toBeGreaterThan(servedDedicated);
+    const before = gw.gateway.registry.stats();
+    expect(before.dedicatedOpen).toBe(1);
+    expect((await users(gw, dedicated)).status).toBe(200);
+    expect(gw.gateway.registry.stats()).toMatchObject({ servedDedicated: before.servedDedicated + 1, servedShared: before.servedShared });
     await waitFor(() => gw.gateway.listener.listening(), RECOVERY_MS, 'the change listener to reconnect');
   });
 });
@@ -191,6 +212,7 @@ describe('under load', () => {
       }
     };
     const workers = Array.from({ length: 20 }, (_, i) => worker(i % 2 === 0 ? shared : dedicated));
+    let recoveredAt = Number.POSITIVE_INFINITY;
     try {
       await waitFor(() => outcomes.length >= 100, 10_000, 'load to build up');
       await stopPostgres();
@@ -203,7 +225,7 @@ describe('under load', () => {
         RECOVERY_MS,
         'requests to succeed again',
       );
-      const recoveredAt = Date.now();
+      recoveredAt = Date.now();
       await waitFor(() => outcomes.filter((o) => o.startedAt > recoveredAt + 500).length >= 200, 10_000, 'load after recovery');
     } finally {
       stop = true;
@@ -212,10 +234,16 @@ describe('under load', () => {
 
     const statuses = new Map<number, number>();
     for (const o of outcomes) statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
-    expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503), JSON.stringify([...statuses])).toEqual([]);
-    expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
-    for (const o of outcomes.filter((x) => x.status === 503)) expect(o.retryAfter).toMatch(/^[1-9]\d*$/);
-    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(REQUEST_BOUND_MS);
+    const summary = JSON.stringify([...statuses]);
+    expect(statuses.get(503) ?? 0, summary).toBeGreaterThan(0);
+    // Soft: each is a separate guarantee, and every one broken should be reported.
+    expect.soft(outcomes.filter((o) => o.status !== 0 && o.status !== 200 && o.status !== 503), `never a 500: ${summary}`).toEqual([]);
+    expect.soft(outcomes.filter((o) => o.status === 503 && !/^[1-9]\d*$/.test(o.retryAfter ?? '')), 'Retry-After on every 503').toEqual([]);
+    const late = outcomes.filter((o) => o.status === 0 || o.ms >= ANSWER_WITHIN_MS);
+    expect.soft(late, `answered after ${ANSWER_WITHIN_MS} ms or not within ${REQUEST_BOUND_MS} ms (status 0): ${summary}`).toEqual([]);
+    const afterRecovery = outcomes.filter((o) => o.startedAt > recoveredAt + 500);
+    expect(afterRecovery.length).toBeGreaterThanOrEqual(200);
+    expect(afterRecovery.filter((o) => o.status !== 200), 'after recovery').toEqual([]);
   });
 });
 
@@ -251,42 +279,38 @@ describe('killed backends', () => {
 
 describe('rotation under load', () => {
   it('three rotations while 10 clients hammer a tenant on a dedicated pool fail no request', { timeout: 30_000 }, async () => {
-    const hot = await startTestGateway({ database, pool: { connectTimeoutSeconds: CONNECT_TIMEOUT_S, promoteRps: 5 } });
+    const hot = await peer({ promoteRps: 5 });
+    const tenant = (await hot.createTenant()).id;
+    await hot.gateway.registry.run(tenant, (sql) => sql`SELECT 1`);
+    const before = hot.gateway.registry.stats();
+    const outcomes: Outcome[] = [];
+    let stop = false;
+    const worker = async (): Promise<void> => {
+      for (let i = 0; i < 20_000 && !stop; i++) outcomes.push(await users(hot, tenant));
+    };
+    const workers = Array.from({ length: 10 }, () => worker());
     try {
-      const tenant = (await hot.createTenant()).id;
-      await hot.gateway.registry.run(tenant, (sql) => sql`SELECT 1`);
-      const before = hot.gateway.registry.stats();
-      const outcomes: Outcome[] = [];
-      let stop = false;
-      const worker = async (): Promise<void> => {
-        for (let i = 0; i < 20_000 && !stop; i++) outcomes.push(await users(hot, tenant));
-      };
-      const workers = Array.from({ length: 10 }, () => worker());
-      try {
-        for (let rotation = 0; rotation < 3; rotation++) {
-          const mark = outcomes.length;
-          await waitFor(() => outcomes.length >= mark + 50, 10_000, 'requests between rotations');
-          const res = await hot.request(`/v1/admin/tenants/${tenant}/rotate`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${hot.adminToken}` },
-          });
-          expect(res.status).toBe(200);
-          await res.arrayBuffer();
-        }
-        // Long enough after the last rotation for the tenant to be promoted to a fresh pool again.
-        await waitFor(() => hot.gateway.registry.stats().created > before.created, 10_000, 'a new dedicated pool');
+      for (let rotation = 0; rotation < 3; rotation++) {
         const mark = outcomes.length;
-        await waitFor(() => outcomes.length >= mark + 100, 10_000, 'requests on the new pool');
-      } finally {
-        stop = true;
-        await Promise.all(workers);
+        await waitFor(() => outcomes.length >= mark + 50, 10_000, 'requests between rotations');
+        const res = await hot.request(`/v1/admin/tenants/${tenant}/rotate`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${hot.adminToken}` },
+        });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
       }
-      const failed = outcomes.filter((o) => o.status !== 200);
-      expect(failed, JSON.stringify(failed.slice(0, 5))).toEqual([]);
-      expect(hot.gateway.registry.stats().evicted).toBeGreaterThanOrEqual(before.evicted + 3);
+      // Long enough after the last rotation for the tenant to be promoted to a fresh pool again.
+      await waitFor(() => hot.gateway.registry.stats().created > before.created, 10_000, 'a new dedicated pool');
+      const mark = outcomes.length;
+      await waitFor(() => outcomes.length >= mark + 100, 10_000, 'requests on the new pool');
     } finally {
-      await hot.close();
+      stop = true;
+      await Promise.all(workers);
     }
+    const failed = outcomes.filter((o) => o.status !== 200);
+    expect(failed, JSON.stringify(failed.slice(0, 5))).toEqual([]);
+    expect(hot.gateway.registry.stats().evicted).toBeGreaterThanOrEqual(before.evicted + 3);
   });
 });
 

@@ -21,7 +21,7 @@ beforeAll(async () => {
   b = await gw.createTenant();
   const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
   authenticator = login.username;
-  single = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, idleTimeoutSeconds: 60, connectTimeoutSeconds: 5 });
+  single = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, idleTimeoutSeconds: 60, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000 });
   for (const [tenant, name] of [[a, 'Alice'], [b, 'Bob']] as const) {
     await gw.request('/v1/internal/users', { method: 'POST', headers: { 'x-tenant-id': tenant.id }, json: { first_name: name, last_name: 'X' } });
   }

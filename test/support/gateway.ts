@@ -68,6 +68,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       catalogPoolMax: 3,
       promoteRps: 20,
       tenantCacheTtlSeconds: 30,
+      queryTimeoutMs: 30_000,
       ...options.pool,
     },
     queue: { timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250, ...options.queue },

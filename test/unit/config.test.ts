@@ -35,6 +35,7 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
       catalogPoolMax: 3,
       promoteRps: 20,
       tenantCacheTtlSeconds: 30,
+      queryTimeoutMs: 30_000,
     });
     expect(config.queue).toEqual({ timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250 });
   });
