@@ -17,7 +17,7 @@ import { tenantFromHeader } from '../src/http/tenant-id.js';
 import { createLogger } from '../src/log.js';
 import { parseCreateUser } from '../src/users/create-input.js';
 import { parseListParams } from '../src/users/list-params.js';
-import { createUserStatement, listUsersStatement } from '../src/users/queries.js';
+import { countUsersStatement, createUserStatement, emptyPageBody, listUsersStatement } from '../src/users/queries.js';
 import { assertScopingFits, scopedToTenant } from './baseline-query.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -56,6 +56,10 @@ function main(): void {
     const q = url.indexOf('?');
     const params = parseListParams(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
     const [row] = await query(scopedToTenant(listUsersStatement(params), c.get('tenantId')));
+    if (Number(row?.shown) === 0 && params.page > 1) {
+      const [counted] = await query(scopedToTenant(countUsersStatement(params), c.get('tenantId')));
+      return c.body(emptyPageBody(params, Number(counted?.total)), 200, JSON_HEADERS);
+    }
     return c.body(row?.body as string, 200, JSON_HEADERS);
   });
   app.post('/v1/internal/users', tenantFromHeader, async (c) => {

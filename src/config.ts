@@ -29,6 +29,8 @@ export interface PoolConfig {
   readonly tenantCacheTtlSeconds: number;
   /** A tenant statement still unanswered after this gets 503 (PostgreSQL also cancels it). */
   readonly queryTimeoutMs: number;
+  /** Statements in flight per connection (pipelined); 1 turns pipelining off. */
+  readonly pipelineDepth: number;
 }
 
 export interface QueueConfig {
@@ -206,6 +208,7 @@ function readPool(env: Env): PoolConfig {
     promoteRps: integer(env, 'PROMOTE_RPS', 20, 1, 1_000_000),
     tenantCacheTtlSeconds: integer(env, 'TENANT_CACHE_TTL', 30, 1, 86_400),
     queryTimeoutMs: Math.round(seconds(env, 'QUERY_TIMEOUT', 30, 0.1, 3600) * 1000),
+    pipelineDepth: integer(env, 'PIPELINE_DEPTH', 4, 1, 64),
   };
   const needed = pool.catalogPoolMax + pool.sharedPoolMax + pool.maxPerTenant;
   if (pool.maxConnectionsTotal < needed) {

@@ -95,7 +95,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     {
       openDedicated: opener,
       shared,
-      sharedLimiter: createLimiter({ slots: pool.sharedPoolMax, perTenantSlots: pool.maxPerTenant, queue }),
+      // Statements pipeline on shared connections too (the driver spreads them), but one tenant never
+      // has more than POOL_MAX in flight, so it can never occupy more than POOL_MAX connections.
+      // Round trips leave a connection idle between an answer and the next statement; a short pipeline
+      // fills that gap, as the driver does by default.
+      sharedLimiter: createLimiter({ slots: pool.sharedPoolMax * pool.pipelineDepth, perTenantSlots: pool.maxPerTenant, queue }),
       directory,
       budget,
       queue,
@@ -108,6 +112,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       maxPools: pool.maxPools,
       idleTimeoutMs,
       promoteRps: pool.promoteRps,
+      pipelineDepth: pool.pipelineDepth,
       // Connecting (after a restart) and running may each take their full allowance.
       deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
     },

@@ -22,8 +22,8 @@ import { createLimiter, type Limiter, type WaitQueue } from './limiter.js';
 import type { RateTracker } from './rate.js';
 import type { SharedPool } from './shared-pool.js';
 
-/** Opens a tenant's dedicated pool (POOL_MAX connections) and proves the login. */
-export type PoolOpener = (tenantId: string) => Promise<Sql>;
+/** Opens a tenant's dedicated pool of `size` connections and proves the login. */
+export type PoolOpener = (tenantId: string, size: number) => Promise<Sql>;
 
 export interface RegistryOptions {
   /** Dedicated pool size, and the most connections one tenant may hold of the shared pool. */
@@ -33,6 +33,8 @@ export interface RegistryOptions {
   readonly promoteRps: number;
   /** A statement not answered within this gets 503, whatever the driver is doing (reconnecting…). */
   readonly deadlineMs?: number;
+  /** Statements in flight per dedicated connection (the driver pipelines them); 1 = no pipelining. */
+  readonly pipelineDepth?: number;
   /** How long a closing pool may take to finish its queries before its connections are cut. */
   readonly drainTimeoutSeconds?: number;
   readonly now?: () => number;
@@ -84,6 +86,8 @@ export interface PoolRegistry {
 
 interface Dedicated {
   readonly sql: Sql;
+  /** Connections reserved for it in the budget. */
+  readonly size: number;
   readonly limiter: Limiter;
   lastUsed: number;
   closing: boolean;
@@ -93,6 +97,11 @@ interface Dedicated {
 // After a promotion found no room, try again no sooner than this: a saturated gateway must not scan
 // its pools on every request.
 const PROMOTION_BACKOFF_MS = 1000;
+
+// A pipelined connection serves a few thousand of our statements a second; size a new dedicated pool
+// for the rate that promoted it, with this much headroom per connection, up to POOL_MAX. Reserving
+// POOL_MAX for a tenant doing 30 req/s would fit only a handful of pools into the budget.
+const RPS_PER_CONNECTION = 200;
 
 export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions): PoolRegistry {
   const { budget, directory, rates, shared, sharedLimiter } = deps;
@@ -117,7 +126,7 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     entry.closed = entry.sql
       .end({ timeout: shuttingDown ? 1 : drainTimeout })
       .catch(() => undefined)
-      .then(() => budget.release(options.poolMax));
+      .then(() => budget.release(entry.size));
     closing.add(entry.closed);
     void entry.closed.finally(() => closing.delete(entry.closed));
   };
@@ -132,36 +141,43 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     return undefined;
   };
 
-  const reserveDedicated = async (rate: number): Promise<boolean> => {
+  const reserveDedicated = async (rate: number, size: number): Promise<boolean> => {
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (budget.tryReserve(options.poolMax)) return true;
+      if (budget.tryReserve(size)) return true;
       const victim = coldestIdle(rate);
       if (victim === undefined) return false;
       const entry = pools.peek(victim) as Dedicated;
       pools.delete(victim);
       await entry.closed;
     }
-    return budget.tryReserve(options.poolMax);
+    return budget.tryReserve(size);
   };
 
   const promote = (tenantId: string, rate: number): Promise<Dedicated | undefined> => {
     const inFlight = creating.get(tenantId);
     if (inFlight) return inFlight;
+    const size = Math.min(options.poolMax, Math.max(1, Math.ceil(rate / RPS_PER_CONNECTION)));
     const pending = (async () => {
-      if (!(await reserveDedicated(rate))) {
+      if (!(await reserveDedicated(rate, size))) {
         promotionBlockedUntil = now() + PROMOTION_BACKOFF_MS;
         return undefined;
       }
       let sql: Sql;
       try {
-        sql = await deps.openDedicated(tenantId);
+        sql = await deps.openDedicated(tenantId, size);
       } catch (err) {
-        budget.release(options.poolMax);
+        budget.release(size);
         throw err;
       }
       const entry: Dedicated = {
         sql,
-        limiter: createLimiter({ slots: options.poolMax, perTenantSlots: options.poolMax, queue: deps.queue }),
+        size,
+        // All of a dedicated pool is its tenant's, so every connection may carry a short pipeline.
+        limiter: createLimiter({
+          slots: size * (options.pipelineDepth ?? 1),
+          perTenantSlots: size * (options.pipelineDepth ?? 1),
+          queue: deps.queue,
+        }),
         lastUsed: now(),
         closing: false,
         closed: Promise.resolve(),

@@ -33,12 +33,12 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
     return row;
   };
 
-  const connect = async (login: TenantLogin): Promise<Sql> => {
+  const connect = async (login: TenantLogin, size: number): Promise<Sql> => {
     const sql = postgres(options.databaseUrl, {
       username: login.db_user,
       password: options.keys.open(login.db_password_encrypted),
       ...driverOptions(options.connectTimeoutSeconds),
-      max: options.maxPerTenant,
+      max: Math.min(size, options.maxPerTenant),
       idle_timeout: options.idleTimeoutSeconds,
       connection: { application_name: 'tenantgate', TimeZone: 'UTC', statement_timeout: options.statementTimeoutMs },
     });
@@ -52,14 +52,14 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
     }
   };
 
-  return async (tenantId) => {
+  return async (tenantId, size) => {
     try {
       try {
-        return await connect(await readLogin(tenantId));
+        return await connect(await readLogin(tenantId), size);
       } catch (err) {
         // A rotation may have committed between our catalog read and the login: read once more.
         if (!isAuthenticationFailure(err)) throw err;
-        return await connect(await readLogin(tenantId));
+        return await connect(await readLogin(tenantId), size);
       }
     } catch (err) {
       throw translateDbError(err) ?? err;

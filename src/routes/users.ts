@@ -7,7 +7,7 @@ import { readJsonBody } from '../http/json-body.js';
 import type { PoolRegistry } from '../pool/registry.js';
 import { parseCreateUser } from '../users/create-input.js';
 import { parseListParams } from '../users/list-params.js';
-import { createUserStatement, listUsersStatement } from '../users/queries.js';
+import { countUsersStatement, createUserStatement, emptyPageBody, listUsersStatement } from '../users/queries.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
@@ -19,7 +19,13 @@ export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number, guar
     const url = c.req.url;
     const q = url.indexOf('?');
     const params = parseListParams(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
-    const [row] = await registry.query(c.get('tenantId'), listUsersStatement(params));
+    const tenantId = c.get('tenantId');
+    const [row] = await registry.query(tenantId, listUsersStatement(params));
+    if (Number(row?.shown) === 0 && params.page > 1) {
+      // Past the last page: only here does the total need a second round trip.
+      const [counted] = await registry.query(tenantId, countUsersStatement(params));
+      return c.body(emptyPageBody(params, Number(counted?.total)), 200, JSON_HEADERS);
+    }
     return c.body(row?.body as string, 200, JSON_HEADERS);
   });
 

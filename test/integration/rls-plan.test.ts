@@ -2,6 +2,9 @@
 // users through an index on tenant_id and never touches the tenants table (the reference service's
 // `text = current_user` predicate scanned it on every query).
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { renderInline } from '../../src/db/statement.js';
+import { parseListParams } from '../../src/users/list-params.js';
+import { countUsersStatement, listUsersStatement } from '../../src/users/queries.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let gw: TestGateway;
@@ -39,7 +42,12 @@ afterAll(async () => {
   await gw?.close();
 });
 
+const listStatement = (query: string): string => renderInline(listUsersStatement(parseListParams(new URLSearchParams(query))));
+
 const queries: [string, string][] = [
+  ["the gateway's list statement", listStatement('')],
+  ["the gateway's list statement with search and filters", listStatement('search=own&confirmed=false&sort_column=first_name')],
+  ["the gateway's count for pages past the end", renderInline(countUsersStatement(parseListParams(new URLSearchParams(''))))],
   ['the list page', 'SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT 10'],
   ['the total count', 'SELECT count(*) FROM users'],
   ['a search', "SELECT * FROM users WHERE first_name ILIKE '%own1%' ORDER BY first_name LIMIT 10"],

@@ -214,7 +214,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     logDestination: { write: (line: string) => void captured.push(line) },
     logLevel: 'debug',
-    pool: { sharedPoolMax: 1, maxConnectionsTotal: 20, promoteRps: 8 },
+    pool: { sharedPoolMax: 1, maxConnectionsTotal: 20, promoteRps: 8, pipelineDepth: 1 },
     queue: { timeoutMs: 300 },
   });
   try {

@@ -69,6 +69,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       promoteRps: 20,
       tenantCacheTtlSeconds: 30,
       queryTimeoutMs: 30_000,
+      pipelineDepth: 4,
       ...options.pool,
     },
     queue: { timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250, ...options.queue },

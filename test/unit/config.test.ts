@@ -36,6 +36,7 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
       promoteRps: 20,
       tenantCacheTtlSeconds: 30,
       queryTimeoutMs: 30_000,
+      pipelineDepth: 4,
     });
     expect(config.queue).toEqual({ timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250 });
   });
