@@ -190,6 +190,11 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     return pending;
   };
 
+  const maybePromote = (tenantId: string, rate: number): void => {
+    if (creating.has(tenantId) || now() < promotionBlockedUntil) return;
+    promote(tenantId, rate).catch((err: unknown) => deps.onPromotionFailed?.(tenantId, err));
+  };
+
   const withDeadline = <T>(work: Promise<T>): Promise<T> => {
     if (options.deadlineMs === undefined) return work;
     let timer: NodeJS.Timeout | undefined;
@@ -257,15 +262,16 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     const entry = pools.get(tenantId);
     if (entry && !entry.closing) {
       servedDedicated++;
+      // Outgrown: a pool sized for the rate that promoted it is replaced by a bigger one in the
+      // background (the old one drains once the new one is in place).
+      if (entry.size < options.poolMax && rate > entry.size * RPS_PER_CONNECTION * 2) maybePromote(tenantId, rate);
       const run = (sql: Sql): Promise<Row[]> => {
         const { text, params } = renderBound(build);
         return sql.unsafe(text, params, { prepare: true }) as unknown as Promise<Row[]>;
       };
       return onDedicated(tenantId, entry, run, () => query(tenantId, build));
     }
-    if (rate >= options.promoteRps && !creating.has(tenantId) && now() >= promotionBlockedUntil) {
-      promote(tenantId, rate).catch((err: unknown) => deps.onPromotionFailed?.(tenantId, err));
-    }
+    if (rate >= options.promoteRps) maybePromote(tenantId, rate);
     return onShared(tenant, build);
   };
 

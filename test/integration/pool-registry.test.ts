@@ -55,6 +55,25 @@ describe('dedicated pool creation', () => {
     expect(await backends(gw, t.db_user)).toBeGreaterThan(0);
   });
 
+  it('a pool promoted at a low rate is sized for it, and replaced by a bigger one when the rate grows', async () => {
+    const gw = await gateway({ pool: { promoteRps: 3, maxPerTenant: 5 } });
+    const baseline = gw.gateway.budget.reserved();
+    const t = await gw.createTenant();
+    for (let i = 0; i < 5; i++) expect((await listUsers(gw, t.id)).status).toBe(200);
+    await waitFor(() => gw.gateway.registry.stats().dedicatedOpen === 1, 5_000, 'the promotion');
+    expect(gw.gateway.budget.reserved()).toBe(baseline + 1);
+    // Now hundreds of requests a second: the one-connection pool is outgrown.
+    const statuses: number[] = [];
+    await Promise.all(Array.from({ length: 50 }, async () => {
+      for (let i = 0; i < 30; i++) statuses.push((await listUsers(gw, t.id)).status);
+    }));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    await waitFor(() => gw.gateway.registry.stats().created >= 2, 5_000, 'the bigger pool');
+    await waitFor(() => gw.gateway.budget.reserved() > baseline + 1, 5_000, 'the bigger reservation');
+    expect(gw.gateway.registry.stats().dedicatedOpen).toBe(1);
+    expect(gw.gateway.budget.reserved()).toBeLessThanOrEqual(baseline + 5);
+  });
+
   it('a failed creation is not cached, and the tenant keeps being served meanwhile', async () => {
     const gw = await gateway();
     const t = await gw.createTenant();
