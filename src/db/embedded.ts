@@ -29,6 +29,8 @@ export interface EmbeddedOptions {
 }
 
 const SUPERUSER = 'postgres';
+// A fast shutdown takes well under a second; never let a stuck one hold the process.
+const STOP_TIMEOUT_MS = 10_000;
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const databaseDir = resolve(options.dataDir, 'pg');
@@ -59,7 +61,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     url: adminUrl(options.database),
     stop: async () => {
-      if (started) await started.stop();
+      if (!started) return;
+      // Ctrl-C reaches the server too (same process group): if it has already exited, the package's
+      // stop() would wait forever for an exit event that has been and gone.
+      const child = (started as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([started.stop(), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
+      clearTimeout(timer);
     },
   };
 }
