@@ -6,7 +6,7 @@ import postgres, { type Sql } from 'postgres';
 import { openCredential, parseCredentialsKey } from '../src/crypto/credentials.js';
 import { singleKeyRing } from '../src/crypto/key-ring.js';
 import { loadOrCreateDevSecrets } from '../src/db/dev-secrets.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { startEmbeddedPostgres, isReachable } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createTenantCatalog } from '../src/tenants/catalog.js';
 import { withTimeout } from './timeout.js';
@@ -130,17 +130,6 @@ export async function serverVersion(sql: Sql): Promise<string> {
   return row?.server_version ?? 'unknown';
 }
 
-async function isReachable(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`SELECT 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
-}
 
 function tenantNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${TENANT_PREFIX}${String(i + 1).padStart(6, '0')}`);

@@ -73,7 +73,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   };
 }
 
-async function isReachable(url: string): Promise<boolean> {
+/** True when a PostgreSQL server answers at `url` (used to reuse a server that is already running). */
+export async function isReachable(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
   try {
     await sql`SELECT 1`;

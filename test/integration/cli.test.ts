@@ -1,23 +1,14 @@
-import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { runCli, type RunResult } from '../support/processes.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = `${REPO_ROOT}node_modules/.bin/tsx`;
 const RUN_TIMEOUT_MS = 30_000;
 const ROLE_NAME = /^t_[0-9a-f]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-const running = new Set<ChildProcess>();
 let db: TestDatabase;
 let credentialsKey: string;
 let adminJwtSecret: string;
@@ -26,22 +17,7 @@ function cliEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, DATABASE_URL: db.url, CREDENTIALS_KEY: credentialsKey, ADMIN_JWT_SECRET: adminJwtSecret, ...overrides };
 }
 
-/** Runs `tsx src/cli.ts ...args` from the repository root, as `npm run cli -- ...args` would. */
-function cli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      TSX,
-      ['src/cli.ts', ...args],
-      { cwd: REPO_ROOT, env, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => {
-        running.delete(child);
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    running.add(child);
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<RunResult> => runCli(args, env, RUN_TIMEOUT_MS);
 
 async function createTenant(name: string): Promise<{ id: string; name: string; db_user: string }> {
   const result = await cli(['tenant', 'create', name]);
@@ -60,7 +36,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of running) child.kill('SIGKILL');
   await db?.drop();
 });
 

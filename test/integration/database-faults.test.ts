@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres, { type ReservedSql, type Sql } from 'postgres';
@@ -13,6 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
 import { waitFor, type TestDatabase } from '../support/database.js';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway.js';
+import { freePort } from '../support/processes.js';
 
 const CONNECT_TIMEOUT_S = 2;
 /** Requests still unanswered after this are counted as hung (status 0). */
@@ -32,16 +32,6 @@ let base: TestGateway;
 let gw: TestGateway;
 const peers: TestGateway[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function startPostgres(): Promise<string> {
   server = await startEmbeddedPostgres({ dataDir, port, superuserPassword: password, database: 'faults' });

@@ -4,7 +4,6 @@
 // CLI's `keys rotate` does the same from the command line.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialError } from '../../src/crypto/credentials.js';
@@ -13,9 +12,8 @@ import { createTenantCatalog } from '../../src/tenants/catalog.js';
 import { rekeyAll, type RekeyProgress } from '../../src/tenants/rekey.js';
 import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { REPO_ROOT, TSX } from '../support/processes.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = `${REPO_ROOT}node_modules/.bin/tsx`;
 const USERS = '/v1/internal/users';
 
 const HEX_A = randomBytes(32).toString('hex');

@@ -2,13 +2,12 @@
 // bucket (429 rate_limited + Retry-After, per tenant, refilling over time), per-tenant overrides set
 // through PATCH /v1/admin/tenants/{id} and the CLI (raise, clear, 0 = unlimited), their validation,
 // and that the default (RATE_LIMIT_RPS=0) never limits.
-import { execFile, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { expectError } from '../support/http.js';
+import { runCli, type RunResult } from '../support/processes.js';
 
 interface TenantRecord {
   id: string;
@@ -18,8 +17,6 @@ interface TenantRecord {
 
 const USERS = '/v1/internal/users';
 const TENANTS = '/v1/admin/tenants';
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = `${REPO_ROOT}node_modules/.bin/tsx`;
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -211,21 +208,8 @@ describe('the default gateway-wide limit (RATE_LIMIT_RPS=0)', () => {
 });
 
 describe('CLI tenant limit', () => {
-  const running = new Set<ChildProcess>();
-  afterAll(() => {
-    for (const child of running) child.kill('SIGKILL');
-  });
-
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const env = { ...process.env, DATABASE_URL: gw.db.url, CREDENTIALS_KEY: gw.credentialsKey.toString('hex'), ADMIN_JWT_SECRET: gw.adminSecret };
-    return new Promise((resolve) => {
-      const child = execFile(TSX, ['src/cli.ts', ...args], { cwd: REPO_ROOT, env, timeout: 30_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-        running.delete(child);
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-      });
-      running.add(child);
-    });
-  }
+  const cli = (args: string[]): Promise<RunResult> =>
+    runCli(args, { ...process.env, DATABASE_URL: gw.db.url, CREDENTIALS_KEY: gw.credentialsKey.toString('hex'), ADMIN_JWT_SECRET: gw.adminSecret });
 
   it('--rps 5 --burst 7 stores the override, and the running gateway applies it', async () => {
     const tenant = (await gw.createTenant()).id;

@@ -5,15 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { get as httpGet } from 'node:http';
-import { connect, createServer, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { connect, type Socket } from 'node:net';
 import type { ReservedSql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/database.js';
+import { REPO_ROOT, TSX, freePort } from '../support/processes.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = `${REPO_ROOT}node_modules/.bin/tsx`;
 const READY_TIMEOUT_MS = 60_000;
 const EXIT_TIMEOUT_MS = 20_000;
 
@@ -62,16 +60,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function startGateway(shutdownTimeoutSeconds: number): Promise<RunningGateway> {
   const port = await freePort();

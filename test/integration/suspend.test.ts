@@ -2,18 +2,15 @@
 // tenant's requests get 403 tenant_suspended and store nothing, its dedicated pool's connections end,
 // other tenants carry on, and resuming serves it again. A change made by the CLI reaches the running
 // gateway through LISTEN/NOTIFY within a second, without waiting for the tenant cache to expire.
-import { execFile, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { expectError } from '../support/http.js';
+import { runCli, type RunResult } from '../support/processes.js';
 
 const USERS = '/v1/internal/users';
 const TENANTS = '/v1/admin/tenants';
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = `${REPO_ROOT}node_modules/.bin/tsx`;
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -144,21 +141,8 @@ describe('POST /v1/admin/tenants/{id}/suspend and /resume', () => {
 });
 
 describe('CLI tenant suspend / resume', () => {
-  const running = new Set<ChildProcess>();
-  afterAll(() => {
-    for (const child of running) child.kill('SIGKILL');
-  });
-
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const env = { ...process.env, DATABASE_URL: gw.db.url, CREDENTIALS_KEY: gw.credentialsKey.toString('hex'), ADMIN_JWT_SECRET: gw.adminSecret };
-    return new Promise((resolve) => {
-      const child = execFile(TSX, ['src/cli.ts', ...args], { cwd: REPO_ROOT, env, timeout: 30_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-        running.delete(child);
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-      });
-      running.add(child);
-    });
-  }
+  const cli = (args: string[]): Promise<RunResult> =>
+    runCli(args, { ...process.env, DATABASE_URL: gw.db.url, CREDENTIALS_KEY: gw.credentialsKey.toString('hex'), ADMIN_JWT_SECRET: gw.adminSecret });
 
   /** Polls the gateway's answer for the tenant until it has `expected` status, with a 1 s deadline. */
   async function gatewayAnswers(tenantId: string, expected: number): Promise<void> {
