@@ -17,7 +17,8 @@ import { tenantFromHeader } from '../src/http/tenant-id.js';
 import { createLogger } from '../src/log.js';
 import { parseCreateUser } from '../src/users/create-input.js';
 import { parseListParams } from '../src/users/list-params.js';
-import { countUsersStatement, createUserStatement, emptyPageBody, listUsersStatement } from '../src/users/queries.js';
+import { countUsersStatement, createUserStatement, listUsersStatement } from '../src/users/queries.js';
+import { pageBody, userBody } from '../src/users/response.js';
 import { assertScopingFits, scopedToTenant } from './baseline-query.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -55,17 +56,18 @@ function main(): void {
     const url = c.req.url;
     const q = url.indexOf('?');
     const params = parseListParams(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
-    const [row] = await query(scopedToTenant(listUsersStatement(params), c.get('tenantId')));
-    if (Number(row?.shown) === 0 && params.page > 1) {
+    const rows = await query(scopedToTenant(listUsersStatement(params), c.get('tenantId')));
+    let total = rows.length > 0 ? Number(rows[0]?.total) : 0;
+    if (rows.length === 0 && params.page > 1) {
       const [counted] = await query(scopedToTenant(countUsersStatement(params), c.get('tenantId')));
-      return c.body(emptyPageBody(params, Number(counted?.total)), 200, JSON_HEADERS);
+      total = Number(counted?.total);
     }
-    return c.body(row?.body as string, 200, JSON_HEADERS);
+    return c.body(pageBody(rows, params, total), 200, JSON_HEADERS);
   });
   app.post('/v1/internal/users', tenantFromHeader, async (c) => {
     const input = parseCreateUser(await readJsonBody(c, BODY_LIMIT_BYTES));
     const [row] = await query(scopedToTenant(createUserStatement(input), c.get('tenantId')));
-    return c.body(row?.body as string, 201, JSON_HEADERS);
+    return c.body(userBody(row as Row), 201, JSON_HEADERS);
   });
 
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port });
