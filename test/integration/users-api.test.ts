@@ -25,7 +25,7 @@ interface UserPage {
 const USERS = '/v1/internal/users';
 const USER_KEYS = ['confirmed', 'created_at', 'first_name', 'id', 'last_name', 'updated_at'];
 const PAGE_KEYS = ['page', 'page_size', 'records', 'total', 'total_pages'];
-// RFC 3339, UTC, microseconds: what user_json() in sql/001_core.sql promises.
+// RFC 3339, UTC, microseconds: what src/users/response.ts promises.
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UNKNOWN_TENANT = '6f1c7a52-9d0e-4b8a-a1f3-2c4d5e6f7a8b';
