@@ -93,20 +93,6 @@ $$;
 CREATE TRIGGER users_before_write BEFORE INSERT OR UPDATE ON users
   FOR EACH ROW EXECUTE FUNCTION users_before_write();
 
--- The public shape of a user, built in PostgreSQL so a response is one JSON text from one round trip.
--- Timestamps are RFC 3339 in UTC with microseconds, whatever the session time zone.
-CREATE FUNCTION user_json(u users) RETURNS json
-  LANGUAGE sql STABLE PARALLEL SAFE
-  AS $$
-    SELECT json_build_object(
-      'id', u.id,
-      'first_name', u.first_name,
-      'last_name', u.last_name,
-      'confirmed', u.confirmed,
-      'created_at', to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-      'updated_at', to_char(u.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-  $$;
-
 GRANT SELECT, INSERT, UPDATE ON users TO tenantgate_tenant;
 
 -- Role management for the gateway's admin connection. Utility statements take no bind parameters,
