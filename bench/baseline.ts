@@ -37,7 +37,7 @@ function main(): void {
     max: poolMax,
     prepare: true,
     onnotice: () => {},
-    connection: { application_name: 'baseline', TimeZone: 'UTC' },
+    connection: { application_name: 'baseline', TimeZone: 'UTC', DateStyle: 'ISO' },
   });
   const query = async (build: StatementBuilder): Promise<Row[]> => {
     const { text, params } = renderBound(build);

@@ -7,6 +7,8 @@ export interface CatalogOptions {
   readonly max?: number;
   readonly connectTimeoutSeconds: number;
   readonly applicationName?: string;
+  /** PostgreSQL cancels a catalog statement running longer than this (default 10 s). */
+  readonly statementTimeoutMs?: number;
 }
 
 export function connectCatalog(url: string, options: CatalogOptions): Sql {
@@ -14,6 +16,11 @@ export function connectCatalog(url: string, options: CatalogOptions): Sql {
     ...driverOptions(options.connectTimeoutSeconds),
     max: options.max ?? 5,
     idle_timeout: 60,
-    connection: { application_name: options.applicationName ?? 'tenantgate-catalog', TimeZone: 'UTC' },
+    connection: {
+      application_name: options.applicationName ?? 'tenantgate-catalog',
+      TimeZone: 'UTC',
+      // A stalled catalog statement must not hold requests (tenant look-ups) forever.
+      statement_timeout: options.statementTimeoutMs ?? 10_000,
+    },
   });
 }

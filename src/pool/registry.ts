@@ -103,6 +103,8 @@ const PROMOTION_BACKOFF_MS = 1000;
 // POOL_MAX for a tenant doing 30 req/s would fit only a handful of pools into the budget.
 const RPS_PER_CONNECTION = 200;
 
+const FAILED_PROMOTION_BACKOFF_MS = 5000;
+
 export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions): PoolRegistry {
   const { budget, directory, rates, shared, sharedLimiter } = deps;
   const now = options.now ?? Date.now;
@@ -114,6 +116,11 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
   let servedDedicated = 0;
   let servedShared = 0;
   let promotionBlockedUntil = 0;
+  // A tenant whose pool could not be opened (login refused, server full) waits before trying again,
+  // so a hot tenant does not evict colder pools and retry a failing login on every request.
+  const failedPromotions = new LRUCache<string, number>({ max: 10_000 });
+  // evictAll() bumps it: a promotion that began before must not store its pool afterwards.
+  let generation = 0;
 
   let shuttingDown = false;
 
@@ -142,6 +149,14 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
   };
 
   const reserveDedicated = async (rate: number, size: number): Promise<boolean> => {
+    // MAX_POOLS follows the same rule as the budget: only an idle, colder pool gives way.
+    while (pools.size >= options.maxPools) {
+      const victim = coldestIdle(rate);
+      if (victim === undefined) return false;
+      const entry = pools.peek(victim) as Dedicated;
+      pools.delete(victim);
+      await entry.closed;
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       if (budget.tryReserve(size)) return true;
       const victim = coldestIdle(rate);
@@ -157,6 +172,7 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     const inFlight = creating.get(tenantId);
     if (inFlight) return inFlight;
     const size = Math.min(options.poolMax, Math.max(1, Math.ceil(rate / RPS_PER_CONNECTION)));
+    const startedIn = generation;
     const pending = (async () => {
       if (!(await reserveDedicated(rate, size))) {
         promotionBlockedUntil = now() + PROMOTION_BACKOFF_MS;
@@ -167,7 +183,14 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
         sql = await deps.openDedicated(tenantId, size);
       } catch (err) {
         budget.release(size);
+        failedPromotions.set(tenantId, now() + FAILED_PROMOTION_BACKOFF_MS);
         throw err;
+      }
+      if (generation !== startedIn) {
+        // Everything was forgotten meanwhile (change feed gap): this pool may rest on stale state.
+        await sql.end({ timeout: 1 }).catch(() => undefined);
+        budget.release(size);
+        return undefined;
       }
       const entry: Dedicated = {
         sql,
@@ -192,6 +215,8 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
 
   const maybePromote = (tenantId: string, rate: number): void => {
     if (creating.has(tenantId) || now() < promotionBlockedUntil) return;
+    const retryAt = failedPromotions.get(tenantId);
+    if (retryAt !== undefined && now() < retryAt) return;
     promote(tenantId, rate).catch((err: unknown) => deps.onPromotionFailed?.(tenantId, err));
   };
 
@@ -290,12 +315,18 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
 
     async evict(tenantId) {
       directory.invalidate(tenantId);
+      failedPromotions.delete(tenantId);
       await creating.get(tenantId)?.catch(() => undefined);
+      const entry = pools.peek(tenantId);
       pools.delete(tenantId);
+      // Drained: the statements in flight on it have finished (or the drain timeout cut them).
+      await entry?.closed;
     },
 
     evictAll() {
+      generation++;
       directory.clear();
+      failedPromotions.clear();
       pools.clear();
     },
 

@@ -49,6 +49,8 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
       application_name: 'tenantgate-shared',
       TimeZone: 'UTC',
       client_encoding: 'UTF8',
+      // Timestamps are read as text (src/users/response.ts): the ISO style, whatever the server's default.
+      DateStyle: 'ISO',
       statement_timeout: options.statementTimeoutMs,
     },
   });

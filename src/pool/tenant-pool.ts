@@ -40,7 +40,8 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
       ...driverOptions(options.connectTimeoutSeconds),
       max: Math.min(size, options.maxPerTenant),
       idle_timeout: options.idleTimeoutSeconds,
-      connection: { application_name: 'tenantgate', TimeZone: 'UTC', statement_timeout: options.statementTimeoutMs },
+      // ISO DateStyle: timestamps are read as text (src/users/response.ts).
+      connection: { application_name: 'tenantgate', TimeZone: 'UTC', DateStyle: 'ISO', statement_timeout: options.statementTimeoutMs },
     });
     try {
       // Prove the login now, so a pool that cannot connect is never cached.

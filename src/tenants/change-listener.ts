@@ -31,10 +31,14 @@ export interface ChangeListener {
 }
 
 const CHANNEL = 'tenantgate_tenants';
+const REPLAY_MARGIN = 1000n;
 const MAX_RETRY_MS = 5000;
 
 export async function startChangeListener(catalog: Sql, options: ChangeListenerOptions): Promise<ChangeListener> {
   let lastEventId: bigint | undefined;
+  // Where replay starts after a reconnect: fixed when the connection drops, so notifications arriving
+  // during the catch-up cannot move it past events still to be replayed.
+  let replayFrom: bigint | undefined;
   let listening = false;
   let stopped = false;
   let retryMs = options.retryMs ?? 100;
@@ -65,30 +69,39 @@ export async function startChangeListener(catalog: Sql, options: ChangeListenerO
     onclose: () => {
       if (!listening || stopped) return;
       listening = false;
+      replayFrom = lastEventId;
       options.logger.warn('tenant change listener disconnected; reconnecting');
       schedule();
     },
   };
   const connection = postgres(options.databaseUrl, connectionOptions as unknown as postgres.Options<Record<string, never>>);
 
-  /** Replays what was missed since lastEventId, or asks for a full resync when that cannot be known. */
+  /**
+   * Replays what was missed since the connection dropped, or asks for a full resync when that cannot
+   * be known. Event ids are assigned before commit, so a lower id can commit after a higher one was
+   * seen: replay starts REPLAY_MARGIN ids earlier. Replaying an event twice is harmless (it only
+   * forgets cached state).
+   */
   const resync = async (): Promise<void> => {
     const [bounds] = await catalog<{ min: string | null; max: string | null }[]>`
       SELECT min(id)::text AS min, max(id)::text AS max FROM tenant_events`;
     const max = bounds?.max == null ? 0n : BigInt(bounds.max);
-    if (lastEventId === undefined) {
-      lastEventId = max;
+    const from = replayFrom;
+    if (from === undefined) {
+      if (lastEventId === undefined || max > lastEventId) lastEventId = max;
       return;
     }
     const min = bounds?.min == null ? undefined : BigInt(bounds.min);
-    if (min !== undefined && min > lastEventId + 1n) {
-      lastEventId = max;
+    if (min !== undefined && min > from + 1n) {
+      replayFrom = undefined;
       options.onResyncAll();
       return;
     }
+    const start = from > REPLAY_MARGIN ? from - REPLAY_MARGIN : 0n;
     const missed = await catalog<{ id: string; tenant_id: string; kind: ChangeKind }[]>`
-      SELECT id::text, tenant_id, kind FROM tenant_events WHERE id > ${lastEventId.toString()}::bigint ORDER BY id`;
+      SELECT id::text, tenant_id, kind FROM tenant_events WHERE id > ${start.toString()}::bigint ORDER BY id`;
     for (const event of missed) deliver(JSON.stringify(event));
+    replayFrom = undefined;
   };
 
   const connect = async (): Promise<void> => {
