@@ -2,21 +2,11 @@
 // holds more server connections than MAX_CONNECTIONS_TOTAL, idle pools give their connections back to
 // hotter tenants, waiting is bounded (503 + Retry-After), and one tenant cannot starve the others.
 import type { Sql } from 'postgres';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/database.js';
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway.js';
+import { gatewayPerTest, type TestGateway } from '../support/gateway.js';
 
-const open: TestGateway[] = [];
-
-async function gateway(options: TestGatewayOptions): Promise<TestGateway> {
-  const gw = await startTestGateway(options);
-  open.push(gw);
-  return gw;
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((gw) => gw.close()));
-});
+const gateway = gatewayPerTest();
 
 function listUsers(gw: TestGateway, tenantId: string): Promise<Response> {
   return gw.request('/v1/internal/users', { headers: { 'x-tenant-id': tenantId } });

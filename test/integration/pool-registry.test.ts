@@ -1,21 +1,11 @@
 // Dedicated (own-role) pools against a real PostgreSQL: single-flight creation, failures not cached,
 // LRU eviction, the idle sweeper, draining, and connections really closed (pg_stat_activity).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sealCredential } from '../../src/crypto/credentials.js';
 import { waitFor } from '../support/database.js';
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway.js';
+import { gatewayPerTest, type TestGateway } from '../support/gateway.js';
 
-const open: TestGateway[] = [];
-
-async function gateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const gw = await startTestGateway(options);
-  open.push(gw);
-  return gw;
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((gw) => gw.close()));
-});
+const gateway = gatewayPerTest();
 
 async function backends(gw: TestGateway, role: string): Promise<number> {
   const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = ${role}`;

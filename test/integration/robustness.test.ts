@@ -1,20 +1,10 @@
 // Settings and failures a real deployment brings: a server whose DateStyle is not ISO, a hot tenant
 // whose dedicated pool cannot log in, and eviction that waits for statements in flight.
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { waitFor } from '../support/database.js';
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway.js';
+import { gatewayPerTest, type TestGateway } from '../support/gateway.js';
 
-const open: TestGateway[] = [];
-
-async function gateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const gw = await startTestGateway(options);
-  open.push(gw);
-  return gw;
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((gw) => gw.close()));
-});
+const gateway = gatewayPerTest();
 
 const RFC3339_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 

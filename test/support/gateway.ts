@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerClientErrors } from '../../src/http/client-errors.js';
 import { serve, type ServerType } from '@hono/node-server';
+import { afterEach } from 'vitest';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from '../../src/config.js';
 import type { CallerAuthConfig } from '../../src/http/caller-auth.js';
 import { parseCidrList } from '../../src/http/cidr.js';
@@ -118,5 +119,21 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       await gateway.close();
       if (ownsDatabase) await db.drop();
     },
+  };
+}
+
+/**
+ * A factory for tests that each want their own gateway: every gateway it starts is closed after the
+ * test that started it.
+ */
+export function gatewayPerTest(): (options?: TestGatewayOptions) => Promise<TestGateway> {
+  const open: TestGateway[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((gw) => gw.close()));
+  });
+  return async (options = {}) => {
+    const gw = await startTestGateway(options);
+    open.push(gw);
+    return gw;
   };
 }
