@@ -71,7 +71,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     databaseUrl: options.databaseUrl,
     ...authenticator,
     max: pool.sharedPoolMax,
-    idleTimeoutSeconds: pool.idleTimeoutSeconds,
+    pipelineDepth: pool.pipelineDepth,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
     statementTimeoutMs: pool.queryTimeoutMs,
   });

@@ -1,7 +1,7 @@
 // The gateway's own connection to the catalog database, as the schema owner: tenant administration and
 // catalog look-ups go through it, never tenant data.
 import postgres, { type Sql } from 'postgres';
-import { driverOptions } from './driver-options.js';
+import { connectionOptions } from './connection-options.js';
 
 export interface CatalogOptions {
   readonly max?: number;
@@ -12,15 +12,15 @@ export interface CatalogOptions {
 }
 
 export function connectCatalog(url: string, options: CatalogOptions): Sql {
-  return postgres(url, {
-    ...driverOptions(options.connectTimeoutSeconds),
-    max: options.max ?? 5,
-    idle_timeout: 60,
-    connection: {
-      application_name: options.applicationName ?? 'tenantgate-catalog',
-      TimeZone: 'UTC',
+  return postgres(
+    url,
+    connectionOptions({
+      max: options.max ?? 5,
+      idleTimeoutSeconds: 60,
+      applicationName: options.applicationName ?? 'tenantgate-catalog',
+      connectTimeoutSeconds: options.connectTimeoutSeconds,
       // A stalled catalog statement must not hold requests (tenant look-ups) forever.
-      statement_timeout: options.statementTimeoutMs ?? 10_000,
-    },
-  });
+      statementTimeoutMs: options.statementTimeoutMs ?? 10_000,
+    }),
+  );
 }

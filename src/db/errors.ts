@@ -2,6 +2,11 @@
 // src/pool, so handlers never see a raw database error and callers never see its text.
 import { AppError, Conflict, Unavailable } from '../errors.js';
 
+/** SQLSTATE raised by tenantgate_check_scope() and the users trigger when the scope is not the statement's tenant. */
+export const STALE_SCOPE = 'TG001';
+/** A row names a tenant that is not in the catalog (users.tenant_id references tenants). */
+export const FOREIGN_KEY_VIOLATION = '23503';
+
 // postgres.js raises these (as `code`) when a connection cannot be had or is lost.
 const DRIVER_CONNECTION_CODES = new Set([
   'CONNECT_TIMEOUT',
@@ -50,6 +55,10 @@ export function translateDbError(err: unknown): AppError | undefined {
   if (isConnectionFailure(err) || isAuthenticationFailure(err)) {
     return new Unavailable('database_unavailable', 'the database is unavailable; retry shortly', 1);
   }
-  if (codeOf(err) === '23505') return new Conflict('conflict', 'a record with the same key already exists');
+  const code = codeOf(err);
+  if (code === '23505') return new Conflict('conflict', 'a record with the same key already exists');
+  // The statement's tenant and the session's scope disagreed (sql/004): nothing ran. Only a lost
+  // session can cause it, and the shared pool already retried once.
+  if (code === STALE_SCOPE) return new Unavailable('tenant_scope_unavailable', 'the tenant scope could not be established; retry shortly', 1);
   return undefined;
 }

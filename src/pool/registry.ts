@@ -13,8 +13,8 @@
 // Promotion happens in the background; a request never waits for a pool to be created.
 import { LRUCache } from 'lru-cache';
 import type { Row, Sql } from 'postgres';
-import { isAuthenticationFailure, translateDbError } from '../db/errors.js';
-import { renderBound, renderInline, type StatementBuilder } from '../db/statement.js';
+import { FOREIGN_KEY_VIOLATION, isAuthenticationFailure, translateDbError } from '../db/errors.js';
+import { renderBound, type StatementBuilder } from '../db/statement.js';
 import { NotFound, Unavailable } from '../errors.js';
 import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
 import type { ConnectionBudget } from './budget.js';
@@ -268,10 +268,10 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     await acquire(sharedLimiter, tenant.id);
     try {
       servedShared++;
-      return await withDeadline(shared.run(tenant.dbUser, renderInline(build)));
+      return await withDeadline(shared.run(tenant.id, renderBound(build)));
     } catch (err) {
-      if (isRoleSwitchFailure(err)) {
-        // The role vanished since we cached it (tenant deleted elsewhere).
+      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
+        // A write for a tenant deleted since we cached it (elsewhere; the change feed is on its way).
         directory.invalidate(tenant.id);
         throw new NotFound('tenant_not_found', `no tenant with id ${tenant.id}`);
       }
@@ -368,10 +368,4 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
       await shared.end(1);
     },
   };
-}
-
-/** SET ROLE failed: the role no longer exists, or the authenticator is no longer a member of it. */
-function isRoleSwitchFailure(err: unknown): boolean {
-  const e = err as { code?: unknown; routine?: unknown };
-  return (e.code === '22023' || e.code === '42501') && e.routine === 'call_string_check_hook';
 }

@@ -1,28 +1,31 @@
-// The shared pool for the long tail of tenants: connections logged in as the authenticator role, which
-// is NOINHERIT, holds no rights of its own and is a member of every tenant role. A request is ONE
-// simple-protocol message, `SELECT set_config('role', 't_…', true); <statement>; RESET ROLE`
-// (set_config with is_local = true is SET LOCAL ROLE). PostgreSQL runs the message
-// as one implicit transaction: after an error everything is rolled back, the role included; after
-// success the LOCAL role ends with the transaction, and the trailing RESET also undoes any session-level
-// SET ROLE (PostgreSQL checks SET ROLE against the session user, the authenticator, so one inside the
-// message would otherwise outlive it). Either way the next message starts as the powerless
-// authenticator. No connection per request, one round trip.
+// The shared pool for the long tail of tenants: connections logged in as ONE powerless shared role (see
+// sql/004) whose RLS policy reads the session setting `tenantgate.tenant_id`. A request is the
+// setting and its prepared statement pipelined on one connection (one network write, one round trip):
 //
-// Within the message the statement could switch to any tenant, so its text must be ours alone: builders
-// from src/db/statement.ts, whitelisted identifiers, and values as escaped literals (property-tested).
+//   SELECT set_config('tenantgate.tenant_id', $1, false)    -- only when the connection's scope differs
+//   <prepared statement with tenant_id = $n and tenantgate_check_scope($n)>
+//
+// The role never changes, so PostgreSQL keeps each prepared statement's plan (a role switch per request
+// re-planned every statement). The setting is session-level, so each connection remembers the tenant
+// it last served: a tenant that comes back to "its" connection skips the setting altogether, and the
+// pool prefers such a connection. That memory is an optimisation, never a trust decision: the statement
+// checks the scope itself and fails with TG001 (no rows) when it is missing or stale, in which case the
+// pool sets the scope and runs the statement once more.
+//
+// Each connection is its own postgres.js instance of size 1, so that the setting and the statement
+// provably travel on the same session, in order (postgres.js pipelines queries on one connection).
 import postgres, { type Row, type Sql } from 'postgres';
-import { driverOptions } from '../db/driver-options.js';
-import { quoteLiteral } from '../db/quote.js';
-
-// Column name of the role switch's own result row, so it can be told apart from the statement's rows.
-const SWITCHED = 'tenantgate_role_switched';
-
-const TENANT_ROLE = /^t_[0-9a-f]{32}$/;
+import { connectionOptions } from '../db/connection-options.js';
+import { STALE_SCOPE } from '../db/errors.js';
+import type { BoundStatement } from '../db/statement.js';
 
 export interface SharedPool {
-  /** Runs `statement` (values already inlined as literals) as `role`; returns the statement's rows. */
-  run(role: string, statement: string): Promise<Row[]>;
-  readonly sql: Sql;
+  /** Runs `statement` for `tenantId` (it must check the scope); returns the statement's rows. */
+  run(tenantId: string, statement: BoundStatement): Promise<Row[]>;
+  /** Connections of the pool, for tests and monitoring. */
+  readonly connections: readonly Sql[];
+  /** Scope changes sent (set_config statements), and statements re-run after a stale-scope error. */
+  stats(): { readonly scopeSets: number; readonly scopeRetries: number };
   end(timeoutSeconds?: number): Promise<void>;
 }
 
@@ -31,43 +34,101 @@ export interface SharedPoolOptions {
   readonly username: string;
   readonly password: string;
   readonly max: number;
-  readonly idleTimeoutSeconds: number;
+  /** Statements in flight per connection before another connection is preferred. */
+  readonly pipelineDepth: number;
   readonly connectTimeoutSeconds: number;
   /** PostgreSQL cancels a statement running longer than this (statement_timeout). */
   readonly statementTimeoutMs: number;
 }
 
+interface Connection {
+  readonly sql: Sql;
+  /** The tenant whose scope the connection will hold once everything sent so far has run. */
+  scope: string | undefined;
+  inFlight: number;
+}
+
+const SET_SCOPE = "SELECT set_config('tenantgate.tenant_id', $1::text, false)";
+
+
 export function createSharedPool(options: SharedPoolOptions): SharedPool {
-  const sql = postgres(options.databaseUrl, {
-    username: options.username,
-    password: options.password,
-    ...driverOptions(options.connectTimeoutSeconds),
-    max: options.max,
-    idle_timeout: options.idleTimeoutSeconds,
-    // UTF-8 keeps inlined literals unambiguous (see quoteLiteral).
-    connection: {
-      application_name: 'tenantgate-shared',
-      TimeZone: 'UTC',
-      client_encoding: 'UTF8',
-      // Timestamps are read as text (src/users/response.ts): the ISO style, whatever the server's default.
-      DateStyle: 'ISO',
-      statement_timeout: options.statementTimeoutMs,
-    },
-  });
+  let scopeSets = 0;
+  let scopeRetries = 0;
+  const connections: Connection[] = [];
+  for (let i = 0; i < options.max; i++) {
+    const connection: Connection = {
+      scope: undefined,
+      inFlight: 0,
+      sql: postgres(
+        options.databaseUrl,
+        connectionOptions({
+          username: options.username,
+          password: options.password,
+          max: 1,
+          applicationName: 'tenantgate-shared',
+          connectTimeoutSeconds: options.connectTimeoutSeconds,
+          statementTimeoutMs: options.statementTimeoutMs,
+          // A new session starts without the setting: forget the remembered scope.
+          onclose: () => {
+            connection.scope = undefined;
+          },
+        }),
+      ),
+    };
+    connections.push(connection);
+  }
+
+  /** The tenant's own connection if it has room, else the least busy one. */
+  const pick = (tenantId: string): Connection => {
+    let best = connections[0] as Connection;
+    for (const c of connections) {
+      if (c.scope === tenantId && c.inFlight < options.pipelineDepth) return c;
+      if (c.inFlight < best.inFlight) best = c;
+    }
+    return best;
+  };
+
+  const send = (c: Connection, tenantId: string, statement: BoundStatement, forceScope: boolean): Promise<Row[]> => {
+    const pending: Promise<unknown>[] = [];
+    if (forceScope || c.scope !== tenantId) {
+      scopeSets++;
+      c.scope = tenantId;
+      pending.push(c.sql.unsafe(SET_SCOPE, [tenantId], { prepare: true }));
+    }
+    const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
+    pending.push(rows);
+    return Promise.all(pending).then(
+      () => rows,
+      (err: unknown) => {
+        // Whatever failed, the session's scope is no longer known.
+        c.scope = undefined;
+        throw err;
+      },
+    );
+  };
+
   return {
-    sql,
-    async run(role, statement) {
-      // Role names come from the catalog, never from a request; the shape check is a second lock.
-      if (!TENANT_ROLE.test(role)) throw new RangeError('not a tenant role');
-      // set_config(…, true) is SET LOCAL ROLE as a function: measurably cheaper than the utility
-      // statement, and its value goes through the same role check (membership of the session user).
-      const results = (await sql.unsafe(
-        `SELECT set_config('role', ${quoteLiteral(role)}, true) AS ${SWITCHED}; ${statement}; RESET ROLE`,
-      )) as unknown as Row[][];
-      // postgres.js does not always file each statement's rows under its own result in a multi-statement
-      // message, so gather all rows and drop the role switch's own.
-      return results.flat().filter((row) => !(SWITCHED in row));
+    connections: connections.map((c) => c.sql),
+    async run(tenantId, statement) {
+      const c = pick(tenantId);
+      c.inFlight++;
+      try {
+        try {
+          return await send(c, tenantId, statement, false);
+        } catch (err) {
+          // The session lost its scope behind our back (a reconnect) or it was never what we thought:
+          // the statement refused to run. Set it and try once more.
+          if ((err as { code?: unknown }).code !== STALE_SCOPE) throw err;
+          scopeRetries++;
+          return await send(c, tenantId, statement, true);
+        }
+      } finally {
+        c.inFlight--;
+      }
     },
-    end: (timeoutSeconds = 10) => sql.end({ timeout: timeoutSeconds }),
+    stats: () => ({ scopeSets, scopeRetries }),
+    end: async (timeoutSeconds = 10) => {
+      await Promise.all(connections.map((c) => c.sql.end({ timeout: timeoutSeconds })));
+    },
   };
 }

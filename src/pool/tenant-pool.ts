@@ -3,7 +3,7 @@
 // the gateway) decides which rows the tenant's queries see.
 import postgres, { type Sql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
-import { driverOptions } from '../db/driver-options.js';
+import { connectionOptions } from '../db/connection-options.js';
 import { isAuthenticationFailure, translateDbError } from '../db/errors.js';
 import { Forbidden, NotFound } from '../errors.js';
 import type { PoolOpener } from './registry.js';
@@ -34,15 +34,18 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
   };
 
   const connect = async (login: TenantLogin, size: number): Promise<Sql> => {
-    const sql = postgres(options.databaseUrl, {
-      username: login.db_user,
-      password: options.keys.open(login.db_password_encrypted),
-      ...driverOptions(options.connectTimeoutSeconds),
-      max: Math.min(size, options.maxPerTenant),
-      idle_timeout: options.idleTimeoutSeconds,
-      // ISO DateStyle: timestamps are read as text (src/users/response.ts).
-      connection: { application_name: 'tenantgate', TimeZone: 'UTC', DateStyle: 'ISO', statement_timeout: options.statementTimeoutMs },
-    });
+    const sql = postgres(
+      options.databaseUrl,
+      connectionOptions({
+        username: login.db_user,
+        password: options.keys.open(login.db_password_encrypted),
+        max: Math.min(size, options.maxPerTenant),
+        idleTimeoutSeconds: options.idleTimeoutSeconds,
+        applicationName: 'tenantgate',
+        connectTimeoutSeconds: options.connectTimeoutSeconds,
+        statementTimeoutMs: options.statementTimeoutMs,
+      }),
+    );
     try {
       // Prove the login now, so a pool that cannot connect is never cached.
       await sql`SELECT 1`;

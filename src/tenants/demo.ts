@@ -17,7 +17,7 @@ export async function ensureDemoTenant(tenants: TenantCatalog, registry: PoolReg
   if (existing) return existing.id;
   const tenant = await tenants.create(DEMO_NAME);
   for (const user of DEMO_USERS) {
-    await registry.query(tenant.id, createUserStatement(user));
+    await registry.query(tenant.id, createUserStatement({ tenantId: tenant.id, checkContext: true }, user));
   }
   return tenant.id;
 }

@@ -3,6 +3,7 @@
 
 import { BadRequest } from '../errors.js';
 import { isUuid, parsePositiveInteger as parseInteger } from '../http/params.js';
+import { decodeCursor, type CursorKey } from './cursor.js';
 import {
   DATE_COLUMNS,
   FILTER_COLUMNS,
@@ -31,7 +32,14 @@ export interface ListParams {
   /** Validated RFC 3339 text for a timestamptz parameter; inclusive (<=). */
   dateBefore?: string;
   filters: ReadonlyArray<{ column: FilterColumn; value: string | boolean }>;
+  /** Keyset pagination: resume after this row (then `page` is not used). */
+  cursor?: CursorKey;
+  /** How `total` is computed: exact up to a cap (default), exact at any cost, or not at all. */
+  count: CountMode;
 }
+
+export const COUNT_MODES = ['capped', 'exact', 'none'] as const;
+export type CountMode = (typeof COUNT_MODES)[number];
 
 const DEFAULT_PAGE_SIZE = 10;
 const MAX_PAGE = 100_000;
@@ -49,6 +57,8 @@ const PARAM_NAMES = [
   'date_column',
   'date_after',
   'date_before',
+  'cursor',
+  'count',
   ...FILTER_COLUMNS,
 ] as const;
 type ParamName = (typeof PARAM_NAMES)[number];
@@ -74,21 +84,49 @@ const TIMESTAMP_HINT =
 export function parseListParams(query: URLSearchParams): ListParams {
   const raw = collect(query);
   checkDateRange(raw);
+  const sortColumn = raw.sort_column === undefined ? undefined : parseSortColumn(raw.sort_column);
+  const sortDirection = raw.sort_direction === undefined ? undefined : parseSortDirection(raw.sort_direction);
+  const cursor = raw.cursor === undefined ? undefined : parseCursor(raw, sortColumn, sortDirection);
   return {
     page: raw.page === undefined ? 1 : parseInteger('page', raw.page, MAX_PAGE),
     pageSize:
       raw.page_size === undefined
         ? DEFAULT_PAGE_SIZE
         : parseInteger('page_size', raw.page_size, MAX_PAGE_SIZE),
-    sortColumn: raw.sort_column === undefined ? 'created_at' : parseSortColumn(raw.sort_column),
-    sortDirection:
-      raw.sort_direction === undefined ? 'desc' : parseSortDirection(raw.sort_direction),
+    sortColumn: cursor?.column ?? sortColumn ?? 'created_at',
+    sortDirection: cursor?.direction ?? sortDirection ?? 'desc',
     search: parseSearch(raw.search, raw.search_columns),
     dateColumn: raw.date_column === undefined ? 'created_at' : parseDateColumn(raw.date_column),
     dateAfter: raw.date_after,
     dateBefore: raw.date_before,
     filters: parseFilters(raw),
+    ...(cursor === undefined ? {} : { cursor }),
+    count: raw.count === undefined ? 'capped' : parseCountMode(raw.count),
   };
+}
+
+/** A cursor carries its sort; the request may repeat it but not contradict it, nor ask for a page. */
+function parseCursor(
+  raw: RawParams,
+  sortColumn: SortableColumn | undefined,
+  sortDirection: 'asc' | 'desc' | undefined,
+): CursorKey {
+  if (raw.page !== undefined) {
+    throw invalid('page', 'page cannot be combined with cursor: a cursor already says where the page starts');
+  }
+  const cursor = decodeCursor(raw.cursor ?? '');
+  if (sortColumn !== undefined && sortColumn !== cursor.column) {
+    throw invalid('sort_column', `sort_column must be ${cursor.column} (the cursor's sort) or left out`);
+  }
+  if (sortDirection !== undefined && sortDirection !== cursor.direction) {
+    throw invalid('sort_direction', `sort_direction must be ${cursor.direction === 'asc' ? 'ascending' : 'descending'} (the cursor's sort) or left out`);
+  }
+  return cursor;
+}
+
+function parseCountMode(text: string): CountMode {
+  if ((COUNT_MODES as readonly string[]).includes(text)) return text as CountMode;
+  throw invalid('count', `count must be one of ${COUNT_MODES.join(', ')}`);
 }
 
 function invalid(field: string, message: string): BadRequest {

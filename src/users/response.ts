@@ -39,13 +39,24 @@ export function userBody(row: Row): string {
   return JSON.stringify(user(row));
 }
 
-/** A page of users; `total` comes from the rows' window count, or from the fallback count for a page past the end. */
-export function pageBody(rows: readonly Row[], params: ListParams, total: number): string {
+/** A page's total: exact, or a lower bound (the capped count), or unknown (count=none). */
+export interface PageTotal {
+  readonly total: number | null;
+  readonly exact: boolean;
+}
+
+/**
+ * A page of users in the reference shape `{records, page, page_size, total, total_pages}`, plus
+ * `total_exact` and `next_cursor`. A page reached by cursor has no number (`page: null`).
+ */
+export function pageBody(rows: readonly Row[], params: ListParams, total: PageTotal, nextCursor: string | null): string {
   return JSON.stringify({
     records: rows.map(user),
-    page: params.page,
+    page: params.cursor === undefined ? params.page : null,
     page_size: params.pageSize,
-    total,
-    total_pages: Math.ceil(total / params.pageSize),
+    total: total.total,
+    total_pages: total.total === null ? null : Math.ceil(total.total / params.pageSize),
+    total_exact: total.exact,
+    next_cursor: nextCursor,
   });
 }

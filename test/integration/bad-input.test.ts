@@ -14,7 +14,7 @@ import { expectError } from '../support/http.js';
 const USERS = '/v1/internal/users';
 const BODY_LIMIT = 16_384;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const PAGE_KEYS = ['page', 'page_size', 'records', 'total', 'total_pages'];
+const PAGE_KEYS = ['next_cursor', 'page', 'page_size', 'records', 'total', 'total_exact', 'total_pages'];
 const RUNS = 200;
 const SEED = 20_241_124;
 

@@ -135,13 +135,28 @@ describe("on tenant B's own pool", () => {
     expect(row?.first_name).toBe('Alice');
   });
 
-  it("cannot INSERT a row into A: a supplied tenant_id is replaced by B's", async () => {
-    const [row] = await onPoolOf(b.id, (sql) => sql`
-      INSERT INTO users (tenant_id, first_name, last_name) VALUES (${a.id}, 'Mallory', 'M') RETURNING tenant_id`);
-    expect(row?.tenant_id).toBe(b.id);
+  it('cannot INSERT a row into A: a row naming A is refused, one naming no tenant becomes B\'s', async () => {
+    await expect(
+      onPoolOf(b.id, (sql) => sql`INSERT INTO users (tenant_id, first_name, last_name) VALUES (${a.id}, 'Mallory', 'M')`),
+    ).rejects.toBeDefined();
     const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM users WHERE tenant_id = ${a.id}`;
     expect(count?.n).toBe(3);
+    const [row] = await onPoolOf(b.id, (sql) => sql`
+      INSERT INTO users (first_name, last_name) VALUES ('Mallory', 'M') RETURNING tenant_id`);
+    expect(row?.tenant_id).toBe(b.id);
     await gw.db.admin`DELETE FROM users WHERE first_name = 'Mallory'`;
+  });
+
+  it("cannot claim A's scope: a tenant role's tenantgate.tenant_id setting is ignored", async () => {
+    const rows = await onPoolOf(b.id, async (sql) => {
+      await sql`SELECT set_config('tenantgate.tenant_id', ${a.id}, false)`;
+      try {
+        return await sql`SELECT first_name FROM users`;
+      } finally {
+        await sql`RESET tenantgate.tenant_id`;
+      }
+    });
+    expect(rows.map((r) => r.first_name)).toEqual(['Bob']);
   });
 
   it("cannot SET ROLE to A's role", async () => {

@@ -1,14 +1,18 @@
-// The RLS predicate must stay cheap as tenants grow: with 1,000+ tenants, a tenant's query plan reads
+// The RLS predicates must stay cheap as tenants grow: with 1,000+ tenants, a tenant's query plan reads
 // users through an index on tenant_id and never touches the tenants table (the reference service's
-// `text = current_user` predicate scanned it on every query).
+// `text = current_user` predicate scanned it on every query), on a dedicated pool (the tenant's role)
+// and on the shared pool (the shared role and its scope), for custom and generic plans alike.
+import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { renderInline } from '../../src/db/statement.js';
+import { renderBound, type BoundStatement } from '../../src/db/statement.js';
+import { ensureAuthenticator } from '../../src/pool/authenticator.js';
 import { parseListParams } from '../../src/users/list-params.js';
 import { countUsersStatement, listUsersStatement } from '../../src/users/queries.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let gw: TestGateway;
 let tenant: { id: string; db_user: string };
+let shared: Sql;
 
 type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'Index Cond'?: string; Plans?: PlanNode[] };
 
@@ -36,29 +40,52 @@ beforeAll(async () => {
   }
   await gw.db.admin`ANALYZE tenants`;
   await gw.db.admin`ANALYZE users`;
+  const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
+  shared = postgres(gw.db.url, { ...login, max: 1, onnotice: () => {} });
+  await shared.unsafe("SELECT set_config('tenantgate.tenant_id', $1, false)", [tenant.id]);
 }, 120_000);
 
 afterAll(async () => {
+  await shared?.end();
   await gw?.close();
 });
 
-const listStatement = (query: string): string => renderInline(listUsersStatement(parseListParams(new URLSearchParams(query))));
+const bound = (build: (scope: { tenantId: string; checkContext: boolean }) => Parameters<typeof renderBound>[0]) => (): BoundStatement =>
+  renderBound(build({ tenantId: tenant.id, checkContext: true }));
+const list = (query: string) => bound((scope) => listUsersStatement(scope, parseListParams(new URLSearchParams(query))));
+const plain = (text: string) => (): BoundStatement => ({ text, params: [] });
 
-const queries: [string, string][] = [
-  ["the gateway's list statement", listStatement('')],
-  ["the gateway's list statement with search and filters", listStatement('search=own&confirmed=false&sort_column=first_name')],
-  ["the gateway's count for pages past the end", renderInline(countUsersStatement(parseListParams(new URLSearchParams(''))))],
-  ['the list page', 'SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT 10'],
-  ['the total count', 'SELECT count(*) FROM users'],
-  ['a search', "SELECT * FROM users WHERE first_name ILIKE '%own1%' ORDER BY first_name LIMIT 10"],
+const queries: [string, () => BoundStatement][] = [
+  ["the gateway's list statement", list('')],
+  ["the gateway's list statement with search and filters", list('search=own&confirmed=false&sort_column=first_name')],
+  ["the gateway's list statement with an exact count", list('count=exact&sort_column=last_name&sort_direction=ascending')],
+  ["the gateway's count for pages past the end", bound((scope) => countUsersStatement(scope, parseListParams(new URLSearchParams(''))))],
+  ['a hand-written list page', plain('SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT 10')],
+  ['a hand-written total count', plain('SELECT count(*) FROM users')],
+  ['a hand-written search', plain("SELECT * FROM users WHERE first_name ILIKE '%own1%' ORDER BY first_name LIMIT 10")],
 ];
 
-it.each(queries)('%s, as a tenant role with 1,200 tenants, uses a tenant_id index and never reads tenants', async (_, query) => {
+type Path = 'dedicated' | 'shared';
+const cases = queries.flatMap(([name, statement]) =>
+  (['dedicated', 'shared'] as Path[]).flatMap((path) =>
+    (['custom plan', 'generic plan'] as const).map((mode) => [name, path, mode, statement] as const),
+  ),
+);
+
+/** A custom plan is made for the bound values; a generic plan (what a prepared statement may settle on) for none. */
+async function explain(path: Path, mode: string, statement: BoundStatement): Promise<PlanNode> {
+  const run = (sql: Sql) =>
+    mode === 'generic plan'
+      ? sql.unsafe(`EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement.text}`)
+      : sql.unsafe(`EXPLAIN (FORMAT JSON) ${statement.text}`, statement.params);
+  const [row] = path === 'dedicated' ? await gw.gateway.registry.run(tenant.id, run) : await run(shared);
+  return (row?.['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
+}
+
+it.each(cases)('%s, on the %s path (%s), with 1,200 tenants, uses a tenant_id index and never reads tenants', async (_, path, mode, statement) => {
   const [{ count }] = (await gw.db.admin`SELECT count(*)::int AS count FROM tenants`) as unknown as [{ count: number }];
   expect(count).toBeGreaterThanOrEqual(1000);
-  const [row] = await gw.gateway.registry.run(tenant.id, (sql) => sql.unsafe(`EXPLAIN (FORMAT JSON) ${query}`));
-  const plan = (row?.['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
-  const all = nodes(plan);
+  const all = nodes(await explain(path, mode, statement()));
   expect(all.some((n) => n['Relation Name'] === 'tenants')).toBe(false);
   expect(all.some((n) => n['Node Type'] === 'Seq Scan')).toBe(false);
   const indexed = all.filter((n) => /Index/.test(n['Node Type']) && n['Index Cond']?.includes('tenant_id'));

@@ -24,7 +24,7 @@ interface UserPage {
 
 const USERS = '/v1/internal/users';
 const USER_KEYS = ['confirmed', 'created_at', 'first_name', 'id', 'last_name', 'updated_at'];
-const PAGE_KEYS = ['page', 'page_size', 'records', 'total', 'total_pages'];
+const PAGE_KEYS = ['next_cursor', 'page', 'page_size', 'records', 'total', 'total_exact', 'total_pages'];
 // RFC 3339, UTC, microseconds: what src/users/response.ts promises.
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -338,7 +338,7 @@ describe('GET /v1/internal/users paging', () => {
   it('answers an empty page with the right total for a page beyond the end', async () => {
     const tenantId = await newTenant();
     await createUsers(tenantId, 3);
-    expect(await listOk(tenantId, { page: '2', page_size: '3' })).toEqual({ records: [], page: 2, page_size: 3, total: 3, total_pages: 1 });
+    expect(await listOk(tenantId, { page: '2', page_size: '3' })).toEqual({ records: [], page: 2, page_size: 3, total: 3, total_pages: 1, total_exact: true, next_cursor: null });
     expect(await listOk(tenantId, { page: '100000', page_size: '100' })).toEqual({
       records: [],
       page: 100000,
@@ -350,7 +350,7 @@ describe('GET /v1/internal/users paging', () => {
 
   it('answers no records, total 0 and total_pages 0 for a tenant without users', async () => {
     const tenantId = await newTenant();
-    expect(await listOk(tenantId)).toEqual({ records: [], page: 1, page_size: 10, total: 0, total_pages: 0 });
+    expect(await listOk(tenantId)).toEqual({ records: [], page: 1, page_size: 10, total: 0, total_pages: 0, total_exact: true, next_cursor: null });
   });
 
   it('lists only the users of the tenant named by x-tenant-id', async () => {

@@ -39,6 +39,7 @@ describe('parseListParams defaults', () => {
       dateAfter: undefined,
       dateBefore: undefined,
       filters: [],
+      count: 'capped',
     });
   });
 });

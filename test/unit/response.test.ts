@@ -26,10 +26,17 @@ describe('response bodies', () => {
     );
   });
 
-  it('writes a page with its total and page count', () => {
-    const body = JSON.parse(pageBody([row as never], parseListParams(new URLSearchParams('page=3&page_size=10')), 21));
-    expect(body).toMatchObject({ page: 3, page_size: 10, total: 21, total_pages: 3 });
+  it('writes a page with its total and page count, then total_exact and next_cursor', () => {
+    const body = JSON.parse(pageBody([row as never], parseListParams(new URLSearchParams('page=3&page_size=10')), { total: 21, exact: true }, 'abc'));
+    expect(body).toMatchObject({ page: 3, page_size: 10, total: 21, total_pages: 3, total_exact: true, next_cursor: 'abc' });
     expect(body.records).toHaveLength(1);
-    expect(Object.keys(body)).toEqual(['records', 'page', 'page_size', 'total', 'total_pages']);
+    expect(Object.keys(body)).toEqual(['records', 'page', 'page_size', 'total', 'total_pages', 'total_exact', 'next_cursor']);
+  });
+
+  it('writes an unknown total as null with no page count, and a capped one as a lower bound', () => {
+    const params = parseListParams(new URLSearchParams('count=none'));
+    expect(JSON.parse(pageBody([], params, { total: null, exact: false }, null))).toMatchObject({ total: null, total_pages: null, total_exact: false, next_cursor: null });
+    const capped = JSON.parse(pageBody([], parseListParams(new URLSearchParams('')), { total: 1000, exact: false }, null));
+    expect(capped).toMatchObject({ total: 1000, total_pages: 100, total_exact: false });
   });
 });
