@@ -25,6 +25,10 @@ export interface PoolConfig {
   readonly catalogPoolMax: number;
   /** A tenant whose request rate reaches this many per second gets a dedicated pool. */
   readonly promoteRps: number;
+  /** Requests per second one dedicated connection is sized to carry. */
+  readonly dedicatedConnectionRps: number;
+  /** Connections all dedicated pools may hold together. */
+  readonly dedicatedMaxConnections: number;
   /** How long a tenant's role and status are cached before the catalog is read again. */
   readonly tenantCacheTtlSeconds: number;
   /** A tenant statement still unanswered after this gets 503 (PostgreSQL also cancels it). */
@@ -205,7 +209,9 @@ function readPool(env: Env): PoolConfig {
     maxConnectionsTotal: integer(env, 'MAX_CONNECTIONS_TOTAL', 64, 1, 100_000),
     sharedPoolMax: integer(env, 'SHARED_POOL_MAX', 8, 1, 1000),
     catalogPoolMax: CATALOG_POOL_MAX,
-    promoteRps: integer(env, 'PROMOTE_RPS', 20, 1, 1_000_000),
+    promoteRps: integer(env, 'PROMOTE_RPS', 500, 1, 1_000_000),
+    dedicatedConnectionRps: integer(env, 'DEDICATED_CONNECTION_RPS', 1000, 1, 1_000_000),
+    dedicatedMaxConnections: integer(env, 'DEDICATED_MAX_CONNECTIONS', 16, 1, 100_000),
     tenantCacheTtlSeconds: integer(env, 'TENANT_CACHE_TTL', 30, 1, 86_400),
     queryTimeoutMs: Math.round(seconds(env, 'QUERY_TIMEOUT', 30, 0.1, 3600) * 1000),
     pipelineDepth: integer(env, 'PIPELINE_DEPTH', 4, 1, 64),

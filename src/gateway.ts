@@ -112,6 +112,8 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       maxPools: pool.maxPools,
       idleTimeoutMs,
       promoteRps: pool.promoteRps,
+      rpsPerConnection: pool.dedicatedConnectionRps,
+      maxDedicatedConnections: pool.dedicatedMaxConnections,
       pipelineDepth: pool.pipelineDepth,
       // Connecting (after a restart) and running may each take their full allowance.
       deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,

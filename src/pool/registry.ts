@@ -1,11 +1,11 @@
 // The pool registry: decides, per request, which connections serve a tenant, within one global budget.
 //
-// - Hot tenants (request rate ≥ PROMOTE_RPS) get a dedicated pool logged in as their own role: prepared
-//   statements, one round trip. Its POOL_MAX connections are reserved from the budget when it is
-//   created; when the budget is spent, the least recently used idle pool that is colder than the
-//   candidate gives its connections back first.
-// - Every other tenant runs on the shared pool (src/pool/shared-pool.ts) as its own role via
-//   `SET LOCAL ROLE`, so a cold tenant never pays for a login and ten thousand tenants fit in a fixed
+// - Hot tenants (request rate ≥ PROMOTE_RPS; the rule and its reasons are in src/pool/promotion.ts) get
+//   a dedicated pool logged in as their own role, sized for their rate. Its connections are reserved
+//   from the budget (and from DEDICATED_MAX_CONNECTIONS) when it is created; when either is spent, the
+//   least recently used idle pool that is colder than the candidate gives its connections back first.
+// - Every other tenant runs on the shared pool (src/pool/shared-pool.ts), one powerless role scoped
+//   per statement, so a cold tenant never pays for a login and ten thousand tenants fit in a fixed
 //   number of connections.
 // - Each pool admits requests through a fair limiter (src/pool/limiter.ts): a tenant holds at most
 //   POOL_MAX connections of any pool, waits in a bounded queue, and gets 503 + Retry-After after
@@ -19,6 +19,7 @@ import { NotFound, Unavailable } from '../errors.js';
 import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
 import type { ConnectionBudget } from './budget.js';
 import { createLimiter, type Limiter, type WaitQueue } from './limiter.js';
+import { fitsDedicatedCap, isOutgrown, poolSizeFor, shouldPromote, type PromotionPolicy } from './promotion.js';
 import type { RateTracker } from './rate.js';
 import type { SharedPool } from './shared-pool.js';
 
@@ -31,6 +32,10 @@ export interface RegistryOptions {
   readonly maxPools: number;
   readonly idleTimeoutMs: number;
   readonly promoteRps: number;
+  /** Requests per second one dedicated connection is sized for (default 1000). */
+  readonly rpsPerConnection?: number;
+  /** Connections all dedicated pools may hold together (default: no cap beyond the budget). */
+  readonly maxDedicatedConnections?: number;
   /** A statement not answered within this gets 503, whatever the driver is doing (reconnecting…). */
   readonly deadlineMs?: number;
   /** Statements in flight per dedicated connection (the driver pipelines them); 1 = no pipelining. */
@@ -98,16 +103,19 @@ interface Dedicated {
 // its pools on every request.
 const PROMOTION_BACKOFF_MS = 1000;
 
-// A pipelined connection serves a few thousand of our statements a second; size a new dedicated pool
-// for the rate that promoted it, with this much headroom per connection, up to POOL_MAX. Reserving
-// POOL_MAX for a tenant doing 30 req/s would fit only a handful of pools into the budget.
-const RPS_PER_CONNECTION = 200;
-
 const FAILED_PROMOTION_BACKOFF_MS = 5000;
 
 export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions): PoolRegistry {
   const { budget, directory, rates, shared, sharedLimiter } = deps;
   const now = options.now ?? Date.now;
+  const policy: PromotionPolicy = {
+    promoteRps: options.promoteRps,
+    poolMax: options.poolMax,
+    rpsPerConnection: options.rpsPerConnection ?? 1000,
+    maxDedicatedConnections: options.maxDedicatedConnections ?? Number.MAX_SAFE_INTEGER,
+  };
+  // Connections reserved by dedicated pools, open or still closing (their budget share is not back yet).
+  let dedicatedHeld = 0;
   const drainTimeout = options.drainTimeoutSeconds ?? 10;
   const closing = new Set<Promise<void>>();
   const creating = new Map<string, Promise<Dedicated | undefined>>();
@@ -133,7 +141,10 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
     entry.closed = entry.sql
       .end({ timeout: shuttingDown ? 1 : drainTimeout })
       .catch(() => undefined)
-      .then(() => budget.release(entry.size));
+      .then(() => {
+        budget.release(entry.size);
+        dedicatedHeld -= entry.size;
+      });
     closing.add(entry.closed);
     void entry.closed.finally(() => closing.delete(entry.closed));
   };
@@ -157,21 +168,31 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
       pools.delete(victim);
       await entry.closed;
     }
+    const take = (): boolean => {
+      if (!fitsDedicatedCap(dedicatedHeld, size, policy) || !budget.tryReserve(size)) return false;
+      dedicatedHeld += size;
+      return true;
+    };
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (budget.tryReserve(size)) return true;
+      if (take()) return true;
       const victim = coldestIdle(rate);
       if (victim === undefined) return false;
       const entry = pools.peek(victim) as Dedicated;
       pools.delete(victim);
       await entry.closed;
     }
-    return budget.tryReserve(size);
+    return take();
+  };
+
+  const giveBack = (size: number): void => {
+    budget.release(size);
+    dedicatedHeld -= size;
   };
 
   const promote = (tenantId: string, rate: number): Promise<Dedicated | undefined> => {
     const inFlight = creating.get(tenantId);
     if (inFlight) return inFlight;
-    const size = Math.min(options.poolMax, Math.max(1, Math.ceil(rate / RPS_PER_CONNECTION)));
+    const size = poolSizeFor(rate, policy);
     const startedIn = generation;
     const pending = (async () => {
       if (!(await reserveDedicated(rate, size))) {
@@ -182,14 +203,14 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
       try {
         sql = await deps.openDedicated(tenantId, size);
       } catch (err) {
-        budget.release(size);
+        giveBack(size);
         failedPromotions.set(tenantId, now() + FAILED_PROMOTION_BACKOFF_MS);
         throw err;
       }
       if (generation !== startedIn) {
         // Everything was forgotten meanwhile (change feed gap): this pool may rest on stale state.
         await sql.end({ timeout: 1 }).catch(() => undefined);
-        budget.release(size);
+        giveBack(size);
         return undefined;
       }
       const entry: Dedicated = {
@@ -289,14 +310,14 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
       servedDedicated++;
       // Outgrown: a pool sized for the rate that promoted it is replaced by a bigger one in the
       // background (the old one drains once the new one is in place).
-      if (entry.size < options.poolMax && rate > entry.size * RPS_PER_CONNECTION * 2) maybePromote(tenantId, rate);
+      if (isOutgrown(entry.size, rate, policy)) maybePromote(tenantId, rate);
       const run = (sql: Sql): Promise<Row[]> => {
         const { text, params } = renderBound(build);
         return sql.unsafe(text, params, { prepare: true }) as unknown as Promise<Row[]>;
       };
       return onDedicated(tenantId, entry, run, () => query(tenantId, build));
     }
-    if (rate >= options.promoteRps) maybePromote(tenantId, rate);
+    if (shouldPromote(rate, policy)) maybePromote(tenantId, rate);
     return onShared(tenant, build);
   };
 

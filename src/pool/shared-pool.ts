@@ -68,6 +68,7 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
           applicationName: 'tenantgate-shared',
           connectTimeoutSeconds: options.connectTimeoutSeconds,
           statementTimeoutMs: options.statementTimeoutMs,
+          genericPlans: true,
           // A new session starts without the setting: forget the remembered scope.
           onclose: () => {
             connection.scope = undefined;

@@ -44,6 +44,7 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
         applicationName: 'tenantgate',
         connectTimeoutSeconds: options.connectTimeoutSeconds,
         statementTimeoutMs: options.statementTimeoutMs,
+        genericPlans: true,
       }),
     );
     try {

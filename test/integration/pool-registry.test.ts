@@ -46,7 +46,7 @@ describe('dedicated pool creation', () => {
   });
 
   it('a pool promoted at a low rate is sized for it, and replaced by a bigger one when the rate grows', async () => {
-    const gw = await gateway({ pool: { promoteRps: 3, maxPerTenant: 5 } });
+    const gw = await gateway({ pool: { promoteRps: 3, maxPerTenant: 5, dedicatedConnectionRps: 20 } });
     const baseline = gw.gateway.budget.reserved();
     const t = await gw.createTenant();
     for (let i = 0; i < 5; i++) expect((await listUsers(gw, t.id)).status).toBe(200);
@@ -62,6 +62,26 @@ describe('dedicated pool creation', () => {
     await waitFor(() => gw.gateway.budget.reserved() > baseline + 1, 5_000, 'the bigger reservation');
     expect(gw.gateway.registry.stats().dedicatedOpen).toBe(1);
     expect(gw.gateway.budget.reserved()).toBeLessThanOrEqual(baseline + 5);
+  });
+
+  it('many hot tenants never hold more than DEDICATED_MAX_CONNECTIONS dedicated backends; the rest stay shared and served', async () => {
+    const gw = await gateway({ pool: { promoteRps: 2, maxPerTenant: 2, dedicatedMaxConnections: 3, dedicatedConnectionRps: 1 } });
+    const tenants = await Promise.all(Array.from({ length: 6 }, () => gw.createTenant()));
+    const baseline = gw.gateway.budget.reserved();
+    const statuses: number[] = [];
+    let peakDedicated = 0;
+    for (let round = 0; round < 15; round++) {
+      const answers = await Promise.all(tenants.flatMap((t) => [listUsers(gw, t.id), listUsers(gw, t.id)]));
+      statuses.push(...answers.map((r) => r.status));
+      peakDedicated = Math.max(peakDedicated, gw.gateway.budget.reserved() - baseline);
+    }
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    await waitFor(() => gw.gateway.registry.stats().created >= 1, 5_000, 'a promotion');
+    expect(peakDedicated).toBeLessThanOrEqual(3);
+    const roles = tenants.map((t) => t.db_user);
+    const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = ANY(${roles})`;
+    expect(row?.n).toBeLessThanOrEqual(3);
+    expect(gw.gateway.registry.stats().servedShared).toBeGreaterThan(0);
   });
 
   it('a failed creation is not cached, and the tenant keeps being served meanwhile', async () => {

@@ -67,7 +67,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       maxConnectionsTotal: 40,
       sharedPoolMax: 4,
       catalogPoolMax: 3,
+      // Low thresholds, so tests can drive promotion with a few requests a second.
       promoteRps: 20,
+      dedicatedConnectionRps: 200,
+      dedicatedMaxConnections: 100,
       tenantCacheTtlSeconds: 30,
       queryTimeoutMs: 30_000,
       pipelineDepth: 4,
