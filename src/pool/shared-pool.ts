@@ -79,14 +79,25 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     connections.push(connection);
   }
 
-  /** The tenant's own connection if it has room, else the least busy one. */
+  /**
+   * An idle connection, the tenant's own first (no scope to send); else the tenant's own connection if
+   * its pipeline has room; else the least busy. Idle before pipelined: a statement queued behind a
+   * slow one waits for it, and the server's cores work on separate connections in parallel.
+   */
   const pick = (tenantId: string): Connection => {
+    let idle: Connection | undefined;
+    let own: Connection | undefined;
     let best = connections[0] as Connection;
     for (const c of connections) {
-      if (c.scope === tenantId && c.inFlight < options.pipelineDepth) return c;
+      if (c.inFlight === 0) {
+        if (c.scope === tenantId) return c;
+        idle ??= c;
+      } else if (c.scope === tenantId && c.inFlight < options.pipelineDepth && (own === undefined || c.inFlight < own.inFlight)) {
+        own = c;
+      }
       if (c.inFlight < best.inFlight) best = c;
     }
-    return best;
+    return idle ?? own ?? best;
   };
 
   const send = (c: Connection, tenantId: string, statement: BoundStatement, forceScope: boolean): Promise<Row[]> => {

@@ -345,6 +345,8 @@ describe('GET /v1/internal/users paging', () => {
       page_size: 100,
       total: 3,
       total_pages: 1,
+      total_exact: true,
+      next_cursor: null,
     });
   });
 
