@@ -1,12 +1,13 @@
 // Builds the Hono application from its dependencies. No I/O happens here; main.ts wires and starts.
 import { Hono } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
+import { requestEnvelope } from './http/envelope.js';
 import type { AppEnv } from './http/env.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
+import { chainGuards } from './http/guards.js';
 import type { GatewayMetrics } from './http/metrics.js';
-import { requestLog } from './http/request-log.js';
-import type { MiddlewareHandler } from 'hono';
-import { Unavailable } from './errors.js';
+import { createRequestLog } from './http/request-log.js';
 import type { Logger } from './log.js';
 import type { PoolRegistry } from './pool/registry.js';
 import { adminTenantRoutes } from './routes/admin-tenants.js';
@@ -30,25 +31,16 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.onError(createErrorHandler(deps.logger));
+  const onError = createErrorHandler(deps.logger);
+  app.onError(onError);
   app.notFound(notFoundHandler);
-  app.use('*', deps.metrics.middleware);
-  app.use('*', requestLog(deps.logger));
-  app.use('*', async (c, next) => {
-    // Requests still arriving on kept-alive connections during shutdown: refuse, and close the socket.
-    if (deps.draining() && !c.req.path.startsWith('/health')) {
-      c.header('Connection', 'close');
-      throw new Unavailable('shutting_down', 'this instance is shutting down; retry on another', 1);
-    }
-    await next();
-    // A request that was in flight when shutdown began must not keep its connection alive after it.
-    if (deps.draining()) c.res.headers.set('Connection', 'close');
-  });
+  // Request id, shutdown refusal, metrics and the request log: the only app-wide middleware.
+  app.use('*', requestEnvelope({ metrics: deps.metrics, log: createRequestLog(deps.logger), draining: deps.draining, onError }));
   app.get('/metrics', async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
   app.route('/health', healthRoutes(deps.catalog, deps.draining));
-  app.route('/v1/internal/users', usersRoutes(deps.registry, deps.bodyLimitBytes, deps.tenantGuards));
+  app.route('/v1/internal/users', usersRoutes(deps.registry, deps.bodyLimitBytes, chainGuards(deps.tenantGuards)));
   app.route('/v1/admin/tenants', adminTenantRoutes(deps));
   return app;
 }

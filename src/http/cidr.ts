@@ -42,6 +42,26 @@ export function matches(list: readonly Cidr[], address: string | undefined): boo
   return list.some((cidr) => cidr.family === parsed.family && (parsed.value & cidr.mask) === cidr.base);
 }
 
+/**
+ * `matches` against one list, remembering the answer for recently seen addresses: a kept-alive caller
+ * sends every request from the same peer address, and parsing it is most of the cost of a match. The
+ * memory is bounded (forgotten wholesale when full), as addresses from X-Forwarded-For are the caller's.
+ */
+export function cidrMatcher(list: readonly Cidr[], remember = 1024): (address: string | undefined) => boolean {
+  if (list.length === 0) return () => false;
+  const known = new Map<string, boolean>();
+  return (address) => {
+    if (address === undefined) return false;
+    let answer = known.get(address);
+    if (answer === undefined) {
+      answer = matches(list, address);
+      if (known.size >= remember) known.clear();
+      known.set(address, answer);
+    }
+    return answer;
+  };
+}
+
 interface Address {
   readonly family: 4 | 6;
   readonly value: bigint;

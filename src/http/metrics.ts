@@ -1,9 +1,11 @@
 // Prometheus metrics (prom-client) on a registry of the app's own (no global default registry): HTTP
-// requests and latency by matched route, and the pool registry's figures read at scrape time, so the
-// request path pays only for one counter increment and one histogram observation.
-import type { MiddlewareHandler } from 'hono';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// requests and latency by matched route, and the pool registry's figures read at scrape time. The
+// request path pays for a few Map look-ups and additions: prom-client hashes and validates a label
+// object on every call, so request counts are kept here and handed to prom-client at scrape time, and
+// the histograms resolve each labelled series once (./histogram.ts).
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RegistryStats } from '../pool/registry.js';
+import { registerHistogram, type HistogramSeries } from './histogram.js';
 
 export interface MetricsSource {
   stats(): RegistryStats;
@@ -12,9 +14,21 @@ export interface MetricsSource {
 
 export interface GatewayMetrics {
   readonly registry: Registry;
-  /** Counts and times every request; mount first. */
-  readonly middleware: MiddlewareHandler;
+  /** Counts and times one answered request; `route` is the matched route pattern. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
   observeQueueWait(ms: number, outcome: 'served' | 'timeout'): void;
+}
+
+/** One method and route: its latency series, and its request count by status. */
+interface RouteSeries {
+  readonly latency: HistogramSeries;
+  readonly byStatus: Map<number, RequestCount>;
+}
+
+/** Requests answered since the last scrape, for one method, route and status. */
+interface RequestCount {
+  readonly labels: { readonly method: string; readonly route: string; readonly status: number };
+  pending: number;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -24,25 +38,36 @@ export function createMetrics(source: MetricsSource): GatewayMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'tenantgate_' });
   const registers = [registry];
 
-  const requests = new Counter({
+  // route → method → series; methods are the few Node's parser accepts, routes the app's patterns.
+  const routes = new Map<string, Map<string, RouteSeries>>();
+  new Counter({
     name: 'tenantgate_http_requests_total',
     help: 'HTTP requests by method, matched route and status',
     labelNames: ['method', 'route', 'status'] as const,
     registers,
+    collect() {
+      for (const byMethod of routes.values()) {
+        for (const series of byMethod.values()) {
+          for (const count of series.byStatus.values()) {
+            if (count.pending === 0) continue;
+            this.inc(count.labels, count.pending);
+            count.pending = 0;
+          }
+        }
+      }
+    },
   });
-  const latency = new Histogram({
+  const latency = registerHistogram(registry, {
     name: 'tenantgate_http_request_duration_seconds',
     help: 'HTTP request latency by method and matched route',
-    labelNames: ['method', 'route'] as const,
+    labelNames: ['method', 'route'],
     buckets: LATENCY_BUCKETS,
-    registers,
   });
-  const queueWait = new Histogram({
+  const queueWait = registerHistogram(registry, {
     name: 'tenantgate_queue_wait_seconds',
     help: 'Time requests waited for a database connection, by outcome (served or timeout)',
-    labelNames: ['outcome'] as const,
+    labelNames: ['outcome'],
     buckets: LATENCY_BUCKETS,
-    registers,
   });
 
   const gauge = (name: string, help: string, labelNames: string[], read: (s: RegistryStats) => Record<string, number>): void => {
@@ -77,17 +102,27 @@ export function createMetrics(source: MetricsSource): GatewayMetrics {
     return { dedicated: s.servedDedicated, shared: s.servedShared };
   });
 
+  const seriesFor = (method: string, route: string): RouteSeries => {
+    let byMethod = routes.get(route);
+    if (byMethod === undefined) routes.set(route, (byMethod = new Map()));
+    let series = byMethod.get(method);
+    if (series === undefined) byMethod.set(method, (series = { latency: latency.series({ method, route }), byStatus: new Map() }));
+    return series;
+  };
+  const waits = { served: queueWait.series({ outcome: 'served' }), timeout: queueWait.series({ outcome: 'timeout' }) };
+
   return {
     registry,
-    middleware: async (c, next) => {
-      const started = performance.now();
-      await next();
+    observeRequest(method, matched, status, seconds) {
       // Unmatched paths share one label value: a scanner must not grow the label set.
-      const route = c.res.status === 404 && c.req.routePath === '/*' ? 'unmatched' : c.req.routePath;
-      requests.inc({ method: c.req.method, route, status: c.res.status });
-      latency.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
+      const route = status === 404 && matched === '/*' ? 'unmatched' : matched;
+      const series = seriesFor(method, route);
+      series.latency.observe(seconds);
+      const count = series.byStatus.get(status);
+      if (count !== undefined) count.pending++;
+      else series.byStatus.set(status, { labels: { method, route, status }, pending: 1 });
     },
-    observeQueueWait: (ms, outcome) => queueWait.observe({ outcome }, ms / 1000),
+    observeQueueWait: (ms, outcome) => waits[outcome].observe(ms / 1000),
   };
 }
 

@@ -3,18 +3,28 @@
 // or suspended tenants early, from the same cached look-up.
 import type { MiddlewareHandler } from 'hono';
 import { TooManyRequests } from '../errors.js';
-import type { TenantDirectory } from '../tenants/directory.js';
+import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
 import type { AppEnv } from './env.js';
 import { effectiveLimit, type RateLimit, type RateLimiter } from './rate-limit.js';
 
 export function tenantLimit(directory: TenantDirectory, limiter: RateLimiter, global: RateLimit): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const tenantId = c.get('tenantId');
-    const tenant = await directory.require(tenantId);
-    const wait = limiter.take(tenantId, effectiveLimit(global, tenant.rateLimit));
+  const admit = (tenant: TenantEntry): void => {
+    const wait = limiter.take(tenant.id, effectiveLimit(global, tenant.rateLimit));
     if (wait > 0) {
-      throw new TooManyRequests('rate_limited', `tenant ${tenantId} is over its request rate; retry in ${wait} s`, wait);
+      throw new TooManyRequests('rate_limited', `tenant ${tenant.id} is over its request rate; retry in ${wait} s`, wait);
     }
-    await next();
+  };
+  return (c, next) => {
+    const tenantId = c.get('tenantId');
+    // A cached active tenant (nearly every request) is admitted without awaiting a look-up.
+    const cached = directory.peek(tenantId);
+    if (cached !== undefined) {
+      admit(cached);
+      return next();
+    }
+    return directory.require(tenantId).then((tenant) => {
+      admit(tenant);
+      return next();
+    });
   };
 }

@@ -303,7 +303,8 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
   };
 
   const query = async (tenantId: string, build: StatementBuilder): Promise<Row[]> => {
-    const tenant = await directory.require(tenantId);
+    // The request's guard has just looked the tenant up: it is almost always cached, no promise needed.
+    const tenant = directory.peek(tenantId) ?? (await directory.require(tenantId));
     const rate = rates.hit(tenantId);
     const entry = pools.get(tenantId);
     if (entry && !entry.closing) {

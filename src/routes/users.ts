@@ -2,7 +2,6 @@
 // src/users/list-page.ts and queries.ts; PostgreSQL's RLS does the isolation, on whichever pool the
 // registry picks.
 import { Hono, type MiddlewareHandler } from 'hono';
-import { every } from 'hono/combine';
 import type { AppEnv } from '../http/env.js';
 import { readJsonBody } from '../http/json-body.js';
 import type { PoolRegistry } from '../pool/registry.js';
@@ -12,10 +11,9 @@ import { parseListParams } from '../users/list-params.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
-/** `guards` authenticate the caller, set the tenant and apply its limits, in order. */
-export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number, guards: MiddlewareHandler<AppEnv>[]): Hono<AppEnv> {
+/** `guard` authenticates the caller, sets the tenant and applies its limits (src/http/guards.ts). */
+export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number, guard: MiddlewareHandler<AppEnv>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const guard = every(...guards) as MiddlewareHandler<AppEnv>;
   const runFor =
     (tenantId: string): RunStatement =>
     (build) =>
