@@ -1,12 +1,13 @@
 // The bench's database: its own embedded PostgreSQL under bench/.data (or BENCH_DATABASE_URL), the
-// secrets the gateway needs, and bulk provisioning of the bench tenants and their users. Everything is
-// kept across runs, so only the first run pays for the 10,000 roles.
+// secrets the gateway needs, and bulk provisioning of the bench tenants and their users: 10,000 small
+// tenants and one big one (a million users). Everything is kept across runs, so only the first run pays
+// for the 10,000 roles and the million rows.
 import { fileURLToPath } from 'node:url';
-import postgres, { type Sql } from 'postgres';
+import postgres, { type Sql, type TransactionSql } from 'postgres';
 import { openCredential, parseCredentialsKey } from '../src/crypto/credentials.js';
 import { singleKeyRing } from '../src/crypto/key-ring.js';
 import { loadOrCreateDevSecrets } from '../src/db/dev-secrets.js';
-import { startEmbeddedPostgres, isReachable } from '../src/db/embedded.js';
+import { startEmbeddedPostgres, isReachable, type EmbeddedOptions, type EmbeddedServer } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createTenantCatalog } from '../src/tenants/catalog.js';
 import { withTimeout } from './timeout.js';
@@ -14,7 +15,12 @@ import { withTimeout } from './timeout.js';
 export const BENCH_DATA_DIR = fileURLToPath(new URL('./.data/', import.meta.url));
 const EMBEDDED_PORT = 54339;
 const TENANT_PREFIX = 'bench-';
+/** The small tenants: bench-000001 … bench-010000 (a SQL regex; LIKE 'bench-%' would take in bench-big). */
+const SMALL_TENANT_NAME = '^bench-[0-9]{6}$';
 const USERS_PER_TENANT = 10;
+/** The one big tenant of scenario f, and its users. */
+export const BIG_TENANT = 'bench-big';
+const BIG_TENANT_USERS = 1_000_000;
 /** The body every POST of the bench sends; its rows are deleted before a run that writes. */
 export const POSTED_USER = { first_name: 'Bench', last_name: 'Posted' } as const;
 
@@ -39,15 +45,14 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     log(`database: BENCH_DATABASE_URL (${new URL(external).host})`);
   } else {
     const started = Date.now();
-    const server = await withTimeout(
-      startEmbeddedPostgres({
+    const server = await startWithStatementStats(
+      {
         dataDir: BENCH_DATA_DIR,
         port: EMBEDDED_PORT,
         superuserPassword: secrets.postgresPassword,
         database: 'tenantgate_bench',
-      }),
-      120_000,
-      'starting the embedded PostgreSQL',
+      },
+      log,
     );
     url = server.url;
     stopServer = async () => {
@@ -81,10 +86,17 @@ export interface ProvisionReport {
   readonly createMs: number;
   readonly usersInserted: number;
   readonly seedMs: number;
+  /** Users inserted for the big tenant (0 when it already had them) and how long that took. */
+  readonly bigTenantUsersInserted: number;
+  readonly bigTenantSeedMs: number;
+  /** ANALYZE, or VACUUM (ANALYZE) after the big tenant's million rows went in. */
   readonly analyzeMs: number;
 }
 
-/** Migrations, the missing bench tenants (bulk), 10 users for each tenant that has none, ANALYZE. */
+/**
+ * Migrations, the missing bench tenants (bulk) and the big tenant, 10 users for each small tenant that
+ * has none, a million for the big tenant when it has none, then ANALYZE.
+ */
 export async function provision(db: BenchDatabase, tenantCount: number, log: (line: string) => void): Promise<ProvisionReport> {
   const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
     const started = Date.now();
@@ -95,25 +107,41 @@ export async function provision(db: BenchDatabase, tenantCount: number, log: (li
     (await db.sql<{ name: string }[]>`SELECT name FROM tenants WHERE name LIKE ${TENANT_PREFIX + '%'}`).map((r) => r.name),
   );
   await checkCredentialsKey(db);
-  const missing = tenantNames(tenantCount).filter((name) => !existing.has(name));
+  const missing = [...tenantNames(tenantCount), BIG_TENANT].filter((name) => !existing.has(name));
   const catalog = createTenantCatalog(db.sql, singleKeyRing(parseCredentialsKey(db.credentialsKeyHex)));
   const [, createMs] = await timed(() => withTimeout(catalog.createMany(missing), 600_000, 'creating tenants'));
   const [usersInserted, seedMs] = await timed(() => seedUsers(db.sql));
-  const [, analyzeMs] = await timed(() => db.sql`ANALYZE tenants, users`.then(() => undefined));
-  const report = { migrateMs, tenantsCreated: missing.length, createMs, usersInserted, seedMs, analyzeMs };
+  const [bigTenantUsersInserted, bigTenantSeedMs] = await timed(() =>
+    withTimeout(seedBigTenant(db.sql), 1_800_000, `inserting the ${BIG_TENANT_USERS} users of ${BIG_TENANT}`),
+  );
+  // After a million fresh rows also VACUUM: it sets the visibility map (index-only scans) and the hint
+  // bits, which the first measured reads would otherwise write.
+  const [, analyzeMs] = await timed(() =>
+    (bigTenantUsersInserted > 0 ? db.sql`VACUUM (ANALYZE) tenants, users` : db.sql`ANALYZE tenants, users`).then(() => undefined),
+  );
+  const report = { migrateMs, tenantsCreated: missing.length, createMs, usersInserted, seedMs, bigTenantUsersInserted, bigTenantSeedMs, analyzeMs };
   log(
     `provisioning: migrations ${migrateMs} ms; ${missing.length} tenants created in ${createMs} ms ` +
-      `(${existing.size} already there); ${usersInserted} users seeded in ${seedMs} ms; ANALYZE ${analyzeMs} ms`,
+      `(${existing.size} already there); ${usersInserted} users seeded in ${seedMs} ms; ` +
+      `${bigTenantUsersInserted} users for ${BIG_TENANT} in ${bigTenantSeedMs} ms; ` +
+      `${bigTenantUsersInserted > 0 ? 'VACUUM (ANALYZE)' : 'ANALYZE'} ${analyzeMs} ms`,
   );
   return report;
 }
 
-/** Ids of the bench tenants in name order: index 0 is bench-000001. */
+/** Ids of the small bench tenants in name order: index 0 is bench-000001. */
 export async function benchTenantIds(sql: Sql, tenantCount: number): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
-    SELECT id FROM tenants WHERE name LIKE ${TENANT_PREFIX + '%'} ORDER BY name LIMIT ${tenantCount}`;
+    SELECT id FROM tenants WHERE name ~ ${SMALL_TENANT_NAME} ORDER BY name LIMIT ${tenantCount}`;
   if (rows.length < tenantCount) throw new Error(`expected ${tenantCount} bench tenants, found ${rows.length}`);
   return rows.map((r) => r.id);
+}
+
+/** Id of the big tenant (scenario f). */
+export async function bigTenantId(sql: Sql): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`SELECT id FROM tenants WHERE name = ${BIG_TENANT}`;
+  if (!row) throw new Error(`the big tenant ${BIG_TENANT} is not provisioned`);
+  return row.id;
 }
 
 /** Removes the users earlier POSTs created, so every run that writes starts from the same table. */
@@ -138,14 +166,79 @@ function tenantNames(count: number): string[] {
 // The superuser bypasses RLS and the trigger leaves an explicit tenant_id alone, so one statement seeds
 // every tenant. Distinct created_at values make the default page order (created_at DESC, id) stable.
 async function seedUsers(sql: Sql): Promise<number> {
-  const result = await sql`
+  const result = await withoutTriggers(sql, (tx) => tx`
     INSERT INTO users (tenant_id, first_name, last_name, confirmed, created_at, updated_at)
     SELECT t.id, 'Seed' || g, 'User' || g, g % 3 = 0,
            now() - make_interval(mins => g), now() - make_interval(mins => g)
     FROM tenants t CROSS JOIN generate_series(1, ${USERS_PER_TENANT}) AS g
-    WHERE t.name LIKE ${TENANT_PREFIX + '%'}
-      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id)`;
+    WHERE t.name ~ ${SMALL_TENANT_NAME}
+      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id)`);
   return result.count;
+}
+
+// A million users in one statement, only when the tenant has none (one INSERT is all or nothing, so a
+// partial tenant cannot be left behind). created_at is not the insertion order: (g × 7919) mod 1000003
+// is a permutation (1000003 is prime), so rows land in the table and in the index in unrelated orders
+// and every created_at is distinct, spread over ~11.6 days, with microseconds.
+async function seedBigTenant(sql: Sql): Promise<number> {
+  const [row] = await sql<{ has_users: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.name = ${BIG_TENANT}) AS has_users`;
+  if (row?.has_users) return 0;
+  const result = await withoutTriggers(sql, (tx) => tx`
+    INSERT INTO users (tenant_id, first_name, last_name, confirmed, created_at, updated_at)
+    SELECT t.id, 'Big' || g, 'User' || (g % 9973), g % 3 = 0, s.at, s.at + make_interval(mins => g % 60)
+    FROM tenants t
+    CROSS JOIN generate_series(1, ${BIG_TENANT_USERS}::int) AS g
+    CROSS JOIN LATERAL (
+      SELECT now() - make_interval(secs => (g::int8 * 7919 % 1000003) + (g % 1000000) / 1e6) AS at
+    ) AS s
+    WHERE t.name = ${BIG_TENANT}`);
+  return result.count;
+}
+
+/**
+ * Runs a seeding statement without row triggers: a third of a bulk insert's time went to the foreign key
+ * check and users_before_write, both no-ops here (the tenant ids come from `tenants`, and the trigger
+ * leaves a superuser's explicit tenant_id alone). SET LOCAL: only this transaction.
+ */
+async function withoutTriggers<T>(sql: Sql, statement: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  const result = await sql.begin(async (tx) => {
+    await tx`SET LOCAL session_replication_role = replica`;
+    return statement(tx);
+  });
+  return result as T;
+}
+
+/**
+ * Starts the embedded PostgreSQL with pg_stat_statements preloaded and planning tracked, for the
+ * plans-per-request figure. src/db/embedded.ts fixes the server flags, so the settings go into the data
+ * dir's postgresql.auto.conf (ALTER SYSTEM) and the server is restarted once, the first time only.
+ */
+async function startWithStatementStats(options: EmbeddedOptions, log: (line: string) => void): Promise<EmbeddedServer> {
+  const start = (): Promise<EmbeddedServer> => withTimeout(startEmbeddedPostgres(options), 120_000, 'starting the embedded PostgreSQL');
+  const server = await start();
+  if (!(await configureStatementStats(server.url))) return server;
+  log('database: pg_stat_statements enabled in bench/.data (ALTER SYSTEM); restarting PostgreSQL once');
+  await withTimeout(server.stop(), 30_000, 'stopping the embedded PostgreSQL');
+  return start();
+}
+
+/** True when the settings were written and need a restart; false when the server already has them. */
+async function configureStatementStats(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql<{ libraries: string }[]>`SELECT current_setting('shared_preload_libraries') AS libraries`;
+    const libraries = (row?.libraries ?? '').split(',').map((l) => l.trim()).filter((l) => l !== '');
+    if (libraries.includes('pg_stat_statements')) return false;
+    await sql.unsafe(`ALTER SYSTEM SET shared_preload_libraries = ${[...libraries, 'pg_stat_statements'].map((l) => `'${l}'`).join(', ')}`);
+    await sql.unsafe('ALTER SYSTEM SET pg_stat_statements.track_planning = on');
+    // One entry per (role, statement): 10,000 tenant roles running a few statements each would overflow
+    // the default 5,000 and evict entries mid-run.
+    await sql.unsafe('ALTER SYSTEM SET pg_stat_statements.max = 50000');
+    return true;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }
 
 /** Tenants sealed with another key (a lost secrets.json) would fail every dedicated login: stop early. */

@@ -14,6 +14,8 @@ export interface LoadSettings {
 export interface LoadFigures {
   readonly requestsPerSecond: number;
   readonly completed: number;
+  /** Requests sent, including those still in flight when the run stopped (the server completes them too). */
+  readonly sent: number;
   readonly durationSeconds: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly average: number; readonly max: number };
   readonly non2xx: number;
@@ -97,6 +99,7 @@ function summarise(result: autocannon.Result, tally: Tally): LoadFigures {
   return {
     requestsPerSecond: round(result.requests.average, 0),
     completed: result.requests.total,
+    sent: result.requests.sent,
     durationSeconds: result.duration,
     latencyMs: {
       p50: result.latency.p50,

@@ -1,8 +1,10 @@
 // Command-line options of `npm run bench`, parsed and checked once.
 import { parseArgs } from 'node:util';
 
-export const SCENARIO_KEYS = ['a', 'b', 'c', 'd', 'e'] as const;
+export const SCENARIO_KEYS = ['a', 'b', 'c', 'd', 'e', 'f1', 'f2', 'f3'] as const;
 export type ScenarioKey = (typeof SCENARIO_KEYS)[number];
+/** Names that stand for several scenarios on the command line. */
+const SCENARIO_GROUPS: ReadonlyMap<string, readonly ScenarioKey[]> = new Map([['f', ['f1', 'f2', 'f3']]]);
 
 export interface BenchOptions {
   readonly scenarios: readonly ScenarioKey[];
@@ -19,7 +21,7 @@ export interface BenchOptions {
   readonly profileDir: string | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|all|a,c] [--duration SECONDS] [--connections N]
+export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|f|f1|f2|f3|all|a,c] [--duration SECONDS] [--connections N]
                        [--warmup SECONDS] [--no-readme] [--gateway-env NAME=VALUE ...] [--profile DIR]`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -54,13 +56,14 @@ export class UsageError extends Error {}
 
 function parseScenarios(text: string): ScenarioKey[] {
   if (text === 'all') return [...SCENARIO_KEYS];
-  const keys = text.split(',').map((s) => s.trim().toLowerCase());
-  for (const key of keys) {
-    if (!(SCENARIO_KEYS as readonly string[]).includes(key)) {
-      throw new UsageError(`--scenario must be one of ${SCENARIO_KEYS.join(', ')} or all (got "${key}")`);
-    }
+  const keys: ScenarioKey[] = [];
+  for (const key of text.split(',').map((s) => s.trim().toLowerCase())) {
+    const group = SCENARIO_GROUPS.get(key);
+    if (group) keys.push(...group);
+    else if ((SCENARIO_KEYS as readonly string[]).includes(key)) keys.push(key as ScenarioKey);
+    else throw new UsageError(`--scenario must be one of ${SCENARIO_KEYS.join(', ')}, f (= f1,f2,f3) or all (got "${key}")`);
   }
-  return [...new Set(keys)] as ScenarioKey[];
+  return [...new Set(keys)];
 }
 
 // Secrets and the database are the bench's to set; everything else (budgets, pools, limits) may vary.

@@ -6,7 +6,10 @@ import type { LoadFigures } from './load.js';
 import type { MachineInfo } from './machine.js';
 import type { BenchOptions, ScenarioKey } from './options.js';
 import type { ConnectionPeaks } from './sample.js';
+import type { Scenario } from './scenarios.js';
 import type { ServerKind } from './servers.js';
+import type { StatementFigures } from './statements.js';
+import { evaluateTarget, targetLabel, throughputRatio, type TargetResult } from './targets.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
@@ -35,20 +38,29 @@ export interface ServerRun {
   readonly probeSha256: string;
   /** Percent of the machine's CPU other processes used during the measured run (noise indicator). */
   readonly foreignCpuPercent: number | undefined;
+  /** Statements planned and run per request during the measured run (pg_stat_statements), if available. */
+  readonly statements: StatementFigures | undefined;
 }
 
 export interface ScenarioResult {
   readonly key: ScenarioKey;
   readonly title: string;
   readonly tenantCount: number;
-  readonly target: number;
+  readonly targets: readonly TargetResult[];
   readonly gateway: ServerRun;
   readonly baseline: ServerRun;
+  /** The lean server's run, in scenarios with a target against it. */
+  readonly lean: ServerRun | undefined;
   /** Gateway req/s ÷ baseline req/s. */
   readonly ratio: number;
+  /** Gateway req/s ÷ lean req/s, when the lean server ran. */
+  readonly leanRatio: number | undefined;
+  /** Every target met. */
   readonly met: boolean;
-  /** Both servers answered the probe request with the same bytes. */
+  /** Gateway and baseline answered the probe request with the same bytes. */
   readonly sameResponse: boolean;
+  /** What the scenario's set-up recorded (f3: the OFFSET pages its cursors came from). */
+  readonly setup: unknown;
 }
 
 export interface BenchReport {
@@ -60,26 +72,38 @@ export interface BenchReport {
   readonly baselinePoolMax: number;
   readonly tenantsKnown: number;
   readonly provisioning: unknown;
+  /** Why plans per request are n/a (pg_stat_statements missing), or undefined when they were measured. */
+  readonly statementStatsUnavailable: string | undefined;
   readonly scenarios: readonly ScenarioResult[];
 }
 
+export interface ScenarioRuns {
+  readonly gateway: ServerRun;
+  readonly baseline: ServerRun;
+  readonly lean: ServerRun | undefined;
+}
+
 export function scenarioResult(
-  meta: Pick<ScenarioResult, 'key' | 'title' | 'tenantCount' | 'target'>,
-  gateway: ServerRun,
-  baseline: ServerRun,
+  scenario: Pick<Scenario, 'key' | 'title' | 'tenantCount' | 'targets'>,
+  runs: ScenarioRuns,
+  setup: unknown,
 ): ScenarioResult {
-  const ratio = baseline.load.requestsPerSecond > 0 ? gateway.load.requestsPerSecond / baseline.load.requestsPerSecond : 0;
-  const { key, title, tenantCount, target } = meta;
+  const { gateway, baseline, lean } = runs;
+  const loads = { gateway: gateway.load, baseline: baseline.load, lean: lean?.load };
+  const targets = scenario.targets.map((t) => evaluateTarget(t, loads));
   return {
-    key,
-    title,
-    tenantCount,
-    target,
+    key: scenario.key,
+    title: scenario.title,
+    tenantCount: scenario.tenantCount,
+    targets,
     gateway,
     baseline,
-    ratio: Math.round(ratio * 1000) / 1000,
-    met: ratio >= target,
+    lean,
+    ratio: throughputRatio(gateway.load, baseline.load),
+    leanRatio: lean ? throughputRatio(gateway.load, lean.load) : undefined,
+    met: targets.every((t) => t.met),
     sameResponse: gateway.probeSha256 === baseline.probeSha256,
+    setup,
   };
 }
 
@@ -97,10 +121,13 @@ const HEADERS = [
   'gw req/s',
   'base req/s',
   'ratio',
+  'lean req/s (gw ÷ lean)',
   'target',
   'met?',
   'p50 gw/base ms',
   'p99 gw/base ms',
+  'plans/req gw/base(/lean)',
+  'calls/req gw/base(/lean)',
   'non-2xx gw/base',
   'peak conns gw/base (budget)',
   'gw RSS MB (after/peak)',
@@ -111,22 +138,33 @@ function rows(report: BenchReport): string[][] {
   return report.scenarios.map((s) => {
     const g = s.gateway;
     const b = s.baseline;
+    const servers = s.lean ? [g, b, s.lean] : [g, b];
     const failures = (r: ServerRun): number => r.load.non2xx + r.load.errors;
+    const perRequest = (figure: (f: StatementFigures) => number | undefined): string =>
+      servers.map((r) => formatPerRequest(r.statements ? figure(r.statements) : undefined)).join(' / ');
     return [
       `${s.key}: ${s.title}`,
       String(g.load.requestsPerSecond),
       String(b.load.requestsPerSecond),
       s.ratio.toFixed(2),
-      `≥ ${s.target}`,
-      s.met ? 'met' : 'missed',
+      s.lean ? `${s.lean.load.requestsPerSecond} (${(s.leanRatio ?? 0).toFixed(2)})` : '—',
+      s.targets.map(targetLabel).join('; '),
+      s.targets.map((t) => (t.met ? 'met' : 'missed')).join('; '),
       `${g.load.latencyMs.p50} / ${b.load.latencyMs.p50}`,
       `${g.load.latencyMs.p99} / ${b.load.latencyMs.p99}`,
+      perRequest((f) => f.plansPerRequest),
+      perRequest((f) => f.callsPerRequest),
       `${failures(g)} / ${failures(b)}`,
       `${g.connections.peak} (${g.connectionBudget}) / ${b.connections.peak} (${b.connectionBudget})`,
       `${g.rssAfterMb ?? '?'} / ${g.rssPeakMb}`,
       `${g.foreignCpuPercent ?? '?'} / ${b.foreignCpuPercent ?? '?'}`,
     ];
   });
+}
+
+/** Two decimals, n/a when unmeasured. */
+export function formatPerRequest(value: number | undefined): string {
+  return value === undefined ? 'n/a' : value.toFixed(2);
 }
 
 /** Fixed-width table for the terminal. */
@@ -145,7 +183,7 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
     .filter((s) => s.gateway.pathShare)
     .map((s) => `${s.key}: ${Math.round((s.gateway.pathShare?.dedicated ?? 0) * 100)}% dedicated`);
   const rss = report.scenarios
-    .filter((s) => s.key === 'c' || s.key === 'd')
+    .filter((s) => s.key === 'c' || s.key === 'd' || s.key === 'f2')
     .map((s) => `${s.key}: ${s.gateway.rssAfterMb ?? '?'} MB after, ${s.gateway.rssPeakMb} MB peak`);
   return [
     `Measured ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, Node ${m.node}, ` +
@@ -159,10 +197,13 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
     ...table,
     '',
     `Tenants known to the gateway: ${report.tenantsKnown.toLocaleString('en-US')}. ` +
-      `Gateway RSS against the ${RSS_TARGET_MB} MB target: ${rss.length > 0 ? rss.join('; ') : 'scenarios c/d not run'}.` +
+      `Gateway RSS against the ${RSS_TARGET_MB} MB target: ${rss.length > 0 ? rss.join('; ') : 'scenarios c/d/f2 not run'}.` +
       (shares.length > 0 ? ` Requests on dedicated pools: ${shares.join(', ')}.` : ''),
     'Non-2xx counts include connection errors and timeouts; peak connections are sampled from `pg_stat_activity` every 100 ms. ' +
-      '"Other CPU" is the share of the machine other processes used during the run: above a few percent, the figures are skewed.',
+      '"Other CPU" is the share of the machine other processes used during the run: above a few percent, the figures are skewed. ' +
+      'Plans/req and calls/req: statements PostgreSQL planned and ran (top level, from `pg_stat_statements`) per completed request ' +
+      'during the measured run' +
+      (report.statementStatsUnavailable === undefined ? '.' : `; n/a here: ${report.statementStatsUnavailable.replace(/\s+/g, ' ')}.`),
   ].join('\n');
 }
 

@@ -1,14 +1,24 @@
-// `npm run bench`: provisions the bench database, then for each scenario runs the gateway and the
-// baseline one after the other (never together: they would share the two cores), each with its own
-// warm-up, and reports req/s, latency, failures, server connections and memory against the targets.
-import { benchTenantIds, openBenchDatabase, provision, removePostedUsers, serverVersion, type BenchDatabase } from './database.js';
+// `npm run bench`: provisions the bench database, then for each scenario runs the gateway, the
+// baseline and (scenario a) the lean server one after the other (never together: they would share the
+// two cores), each with its own warm-up, and reports req/s, latency, plans per request, failures, server
+// connections and memory against the targets.
+import {
+  benchTenantIds,
+  bigTenantId,
+  openBenchDatabase,
+  provision,
+  removePostedUsers,
+  serverVersion,
+  type BenchDatabase,
+} from './database.js';
 import { watchForeignCpu } from './foreign-cpu.js';
 import { runLoad } from './load.js';
 import { machineInfo } from './machine.js';
 import { pathShare, readPathCounts } from './metrics.js';
-import { probeFirstPage } from './probe.js';
+import { probe } from './probe.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
 import {
+  formatPerRequest,
   markdownSection,
   scenarioResult,
   textTable,
@@ -21,12 +31,16 @@ import {
 import { sampleConnections, sampleRss, type RssSampler } from './sample.js';
 import { buildScenarios, type Scenario } from './scenarios.js';
 import { startServer, type RunningServer, type ServerKind, type ServerSpec } from './servers.js';
+import { openStatementStats, type StatementStats } from './statements.js';
+import { targetLabel, type TargetResult } from './targets.js';
 
 const TENANTS = 10_000;
 /** The gateway's default MAX_CONNECTIONS_TOTAL, stated explicitly so the check below cannot drift. */
 const GATEWAY_BUDGET = 64;
 /** The baseline's single pool: PostgreSQL on two cores is saturated well below this (Node is the ceiling). */
 const BASELINE_POOL_MAX = 10;
+/** The lean server's single pool, the same as the baseline's. */
+const LEAN_POOL_MAX = 10;
 
 /** Other work above this share of the machine's CPU during a run makes its figures suspect. */
 const FOREIGN_CPU_WARNING = 5;
@@ -37,6 +51,7 @@ interface Context {
   readonly signal: AbortSignal;
   /** Stops of running children, so SIGINT or an error can stop them too. */
   readonly live: Set<() => Promise<void>>;
+  readonly stats: StatementStats;
 }
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -65,7 +80,9 @@ async function main(): Promise<void> {
   });
   try {
     db = await openBenchDatabase(log);
-    await runSuite({ options, db, signal: abort.signal, live });
+    const stats = await openStatementStats(db.sql);
+    log(stats.unavailable === undefined ? 'plans per request: pg_stat_statements' : `plans per request: n/a (${stats.unavailable})`);
+    await runSuite({ options, db, signal: abort.signal, live, stats });
   } finally {
     await shutdown();
   }
@@ -75,7 +92,7 @@ async function runSuite(ctx: Context): Promise<void> {
   const startedAt = new Date().toISOString();
   const machine = await machineInfo(await serverVersion(ctx.db.sql));
   const provisioning = await provision(ctx.db, TENANTS, log);
-  const scenarios = buildScenarios(await benchTenantIds(ctx.db.sql, TENANTS));
+  const scenarios = buildScenarios({ small: await benchTenantIds(ctx.db.sql, TENANTS), big: await bigTenantId(ctx.db.sql) });
   const results: ScenarioResult[] = [];
   for (const key of ctx.options.scenarios) {
     results.push(await runScenario(ctx, scenarios[key]));
@@ -87,8 +104,10 @@ async function runSuite(ctx: Context): Promise<void> {
     machine,
     gatewayEnv: publicGatewayEnv(ctx.options),
     baselinePoolMax: BASELINE_POOL_MAX,
-    tenantsKnown: TENANTS,
+    // The small tenants and the big one.
+    tenantsKnown: TENANTS + 1,
     provisioning,
+    statementStatsUnavailable: ctx.stats.unavailable,
     scenarios: results,
   };
   const file = await writeResults(report);
@@ -103,16 +122,34 @@ async function runSuite(ctx: Context): Promise<void> {
 
 async function runScenario(ctx: Context, scenario: Scenario): Promise<ScenarioResult> {
   log(`\nscenario ${scenario.key}: ${scenario.title}`);
-  const gateway = await measureServer(ctx, scenario, 'gateway');
+  let setup: unknown;
+  // The set-up (f3's cursors) goes through the gateway, the first server, before its probe.
+  const gateway = await measureServer(ctx, scenario, 'gateway', async (server) => {
+    if (!scenario.prepare) return;
+    const started = Date.now();
+    setup = await scenario.prepare(server.baseUrl);
+    log(`  set-up through the gateway: ${Date.now() - started} ms`);
+  });
   const baseline = await measureServer(ctx, scenario, 'baseline');
-  const result = scenarioResult(scenario, gateway, baseline);
-  log(`  ratio ${result.ratio.toFixed(2)} (target ≥ ${scenario.target}): ${result.met ? 'met' : 'MISSED'}`);
-  if (!result.sameResponse) log('  WARNING: gateway and baseline answered the probe page with different bytes');
+  const lean = scenario.withLean ? await measureServer(ctx, scenario, 'lean') : undefined;
+  const result = scenarioResult(scenario, { gateway, baseline, lean }, setup);
+  log(`  ${result.targets.map(describeTarget).join('; ')}`);
+  if (!result.sameResponse) log('  WARNING: gateway and baseline answered the probe request with different bytes');
   return result;
 }
 
+function describeTarget(t: TargetResult): string {
+  const value = t.kind === 'p50' ? `gw p50 ${t.value} ms` : `gw ÷ ${t.against} ${t.value.toFixed(2)}`;
+  return `${value} (target ${targetLabel(t)}): ${t.met ? 'met' : 'MISSED'}`;
+}
+
 /** One server through one scenario: start, warm up, measure, stop; samplers run the whole time. */
-async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind): Promise<ServerRun> {
+async function measureServer(
+  ctx: Context,
+  scenario: Scenario,
+  kind: ServerKind,
+  onReady?: (server: RunningServer) => Promise<void>,
+): Promise<ServerRun> {
   ctx.signal.throwIfAborted();
   if (scenario.writes) await removePostedUsers(ctx.db.sql);
   const connections = sampleConnections(ctx.db.url, kind);
@@ -121,6 +158,7 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
     ctx.live.add(server.stop);
     const rss = sampleRss(server.pid);
     try {
+      await onReady?.(server);
       const driven = await driveLoad(ctx, scenario, server, rss);
       // Stop the server before reading the connection peak: its whole life is in the sample.
       const memory = await rss.stop();
@@ -129,7 +167,7 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
         kind,
         ...driven,
         connections: await connections.stop(),
-        connectionBudget: kind === 'gateway' ? gatewayBudget(ctx.options) : BASELINE_POOL_MAX,
+        connectionBudget: kind === 'gateway' ? gatewayBudget(ctx.options) : kind === 'baseline' ? BASELINE_POOL_MAX : LEAN_POOL_MAX,
         rssPeakMb: memory.peakMb,
         logSummary: server.logSummary(),
         logSamples: server.logSamples(),
@@ -147,12 +185,18 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind)
   }
 }
 
-type Driven = Pick<ServerRun, 'load' | 'warmupFailures' | 'probeSha256' | 'foreignCpuPercent' | 'rssAfterMb' | 'pathShare'>;
+type Driven = Pick<
+  ServerRun,
+  'load' | 'warmupFailures' | 'probeSha256' | 'foreignCpuPercent' | 'rssAfterMb' | 'pathShare' | 'statements'
+>;
 
-/** Probe, warm-up (discarded), measured load; the path counters bracket the measured load only. */
+/**
+ * Probe, warm-up (discarded), measured load; the path counters and the statement statistics bracket the
+ * measured load only.
+ */
 async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer, rss: RssSampler): Promise<Driven> {
   const settings = { baseUrl: server.baseUrl, connections: ctx.options.connections, signal: ctx.signal };
-  const probeSha256 = await probeFirstPage(server.baseUrl, scenario.probeTenantId);
+  const probeSha256 = await probe(server.baseUrl, scenario.probe());
   const warmup =
     ctx.options.warmupSeconds > 0
       ? await runLoad({ ...settings, durationSeconds: ctx.options.warmupSeconds, requests: scenario.requests() })
@@ -160,13 +204,16 @@ async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer
   ctx.signal.throwIfAborted();
   const counters = server.kind === 'gateway' ? () => readPathCounts(server.baseUrl) : async () => undefined;
   const before = await counters();
+  await ctx.stats.reset();
   const foreign = await watchForeignCpu();
   const load = await runLoad({ ...settings, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests() });
   const foreignCpuPercent = await foreign.stop();
   // Interrupted: the figures are partial, report nothing.
   ctx.signal.throwIfAborted();
+  const statements = await ctx.stats.read(load.sent);
   const rssAfterMb = await rss.current();
   return {
+    statements,
     load,
     warmupFailures: { non2xx: warmup?.non2xx ?? 0, errors: warmup?.errors ?? 0, errorCodes: warmup?.errorCodes ?? {} },
     probeSha256,
@@ -183,6 +230,9 @@ function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions):
       entry: 'bench/baseline.ts',
       env: { DATABASE_URL: db.url, BASELINE_POOL_MAX: String(BASELINE_POOL_MAX), LOG_LEVEL: 'warn' },
     };
+  }
+  if (kind === 'lean') {
+    return { kind, entry: 'bench/lean.ts', env: { DATABASE_URL: db.url, LEAN_POOL_MAX: String(LEAN_POOL_MAX) } };
   }
   return {
     kind,
@@ -220,12 +270,17 @@ function describeRun(run: ServerRun): string {
   const failures = l.non2xx + l.errors;
   const codes = Object.entries(l.errorCodes).map(([code, n]) => `${code} ×${n}`).join(', ');
   const share = run.pathShare ? `, ${Math.round(run.pathShare.dedicated * 100)}% dedicated` : '';
+  const st = run.statements;
   return (
     `  ${run.kind.padEnd(8)} ${String(l.requestsPerSecond).padStart(6)} req/s  p50 ${l.latencyMs.p50} ms  p99 ${l.latencyMs.p99} ms  ` +
+    `plans/req ${formatPerRequest(st?.plansPerRequest)}  calls/req ${formatPerRequest(st?.callsPerRequest)}  ` +
     `non-2xx+errors ${failures}${codes ? ` (${codes})` : ''}${l.timeouts ? `, ${l.timeouts} timeouts` : ''}  ` +
     `peak conns ${run.connections.peak}/${run.connectionBudget}  RSS ${run.rssAfterMb ?? '?'} MB (peak ${run.rssPeakMb})${share}` +
     (run.foreignCpuPercent !== undefined && run.foreignCpuPercent >= FOREIGN_CPU_WARNING
       ? `\n  WARNING: other processes used ${run.foreignCpuPercent}% of the machine's CPU during this run; its figures are skewed`
+      : '') +
+    (st && st.evicted > 0
+      ? `\n  WARNING: pg_stat_statements evicted ${st.evicted} times during this run; plans/req and calls/req are too low`
       : '')
   );
 }

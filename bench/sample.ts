@@ -25,10 +25,12 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
 const CONNECTION_INTERVAL_MS = 100;
 const RSS_INTERVAL_MS = 250;
 
-// The gateway names every pool 'tenantgate…' (catalog, shared, dedicated); the baseline says 'baseline'.
+// The gateway names every pool 'tenantgate…' (catalog, shared, dedicated); the references say 'baseline'
+// and 'lean'.
 const BELONGS: Record<ServerKind, (app: string) => boolean> = {
   gateway: (app) => app.startsWith('tenantgate'),
   baseline: (app) => app === 'baseline',
+  lean: (app) => app === 'lean',
 };
 
 /** Samples pg_stat_activity every ~100 ms until stopped; the sampler's own backend is excluded. */
@@ -48,9 +50,10 @@ export function sampleConnections(databaseUrl: string, kind: ServerKind): Sample
     if (busy) return;
     busy = true;
     try {
+      // The comment is bench/statements.ts' MARK: this query is the bench's, not the server's.
       const rows = await sql<{ app: string; n: number }[]>`
-        SELECT application_name AS app, count(*)::int AS n FROM pg_stat_activity
-        WHERE pid <> pg_backend_pid() AND (application_name LIKE 'tenantgate%' OR application_name = 'baseline')
+        SELECT /* bench-own */ application_name AS app, count(*)::int AS n FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid() AND (application_name LIKE 'tenantgate%' OR application_name IN ('baseline', 'lean'))
         GROUP BY application_name`;
       let total = 0;
       for (const { app, n } of rows) {

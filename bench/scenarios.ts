@@ -1,46 +1,77 @@
-// The five load scenarios: which tenants the requests name, in what order, and which requests are
-// writes. Tenant lists and the Zipf CDF are computed once at start-up; per request there is only a
-// counter step or one PRNG draw and a binary search.
+// The load scenarios: which tenants the requests name, in what order, which requests are writes, and
+// what each must reach. Tenant lists and the Zipf CDF are computed once at start-up; per request there
+// is only a counter step or one PRNG draw and a binary search.
 import type autocannon from 'autocannon';
+import { collectCursors, type CursorSet } from './cursors.js';
 import { POSTED_USER } from './database.js';
 import type { ScenarioKey } from './options.js';
+import { p50Target, ratioTarget, type Target } from './targets.js';
 
 export const USERS_PATH = '/v1/internal/users';
 const POST_BODY = JSON.stringify(POSTED_USER);
 const ZIPF_EXPONENT = 1.1;
 const SEED = 0x7e4a_17a7;
+/** f3: pages of 100, resumed by cursor after these OFFSET pages of the big tenant (page 9,000 ≈ row 900,000). */
+const CURSOR_PAGE_SIZE = 100;
+const CURSOR_AFTER_PAGES = [10, 100, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000];
+const DEEPEST_ROW = Math.max(...CURSOR_AFTER_PAGES) * CURSOR_PAGE_SIZE;
+/** f1 and f3: the gateway's median latency on the big tenant. */
+const BIG_TENANT_P50_MS = 10;
 
 export interface Scenario {
   readonly key: ScenarioKey;
   readonly title: string;
   /** Tenants the requests are spread over. */
   readonly tenantCount: number;
-  /** Gateway req/s ÷ baseline req/s that this scenario should reach. */
-  readonly target: number;
+  /** What the gateway must reach; all must be met. */
+  readonly targets: readonly Target[];
   /** True when the scenario POSTs (its rows are removed before each run). */
   readonly writes: boolean;
-  /** A tenant of the scenario, whose first page both servers must answer identically. */
-  readonly probeTenantId: string;
-  /** A fresh request list: counters and PRNG restart, so both servers see the same sequence. */
+  /** Also measure the lean server (bench/lean.ts): a target is against it. */
+  readonly withLean: boolean;
+  /**
+   * Set-up through the public API of the first server measured (the gateway), once per bench run,
+   * before its probe; returns what to record (e.g. how long it took).
+   */
+  prepare?(baseUrl: string): Promise<unknown>;
+  /** A request of the scenario that both servers must answer with the same bytes. */
+  probe(): ProbeRequest;
+  /** A fresh request list: counters and PRNG restart, so every server sees the same sequence. */
   requests(): autocannon.Request[];
 }
 
-/** All scenarios over the bench tenants (index 0 = bench-000001). */
-export function buildScenarios(tenantIds: readonly string[]): Record<ScenarioKey, Scenario> {
+export interface ProbeRequest {
+  readonly path: string;
+  readonly tenantId: string;
+}
+
+export interface BenchTenants {
+  /** The small tenants, index 0 = bench-000001. */
+  readonly small: readonly string[];
+  /** The tenant with a million users (scenario f). */
+  readonly big: string;
+}
+
+/** All scenarios over the bench tenants. */
+export function buildScenarios(tenants: BenchTenants): Record<ScenarioKey, Scenario> {
   const first = (n: number): readonly string[] => {
-    if (tenantIds.length < n) throw new Error(`scenario needs ${n} tenants, ${tenantIds.length} provisioned`);
-    return tenantIds.slice(0, n);
+    if (tenants.small.length < n) throw new Error(`scenario needs ${n} tenants, ${tenants.small.length} provisioned`);
+    return tenants.small.slice(0, n);
   };
   const zipf = zipfCdf(10_000, ZIPF_EXPONENT);
+  const one = (ids: readonly string[]): (() => string) => () => ids[0] as string;
   return {
-    a: scenario('a', '1 tenant, GET', first(1), 0.9, false, (ids) => () => ids[0] as string),
-    b: scenario('b', '100 tenants, round robin, GET', first(100), 0.9, false, roundRobin),
-    c: scenario('c', '10,000 tenants, round robin, GET', first(10_000), 0.5, false, roundRobin),
-    d: scenario('d', `10,000 tenants, Zipf s=${ZIPF_EXPONENT}, GET`, first(10_000), 0.8, false, (ids) => {
+    a: scenario('a', '1 tenant, GET', first(1), [ratioTarget(0.95), ratioTarget(0.8, 'lean')], false, one),
+    b: scenario('b', '100 tenants, round robin, GET', first(100), [ratioTarget(0.9)], false, roundRobin),
+    c: scenario('c', '10,000 tenants, round robin, GET', first(10_000), [ratioTarget(0.8)], false, roundRobin),
+    d: scenario('d', `10,000 tenants, Zipf s=${ZIPF_EXPONENT}, GET`, first(10_000), [ratioTarget(0.9)], false, (ids) => {
       const random = mulberry32(SEED);
       return () => ids[sampleCdf(zipf, random())] as string;
     }),
-    e: scenario('e', '1,000 tenants, round robin, 20% POST / 80% GET', first(1000), 0.8, true, roundRobin),
+    e: scenario('e', '1,000 tenants, round robin, 20% POST / 80% GET', first(1000), [ratioTarget(0.85)], true, roundRobin),
+    f1: scenario('f1', '1M-user tenant, page 1, GET', [tenants.big], [p50Target(BIG_TENANT_P50_MS)], false, one),
+    f2: scenario('f2', '10,000 tenants, round robin, beside the 1M-user tenant, GET', first(10_000), [ratioTarget(0.8)], false, roundRobin),
+    f3: deepPages(tenants.big),
   };
 }
 
@@ -50,7 +81,7 @@ function scenario(
   key: ScenarioKey,
   title: string,
   ids: readonly string[],
-  target: number,
+  targets: readonly Target[],
   writes: boolean,
   picker: PickerFactory,
 ): Scenario {
@@ -58,15 +89,62 @@ function scenario(
     key,
     title,
     tenantCount: ids.length,
-    target,
+    targets,
     writes,
-    probeTenantId: ids[0] as string,
+    withLean: targets.some((t) => t.kind === 'ratio' && t.against === 'lean'),
+    probe: () => ({ path: USERS_PATH, tenantId: ids[0] as string }),
     requests: () => [
       ids.length === 1
         ? // One tenant: a static request, so autocannon builds its bytes once, as it would for the baseline.
           { method: 'GET', path: USERS_PATH, headers: { 'x-tenant-id': ids[0] as string } }
         : { method: 'GET', path: USERS_PATH, setupRequest: writes ? mixedSetup(picker(ids)) : getSetup(picker(ids)) },
     ],
+  };
+}
+
+/**
+ * f3: the big tenant's pages of 100 at depths up to ~900,000 rows, by keyset cursor, in turn. The
+ * cursors come from the gateway's own answers at set-up; both servers then get the same request list.
+ */
+function deepPages(bigTenant: string): Scenario {
+  let collected: Promise<CursorSet> | undefined;
+  let paths: readonly string[] | undefined;
+  const cursorPaths = (): readonly string[] => {
+    if (!paths) throw new Error('scenario f3: prepare() must collect the cursors first');
+    return paths;
+  };
+  return {
+    key: 'f3',
+    title: `1M-user tenant, ${CURSOR_AFTER_PAGES.length} pages of ${CURSOR_PAGE_SIZE} by cursor, down to row ${DEEPEST_ROW.toLocaleString('en-US')}, GET`,
+    tenantCount: 1,
+    targets: [p50Target(BIG_TENANT_P50_MS)],
+    writes: false,
+    withLean: false,
+    async prepare(baseUrl) {
+      collected ??= collectCursors(`${baseUrl}${USERS_PATH}`, bigTenant, CURSOR_PAGE_SIZE, CURSOR_AFTER_PAGES);
+      const set = await collected;
+      paths = set.cursors.map((c) => `${USERS_PATH}?page_size=${CURSOR_PAGE_SIZE}&cursor=${encodeURIComponent(c)}`);
+      return { cursorAfterPages: CURSOR_AFTER_PAGES, offsetPageMs: set.offsetPageMs };
+    },
+    // The deepest page: both servers must resume from a cursor to the same bytes.
+    probe: () => ({ path: cursorPaths().at(-1) as string, tenantId: bigTenant }),
+    requests: () => {
+      const list = cursorPaths();
+      let next = 0;
+      return [
+        {
+          method: 'GET',
+          path: list[0] as string,
+          headers: { 'x-tenant-id': bigTenant },
+          // Only the path changes (a string on the request's own copy); the shared headers stay untouched.
+          setupRequest: (request) => {
+            request.path = list[next] as string;
+            next = next + 1 === list.length ? 0 : next + 1;
+            return request;
+          },
+        },
+      ];
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-// Starts a server under test (the gateway or the baseline) as a child `node --import tsx <entry>`, so
+// Starts a server under test (the gateway, the baseline or the lean server) as a child `node --import tsx <entry>`, so
 // the child's pid is the Node process itself (its RSS is what we sample), waits until it is ready and
 // stops it: SIGTERM, then SIGKILL after a deadline. Its log lines are kept for the report.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +10,7 @@ import { delay } from './timeout.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-export type ServerKind = 'gateway' | 'baseline';
+export type ServerKind = 'gateway' | 'baseline' | 'lean';
 
 export interface ServerSpec {
   readonly kind: ServerKind;
