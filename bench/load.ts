@@ -6,6 +6,8 @@ export interface LoadSettings {
   readonly baseUrl: string;
   readonly connections: number;
   readonly durationSeconds: number;
+  /** Stop after this many requests instead of after the duration (which then only bounds the run). */
+  readonly amount?: number;
   readonly requests: autocannon.Request[];
   /** Aborting stops the run early (SIGINT); the partial result is still returned. */
   readonly signal?: AbortSignal;
@@ -41,7 +43,7 @@ export function runLoad(settings: LoadSettings): Promise<LoadFigures> {
       {
         url: settings.baseUrl,
         connections: settings.connections,
-        duration: settings.durationSeconds,
+        ...(settings.amount === undefined ? { duration: settings.durationSeconds } : { amount: settings.amount }),
         timeout: REQUEST_TIMEOUT_SECONDS,
         pipelining: 1,
         requests,
