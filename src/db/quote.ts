@@ -1,6 +1,7 @@
-// Quoting for the one place SQL text carries values: the shared pool's single simple-protocol message,
-// which cannot take bind parameters. Identifiers passed here come from whitelists or the catalog;
-// literals are escaped so that no input can end them, whatever standard_conforming_strings says.
+// Quoting: identifiers from whitelists (sort and filter columns), and literals for the one place SQL
+// text carries a value, the shared pool's `SET tenantgate.tenant_id` (a utility statement takes no
+// bind parameter), whose value is a tenant id from the catalog. Literals are escaped so that no input
+// can end them, whatever standard_conforming_strings says.
 
 export function quoteIdentifier(name: string): string {
   if (name.length === 0 || name.includes('\0')) throw new RangeError('not a valid SQL identifier');

@@ -1,8 +1,6 @@
-// Builds a SQL statement once and renders it two ways: with bind parameters ($1::type, for prepared
-// statements on a tenant's dedicated pool) or with the values inlined as escaped literals (for the
-// shared pool's single simple-protocol message, which takes no parameters). One builder means the two
-// paths can never drift apart.
-import { quoteLiteral } from './quote.js';
+// Builds a SQL statement and renders it with bind parameters ($1::type), prepared on every path: values
+// never become SQL text. Builders write trusted text (keywords, whitelisted identifiers) and values
+// separately, so a value cannot be mistaken for SQL.
 
 export type ParamType = 'text' | 'uuid' | 'bool' | 'int4' | 'timestamptz';
 export type ParamValue = string | number | boolean;
@@ -35,30 +33,4 @@ export function renderBound(build: StatementBuilder): BoundStatement {
     },
   });
   return { text, params };
-}
-
-export function renderInline(build: StatementBuilder): string {
-  let text = '';
-  build({
-    sql: (s) => {
-      text += s;
-    },
-    value: (v, type) => {
-      text += inlineValue(v, type);
-    },
-  });
-  return text;
-}
-
-function inlineValue(v: ParamValue, type: ParamType): string {
-  switch (type) {
-    case 'bool':
-      if (typeof v !== 'boolean') throw new TypeError('a bool value must be a boolean');
-      return v ? 'TRUE' : 'FALSE';
-    case 'int4':
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new TypeError('an int4 value must be an integer');
-      return `${v}::int4`;
-    default:
-      return `${quoteLiteral(String(v))}::${type}`;
-  }
 }

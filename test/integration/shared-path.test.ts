@@ -2,8 +2,10 @@
 // (`tenantgate.tenant_id`), and statements that name their tenant and check the scope. Whatever the
 // scope is — the right tenant, another tenant's left over from the previous request, or none — a
 // statement never returns or writes another tenant's rows; a wrong or missing scope is an error.
+import fc from 'fast-check';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteLiteral } from '../../src/db/quote.js';
 import { renderBound, type StatementBuilder } from '../../src/db/statement.js';
 import { ensureAuthenticator } from '../../src/pool/authenticator.js';
 import { createSharedPool, type SharedPool } from '../../src/pool/shared-pool.js';
@@ -198,6 +200,32 @@ describe('the pool remembers each connection’s scope, but never trusts it', ()
     }
     // B's scope died with the old session: the new one must be scoped again before B's statement runs.
     expect((await single.run(b.id, renderBound(list(b.id)))).map((r) => r.first_name)).toEqual(['Bob']);
+  });
+});
+
+describe('the one value spliced into SQL text: the scope of the SET', () => {
+  it('refuses a scope that is not a tenant id before anything reaches PostgreSQL', async () => {
+    const statement = renderBound(list(a.id));
+    const sets = single.stats().scopeSets;
+    for (const bad of [`${a.id}'; RESET ALL; --`, 'postgres', a.id.toUpperCase(), '']) {
+      await expect(single.run(bad, statement)).rejects.toThrow(RangeError);
+    }
+    expect(single.stats().scopeSets).toBe(sets);
+  });
+
+  it('quoteLiteral keeps any string data, byte for byte, through a real simple-protocol message', async () => {
+    const tricky = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.constantFrom("'", "\\'", '\\', "''; RESET ALL; SELECT current_user; --", '$$', "E'", '\\x27', "');--", "\\\\'", "\n'\r"),
+    ).filter((v) => !v.includes('\0'));
+    await fc.assert(
+      fc.asyncProperty(tricky, async (value) => {
+        const [row] = await raw.unsafe(`SELECT ${quoteLiteral(value)} AS v, current_user::text AS cu`);
+        expect(row).toEqual({ v: value, cu: sharedRole });
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => quoteLiteral('a\0b')).toThrow(RangeError);
   });
 });
 
