@@ -29,6 +29,8 @@ export interface PoolConfig {
   readonly dedicatedConnectionRps: number;
   /** Connections all dedicated pools may hold together. */
   readonly dedicatedMaxConnections: number;
+  /** How the shared pool scopes a statement: a session setting, or SET LOCAL in a transaction (Citus). */
+  readonly sharedScopeMode: 'session' | 'transaction';
   /** How long a tenant's role and status are cached before the catalog is read again. */
   readonly tenantCacheTtlSeconds: number;
   /** A tenant statement still unanswered after this gets 503 (PostgreSQL also cancels it). */
@@ -212,6 +214,7 @@ function readPool(env: Env): PoolConfig {
     promoteRps: integer(env, 'PROMOTE_RPS', 500, 1, 1_000_000),
     dedicatedConnectionRps: integer(env, 'DEDICATED_CONNECTION_RPS', 1000, 1, 1_000_000),
     dedicatedMaxConnections: integer(env, 'DEDICATED_MAX_CONNECTIONS', 16, 1, 100_000),
+    sharedScopeMode: oneOf(env, 'SHARED_SCOPE_MODE', ['session', 'transaction'] as const, 'session'),
     tenantCacheTtlSeconds: integer(env, 'TENANT_CACHE_TTL', 30, 1, 86_400),
     queryTimeoutMs: Math.round(seconds(env, 'QUERY_TIMEOUT', 30, 0.1, 3600) * 1000),
     pipelineDepth: integer(env, 'PIPELINE_DEPTH', 4, 1, 64),

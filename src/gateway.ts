@@ -72,6 +72,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     ...authenticator,
     max: pool.sharedPoolMax,
     pipelineDepth: pool.pipelineDepth,
+    scopeMode: pool.sharedScopeMode,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
     statementTimeoutMs: pool.queryTimeoutMs,
   });

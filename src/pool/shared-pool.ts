@@ -45,7 +45,16 @@ export interface SharedPoolOptions {
   readonly connectTimeoutSeconds: number;
   /** PostgreSQL cancels a statement running longer than this (statement_timeout). */
   readonly statementTimeoutMs: number;
+  /**
+   * `session` (default): the scope is a session setting, kept between requests. `transaction`: each
+   * request is `BEGIN; SET LOCAL …` + statement + `COMMIT`, pipelined, for backends where only a
+   * transaction-local setting reaches where the statement runs (Citus workers, with
+   * citus.propagate_set_commands = 'local'). Measured costlier (bench/README.md), so not the default.
+   */
+  readonly scopeMode?: ScopeMode;
 }
+
+export type ScopeMode = 'session' | 'transaction';
 
 interface Connection {
   readonly sql: Sql;
@@ -56,16 +65,17 @@ interface Connection {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function setScope(tenantId: string): string {
+function setScope(tenantId: string, local = false): string {
   // A second lock: the id comes from the catalog, never from the request's own text.
   if (!UUID.test(tenantId)) throw new RangeError('a tenant scope must be a tenant id (lower-case UUID)');
-  return `SET tenantgate.tenant_id = ${quoteLiteral(tenantId)}`;
+  return `SET${local ? ' LOCAL' : ''} tenantgate.tenant_id = ${quoteLiteral(tenantId)}`;
 }
 
 
 export function createSharedPool(options: SharedPoolOptions): SharedPool {
   let scopeSets = 0;
   let scopeRetries = 0;
+  const transactional = options.scopeMode === 'transaction';
   const connections: Connection[] = [];
   for (let i = 0; i < options.max; i++) {
     const connection: Connection = {
@@ -132,12 +142,26 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     );
   };
 
+  /**
+   * The transaction form: three messages in one write. If the statement fails, the transaction is
+   * aborted and COMMIT ends it as a rollback, so the next request on the connection starts clean;
+   * the scope never outlives the transaction, so there is no scope to remember.
+   */
+  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement): Promise<Row[]> => {
+    const begin = c.sql.unsafe(`BEGIN; ${setScope(tenantId, true)}`);
+    scopeSets++;
+    const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
+    const commit = c.sql.unsafe('COMMIT');
+    return Promise.all([begin, rows, commit]).then(() => rows);
+  };
+
   return {
     connections: connections.map((c) => c.sql),
     async run(tenantId, statement) {
       const c = pick(tenantId);
       c.inFlight++;
       try {
+        if (transactional) return await sendInTransaction(c, tenantId, statement);
         try {
           return await send(c, tenantId, statement, false);
         } catch (err) {

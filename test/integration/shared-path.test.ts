@@ -203,6 +203,61 @@ describe('the pool remembers each connection’s scope, but never trusts it', ()
   });
 });
 
+describe('the transaction form (SHARED_SCOPE_MODE=transaction, for Citus)', () => {
+  let tx: SharedPool;
+  beforeAll(async () => {
+    const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
+    tx = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scopeMode: 'transaction' });
+  });
+  afterAll(async () => {
+    await tx?.end();
+  });
+  const scopeAfter = async (): Promise<unknown> =>
+    ((await tx.connections[0]?.unsafe("SELECT current_setting('tenantgate.tenant_id', true) AS s, now() = statement_timestamp() AS fresh")) ?? [])[0];
+
+  it('serves each tenant its rows, and leaves neither a scope nor an open transaction behind', async () => {
+    expect((await tx.run(a.id, renderBound(list(a.id)))).map((r) => r.first_name).sort()).toEqual(['Alice', 'Anna']);
+    // Outside any transaction again: now() is this statement's own start, and the scope is gone.
+    expect(await scopeAfter()).toMatchObject({ fresh: true });
+    expect(((await scopeAfter()) as { s: string | null }).s ?? '').toBe('');
+  });
+
+  it('after a failing statement the connection is clean and the next tenant runs as itself', async () => {
+    const failing = { text: 'SELECT 1/0 WHERE tenantgate_check_scope($1::uuid)', params: [a.id] };
+    await expect(tx.run(a.id, failing)).rejects.toMatchObject({ code: '22012' });
+    expect((await tx.run(b.id, renderBound(list(b.id)))).map((r) => r.first_name)).toEqual(['Bob']);
+    expect(((await scopeAfter()) as { s: string | null }).s ?? '').toBe('');
+  });
+
+  it('tenants interleaved and pipelined on one connection each get exactly their own rows', async () => {
+    const tenants = [a, b, b, a, b, a, a, b];
+    const results = await Promise.all(tenants.map((t) => tx.run(t.id, renderBound(list(t.id)))));
+    results.forEach((rows, i) => {
+      expect(rows.map((r) => r.first_name).sort()).toEqual(tenants[i] === a ? ['Alice', 'Anna'] : ['Bob']);
+    });
+  });
+
+  it('through the API: reads and writes of two tenants stay apart', async () => {
+    const one = await startTestGateway({ peerOf: gw, pool: { promoteRps: 1_000_000, sharedPoolMax: 1, sharedScopeMode: 'transaction' } });
+    try {
+      const created = await one.request('/v1/internal/users', { method: 'POST', headers: { 'x-tenant-id': b.id }, json: { first_name: 'Tx', last_name: 'W' } });
+      expect(created.status).toBe(201);
+      const [row] = await gw.db.admin`SELECT tenant_id FROM users WHERE first_name = 'Tx'`;
+      expect(row?.tenant_id).toBe(b.id);
+      const pages = await Promise.all([a, b, a, b].map(async (t) => {
+        const res = await one.request('/v1/internal/users?page_size=100', { headers: { 'x-tenant-id': t.id } });
+        return { t, body: (await res.json()) as { records: { first_name: string }[] } };
+      }));
+      for (const { t, body } of pages) {
+        expect(body.records.map((r) => r.first_name).sort()).toEqual(t === a ? ['Alice', 'Anna'] : ['Bob', 'Tx']);
+      }
+    } finally {
+      await gw.db.admin`DELETE FROM users WHERE first_name = 'Tx'`;
+      await one.close();
+    }
+  });
+});
+
 describe('the one value spliced into SQL text: the scope of the SET', () => {
   it('refuses a scope that is not a tenant id before anything reaches PostgreSQL', async () => {
     const statement = renderBound(list(a.id));

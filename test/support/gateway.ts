@@ -71,6 +71,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       promoteRps: 20,
       dedicatedConnectionRps: 200,
       dedicatedMaxConnections: 100,
+      sharedScopeMode: 'session',
       tenantCacheTtlSeconds: 30,
       queryTimeoutMs: 30_000,
       pipelineDepth: 4,

@@ -36,6 +36,7 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
       promoteRps: 500,
       dedicatedConnectionRps: 1000,
       dedicatedMaxConnections: 16,
+      sharedScopeMode: 'session',
       tenantCacheTtlSeconds: 30,
       queryTimeoutMs: 30_000,
       pipelineDepth: 4,
