@@ -19,7 +19,7 @@ export interface PoolConfig {
   readonly connectTimeoutSeconds: number;
   /** Every connection the gateway opens (catalog, shared pool, dedicated pools) fits in this budget. */
   readonly maxConnectionsTotal: number;
-  /** Connections of the shared (authenticator) pool that serves tenants without a dedicated pool. */
+  /** Connections of the shared pool (one scoped role, once the "authenticator") for tenants without a dedicated pool. */
   readonly sharedPoolMax: number;
   /** Connections of the catalog pool (admin operations, tenant look-ups), counted in the budget. */
   readonly catalogPoolMax: number;

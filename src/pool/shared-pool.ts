@@ -30,7 +30,7 @@ export interface SharedPool {
   run(tenantId: string, statement: BoundStatement): Promise<Row[]>;
   /** Connections of the pool, for tests and monitoring. */
   readonly connections: readonly Sql[];
-  /** Scope changes sent (set_config statements), and statements re-run after a stale-scope error. */
+  /** Scope changes sent (SET statements), and statements re-run after a stale-scope error. */
   stats(): { readonly scopeSets: number; readonly scopeRetries: number };
   end(timeoutSeconds?: number): Promise<void>;
 }
