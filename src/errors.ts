@@ -55,6 +55,14 @@ export class TooManyRequests extends AppError {
   }
 }
 
+/**
+ * The client went away before its request arrived whole (nginx's 499). Its own outcome: neither a
+ * database fault nor a server error, so it moves no 503 counter and raises no warning.
+ */
+export class ClientClosedRequest extends AppError {
+  readonly status = 499;
+}
+
 /** A dependency (PostgreSQL, the pool budget) cannot serve now; the caller should retry later. */
 export class Unavailable extends AppError {
   readonly status = 503;

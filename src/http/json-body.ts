@@ -1,7 +1,7 @@
 // Reads a JSON request body: application/json only (415 otherwise), at most the configured size (413),
 // valid JSON (400). Returns the parsed value for the route's own validation.
 import type { Context } from 'hono';
-import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
+import { BadRequest, ClientClosedRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.js';
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
@@ -37,7 +37,10 @@ async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    // A socket closed mid-body (ECONNRESET, aborted) is the client's doing, not the database's.
+    const { done, value } = await reader.read().catch(() => {
+      throw new ClientClosedRequest('client_closed_request', 'the client closed the connection before the request body arrived');
+    });
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
