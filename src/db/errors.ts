@@ -4,6 +4,8 @@ import { AppError, Conflict, Unavailable } from '../errors.js';
 
 /** SQLSTATE raised by tenantgate_check_scope() and the users trigger when the scope is not the statement's tenant. */
 export const STALE_SCOPE = 'TG001';
+/** statement_timeout (or a cancel request) ended the statement. */
+const QUERY_CANCELED = '57014';
 /** A row names a tenant that is not in the catalog (users.tenant_id references tenants). */
 export const FOREIGN_KEY_VIOLATION = '23503';
 
@@ -52,6 +54,9 @@ export function isAuthenticationFailure(err: unknown): boolean {
  */
 export function translateDbError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  // PostgreSQL cancelled the statement (statement_timeout = QUERY_TIMEOUT): a timeout, answered with the
+  // same code as the gateway's own deadline, not as an outage.
+  if (codeOf(err) === QUERY_CANCELED) return new Unavailable('database_timeout', 'the database did not answer in time; retry shortly', 1);
   if (isConnectionFailure(err) || isAuthenticationFailure(err)) {
     return new Unavailable('database_unavailable', 'the database is unavailable; retry shortly', 1);
   }

@@ -1,7 +1,8 @@
 // Which tenants exist, their role, status and rate limits: a cache in front of the catalog so the
 // request path does not read the catalog per request. Misses are single-flight; unknown tenants are
 // remembered briefly too, so a flood of random ids costs one look-up each per few seconds, not one per
-// request. Entries expire so that changes made elsewhere are seen within `ttlMs` at worst.
+// request. Unknown ids live in a cache of their own, so such a flood can never push real tenants out.
+// Entries expire so that changes made elsewhere are seen within `ttlMs` at worst.
 import { LRUCache } from 'lru-cache';
 import type { Sql } from 'postgres';
 import { translateDbError } from '../db/errors.js';
@@ -35,10 +36,13 @@ export interface TenantDirectory {
 export interface DirectoryOptions {
   readonly maxTenants: number;
   readonly ttlMs: number;
+  /** Unknown ids remembered at most (default 10,000), each for negativeTtlMs. */
+  readonly maxUnknown?: number;
   readonly negativeTtlMs: number;
 }
 
 type Cached = TenantEntry | { readonly missing: true };
+const MISSING: Cached = Object.freeze({ missing: true as const });
 
 interface Loading {
   readonly promise: Promise<Cached>;
@@ -49,7 +53,8 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
   // Expired entries are simply missed on read; no timer per entry. ttlResolution 0: read the clock on
   // every look-up (tens of ns) instead of lru-cache's default, which caches it and arms a setTimeout to
   // forget it every millisecond; under load that timer churn cost more than the look-ups.
-  const cache = new LRUCache<string, Cached>({ max: options.maxTenants, ttl: options.ttlMs, ttlResolution: 0 });
+  const cache = new LRUCache<string, TenantEntry>({ max: options.maxTenants, ttl: options.ttlMs, ttlResolution: 0 });
+  const unknown = new LRUCache<string, true>({ max: options.maxUnknown ?? 10_000, ttl: options.negativeTtlMs, ttlResolution: 0 });
   // Single flight beside the LRU, not lru-cache's fetch(): invalidating a key during a fetch aborts it,
   // failing every request waiting on it. Here an invalidation only stops the racing result from being
   // cached; its waiters still get an answer.
@@ -80,7 +85,9 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
     loading.set(tenantId, entry);
     entry.promise.then(
       (value) => {
-        if (!entry.invalidated) cache.set(tenantId, value, { ttl: 'missing' in value ? options.negativeTtlMs : options.ttlMs });
+        if (entry.invalidated) return;
+        if ('missing' in value) unknown.set(tenantId, true);
+        else cache.set(tenantId, value);
       },
       () => undefined,
     ).finally(() => {
@@ -91,17 +98,18 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
 
   return {
     async require(tenantId) {
-      const entry = cache.get(tenantId) ?? (await lookUp(tenantId));
+      const entry: Cached = cache.get(tenantId) ?? (unknown.has(tenantId) ? MISSING : await lookUp(tenantId));
       if ('missing' in entry) throw new NotFound('tenant_not_found', `no tenant with id ${tenantId}`);
       if (entry.status !== 'active') throw new Forbidden('tenant_suspended', `tenant ${tenantId} is suspended`);
       return entry;
     },
     peek(tenantId) {
       const entry = cache.get(tenantId);
-      return entry !== undefined && !('missing' in entry) && entry.status === 'active' ? entry : undefined;
+      return entry !== undefined && entry.status === 'active' ? entry : undefined;
     },
     invalidate(tenantId) {
       cache.delete(tenantId);
+      unknown.delete(tenantId);
       const pending = loading.get(tenantId);
       if (pending) {
         pending.invalidated = true;
@@ -110,6 +118,7 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
     },
     clear() {
       cache.clear();
+      unknown.clear();
       for (const pending of loading.values()) pending.invalidated = true;
       loading.clear();
     },
