@@ -27,6 +27,8 @@ export interface AppDeps {
   readonly tenantGuards: MiddlewareHandler<AppEnv>[];
   /** True once shutdown began: readiness fails and new requests are turned away. */
   readonly draining: () => boolean;
+  /** Admits callers of /metrics and /health/ready (METRICS_NETWORKS). */
+  readonly monitoringGuard: MiddlewareHandler<AppEnv>;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -36,6 +38,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound(notFoundHandler);
   // Request id, shutdown refusal, metrics and the request log: the only app-wide middleware.
   app.use('*', requestEnvelope({ metrics: deps.metrics, log: createRequestLog(deps.logger), draining: deps.draining, onError }));
+  app.use('/metrics', deps.monitoringGuard);
+  app.use('/health/ready', deps.monitoringGuard);
   app.get('/metrics', async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );

@@ -1,6 +1,6 @@
 // Reads and validates every environment variable once, at start-up. Nothing else in the gateway reads
 // process.env: modules receive the frozen Config (or the part of it they need) as an argument.
-import { CidrError, parseCidrList } from './http/cidr.js';
+import { CidrError, parseCidrList, type Cidr } from './http/cidr.js';
 import type { CallerAuthConfig } from './http/caller-auth.js';
 import { parseKeyRing } from './crypto/key-ring.js';
 
@@ -61,6 +61,8 @@ export interface Config {
   readonly pool: PoolConfig;
   readonly queue: QueueConfig;
   readonly auth: CallerAuthConfig;
+  /** Who may read /metrics and /health/ready (socket address; X-Forwarded-For behind trusted proxies). */
+  readonly monitoringNetworks: readonly Cidr[];
   readonly rateLimit: RateLimitConfig;
   /** Seconds in-flight requests get to finish after SIGTERM/SIGINT before connections are cut. */
   readonly shutdownTimeoutSeconds: number;
@@ -114,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('ADMIN_JWT_SECRET', 'is required when DATABASE_URL is set');
   }
   const pool = readPool(env);
+  const auth = readAuth(env);
   const queueMax = integer(env, 'QUEUE_MAX', 1000, 1, 1_000_000);
   const config: Config = {
     host: optional(env, 'HOST') ?? '127.0.0.1',
@@ -128,7 +131,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxWaiting: queueMax,
       maxWaitingPerTenant: Math.max(1, Math.floor(queueMax * fraction(env, 'QUEUE_TENANT_SHARE', 0.25))),
     },
-    auth: readAuth(env),
+    auth,
+    monitoringNetworks: readMonitoringNetworks(env, auth),
     rateLimit: readRateLimit(env),
     shutdownTimeoutSeconds: seconds(env, 'SHUTDOWN_TIMEOUT', 10, 0, 3600),
     bodyLimitBytes: integer(env, 'BODY_LIMIT', 16_384, 256, 10_485_760),
@@ -181,6 +185,13 @@ function readAuth(env: Env): CallerAuthConfig {
     tenantClaim: optional(env, 'JWT_TENANT_CLAIM') ?? 'tenant_id',
     clockToleranceSeconds: integer(env, 'JWT_CLOCK_TOLERANCE', 5, 0, 300),
   };
+}
+
+/** Default: loopback, plus TRUSTED_NETWORKS in network mode (the callers already trusted with data). */
+function readMonitoringNetworks(env: Env, auth: CallerAuthConfig): readonly Cidr[] {
+  const loopback = parseCidrList('127.0.0.0/8,::1/128');
+  if (optional(env, 'METRICS_NETWORKS') !== undefined) return cidrs(env, 'METRICS_NETWORKS', '');
+  return auth.mode === 'network' ? [...loopback, ...auth.trustedNetworks] : loopback;
 }
 
 function readRateLimit(env: Env): RateLimitConfig {

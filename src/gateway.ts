@@ -8,7 +8,8 @@ import type { PoolConfig, QueueConfig, RateLimitConfig } from './config.js';
 import type { KeyRing } from './crypto/key-ring.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
-import { createCallerAuth, type CallerAuthConfig } from './http/caller-auth.js';
+import { createCallerAuth, networkGuard, type CallerAuthConfig } from './http/caller-auth.js';
+import type { Cidr } from './http/cidr.js';
 import type { AppEnv } from './http/env.js';
 import { createRateLimiter } from './http/rate-limit.js';
 import { tenantLimit } from './http/tenant-limit.js';
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   readonly pool: PoolConfig;
   readonly queue: QueueConfig;
   readonly auth: CallerAuthConfig;
+  /** Who may read /metrics and /health/ready. */
+  readonly monitoringNetworks: readonly Cidr[];
   readonly rateLimit: RateLimitConfig;
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
@@ -150,6 +153,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     tenantGuards,
     draining: () => draining,
+    monitoringGuard: networkGuard(options.monitoringNetworks, options.auth.mode === 'network' ? options.auth.trustedProxies : []),
     catalog,
     tenants,
     registry,

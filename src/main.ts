@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     pool: config.pool,
     queue: config.queue,
     auth: config.auth,
+    monitoringNetworks: config.monitoringNetworks,
     rateLimit: config.rateLimit,
     bodyLimitBytes: config.bodyLimitBytes,
     logger,

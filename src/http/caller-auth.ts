@@ -49,6 +49,18 @@ function networkAuth(config: Extract<CallerAuthConfig, { mode: 'network' }>): Mi
   };
 }
 
+/** Admits only callers from `networks` (their address found as for network-mode caller auth). */
+export function networkGuard(networks: readonly Cidr[], trustedProxies: readonly Cidr[]): MiddlewareHandler<AppEnv> {
+  const allowed = cidrMatcher(networks);
+  const isProxy = cidrMatcher(trustedProxies);
+  return (c, next) => {
+    if (!allowed(clientAddress(c, isProxy))) {
+      throw new Forbidden('untrusted_network', 'this address may not read monitoring endpoints (METRICS_NETWORKS)');
+    }
+    return next();
+  };
+}
+
 /**
  * The socket's peer address; behind trusted proxies, the right-most X-Forwarded-For entry that is not
  * itself a trusted proxy (entries further left were written by the client and prove nothing).

@@ -36,6 +36,8 @@ export interface TestGatewayOptions {
   readonly pool?: Partial<PoolConfig>;
   readonly queue?: Partial<QueueConfig>;
   readonly auth?: CallerAuthConfig;
+  /** Who may read /metrics and /health/ready (default: loopback). */
+  readonly monitoringNetworks?: string;
   readonly rateLimit?: RateLimitConfig;
   readonly keys?: KeyRing;
   /** Run against this database (not dropped on close) instead of a fresh one. */
@@ -79,6 +81,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
     queue: { timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250, ...options.queue },
     auth: options.auth ?? { mode: 'network', trustedNetworks: parseCidrList('127.0.0.0/8,::1/128'), trustedProxies: [] },
+    monitoringNetworks: parseCidrList(options.monitoringNetworks ?? '127.0.0.0/8,::1/128'),
     rateLimit: options.rateLimit ?? { rps: 0, burst: 1 },
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
     logger: options.logDestination

@@ -237,3 +237,28 @@ describe('no ConfigError ever contains a secret value', () => {
     expect(JSON.stringify(error)).not.toContain(secret);
   });
 });
+
+describe('METRICS_NETWORKS', () => {
+  it('defaults to loopback plus TRUSTED_NETWORKS in network mode', () => {
+    const { monitoringNetworks } = loadConfig({ TRUSTED_NETWORKS: '10.0.0.0/8' });
+    for (const address of ['127.0.0.1', '::1', '10.1.2.3']) expect(matches(monitoringNetworks, address)).toBe(true);
+    expect(matches(monitoringNetworks, '192.168.1.1')).toBe(false);
+  });
+
+  it('defaults to loopback only in jwt mode', () => {
+    const { monitoringNetworks } = loadConfig({ AUTH_MODE: 'jwt', JWT_SECRET });
+    expect(matches(monitoringNetworks, '127.0.0.1')).toBe(true);
+    expect(matches(monitoringNetworks, '10.1.2.3')).toBe(false);
+  });
+
+  it('when set, is exactly the list given', () => {
+    const { monitoringNetworks } = loadConfig({ TRUSTED_NETWORKS: '10.0.0.0/8', METRICS_NETWORKS: '192.168.0.0/16' });
+    expect(matches(monitoringNetworks, '192.168.4.5')).toBe(true);
+    expect(matches(monitoringNetworks, '127.0.0.1')).toBe(false);
+    expect(matches(monitoringNetworks, '10.1.2.3')).toBe(false);
+  });
+
+  it('refuses a malformed list, naming the variable', () => {
+    expectConfigError({ METRICS_NETWORKS: '10.0.0.0/33' }, 'METRICS_NETWORKS');
+  });
+});
