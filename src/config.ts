@@ -162,6 +162,10 @@ function readAuth(env: Env): CallerAuthConfig {
     throw new ConfigError('JWKS_URL', 'set either JWT_SECRET or JWKS_URL, not both');
   }
   if (secret !== undefined && secret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  // One secret for both would let any caller token holder mint admin tokens, and the reverse.
+  if (secret !== undefined && secret === optional(env, 'ADMIN_JWT_SECRET')) {
+    throw new ConfigError('JWT_SECRET', 'must differ from ADMIN_JWT_SECRET');
+  }
   if (jwksUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(jwksUrl)) throw new ConfigError('JWKS_URL', 'must be an http(s) URL');
   const algorithms = (optional(env, 'JWT_ALGORITHMS') ?? (secret !== undefined ? 'HS256' : 'RS256,ES256'))
     .split(',')
@@ -184,6 +188,7 @@ function readAuth(env: Env): CallerAuthConfig {
     audience: optional(env, 'JWT_AUDIENCE'),
     tenantClaim: optional(env, 'JWT_TENANT_CLAIM') ?? 'tenant_id',
     clockToleranceSeconds: integer(env, 'JWT_CLOCK_TOLERANCE', 5, 0, 300),
+    maxAgeSeconds: optional(env, 'JWT_MAX_AGE') === undefined ? undefined : integer(env, 'JWT_MAX_AGE', 0, 1, 31_536_000),
   };
 }
 

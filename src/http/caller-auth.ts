@@ -30,6 +30,8 @@ export type CallerAuthConfig =
       readonly audience: string | undefined;
       readonly tenantClaim: string;
       readonly clockToleranceSeconds: number;
+      /** Refuse tokens issued longer ago than this (JWT_MAX_AGE; then `iat` is required). */
+      readonly maxAgeSeconds?: number | undefined;
     };
 
 export function createCallerAuth(config: CallerAuthConfig): MiddlewareHandler<AppEnv> {
@@ -91,8 +93,9 @@ function jwtAuth(config: Extract<CallerAuthConfig, { mode: 'jwt' }>): Middleware
       : new TextEncoder().encode(config.secret ?? '');
   const options = {
     algorithms: [...config.algorithms],
-    requiredClaims: ['exp'],
+    requiredClaims: config.maxAgeSeconds !== undefined ? ['exp', 'iat'] : ['exp'],
     clockTolerance: config.clockToleranceSeconds,
+    ...(config.maxAgeSeconds !== undefined ? { maxTokenAge: config.maxAgeSeconds } : {}),
     ...(config.issuer !== undefined ? { issuer: config.issuer } : {}),
     ...(config.audience !== undefined ? { audience: config.audience } : {}),
   };

@@ -195,6 +195,27 @@ describe('AUTH_MODE=jwt with an HS256 secret', () => {
     await expectError(res, 401, 'unauthorized');
   }
 
+  it('with JWT_MAX_AGE, a token issued too long ago, or without iat, is refused; a fresh one is served', async () => {
+    const aged = await peer({ ...(hsConfig('tenant_id') as Extract<CallerAuthConfig, { mode: 'jwt' }>), maxAgeSeconds: 600 });
+    try {
+      const signAt = (iat: number | undefined): Promise<string> => {
+        const token = new SignJWT({ tenant_id: tenantA }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+          .setExpirationTime(1e12).setIssuer(ISSUER).setAudience(AUDIENCE);
+        if (iat !== undefined) token.setIssuedAt(iat);
+        return token.sign(secretKey);
+      };
+      const old = await aged.request(USERS, { headers: { authorization: `Bearer ${await signAt(nowSeconds() - 3600)}` } });
+      await expectError(old, 401, 'unauthorized');
+      const noIat = await aged.request(USERS, { headers: { authorization: `Bearer ${await signAt(undefined)}` } });
+      await expectError(noIat, 401, 'unauthorized');
+      // Without JWT_MAX_AGE the same far-future token without iat is accepted: the setting is what refuses it.
+      expect((await jwt.request(USERS, { headers: { authorization: `Bearer ${await signAt(undefined)}` } })).status).toBe(200);
+      expect(await firstNames(await aged.request(USERS, { headers: { authorization: `Bearer ${await signAt(nowSeconds() - 10)}` } }))).toEqual([...namesA].sort());
+    } finally {
+      await aged.close();
+    }
+  });
+
   it('a valid token with a tenant_id claim and no header is served that tenant\'s data', async () => {
     expect(await firstNames(await call(await sign({ tenant_id: tenantA })))).toEqual([...namesA].sort());
   });

@@ -262,3 +262,18 @@ describe('METRICS_NETWORKS', () => {
     expectConfigError({ METRICS_NETWORKS: '10.0.0.0/33' }, 'METRICS_NETWORKS');
   });
 });
+
+describe('JWT_MAX_AGE and secret separation', () => {
+  it('reads JWT_MAX_AGE in seconds, unset by default', () => {
+    const unset = loadConfig({ AUTH_MODE: 'jwt', JWT_SECRET }).auth;
+    expect(unset.mode === 'jwt' && unset.maxAgeSeconds).toBeUndefined();
+    const set = loadConfig({ AUTH_MODE: 'jwt', JWT_SECRET, JWT_MAX_AGE: '3600' }).auth;
+    expect(set.mode === 'jwt' && set.maxAgeSeconds).toBe(3600);
+    expectConfigError({ AUTH_MODE: 'jwt', JWT_SECRET, JWT_MAX_AGE: '0' }, 'JWT_MAX_AGE');
+    expectConfigError({ AUTH_MODE: 'jwt', JWT_SECRET, JWT_MAX_AGE: 'an hour' }, 'JWT_MAX_AGE');
+  });
+
+  it('refuses a JWT_SECRET equal to ADMIN_JWT_SECRET, without echoing it', () => {
+    expectConfigError({ ...URL_ENV, CREDENTIALS_KEY: KEY1, AUTH_MODE: 'jwt', JWT_SECRET: ADMIN_SECRET }, 'JWT_SECRET', [ADMIN_SECRET]);
+  });
+});
