@@ -63,6 +63,8 @@ export interface Config {
   readonly auth: CallerAuthConfig;
   /** Who may read /metrics and /health/ready (socket address; X-Forwarded-For behind trusted proxies). */
   readonly monitoringNetworks: readonly Cidr[];
+  /** Milliseconds a client has to send a request's headers and body (answered 408 after). */
+  readonly requestTimeoutMs: number;
   readonly rateLimit: RateLimitConfig;
   /** Seconds in-flight requests get to finish after SIGTERM/SIGINT before connections are cut. */
   readonly shutdownTimeoutSeconds: number;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: readRateLimit(env),
     shutdownTimeoutSeconds: seconds(env, 'SHUTDOWN_TIMEOUT', 10, 0, 3600),
     bodyLimitBytes: integer(env, 'BODY_LIMIT', 16_384, 256, 10_485_760),
+    requestTimeoutMs: Math.round(seconds(env, 'REQUEST_TIMEOUT', 30, 0.1, 3600) * 1000),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     seedDemo: boolean(env, 'SEED_DEMO', embedded),
   };

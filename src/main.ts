@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/open.js';
 import { buildGateway } from './gateway.js';
 import { answerClientErrors } from './http/client-errors.js';
+import { requestTimeouts } from './http/server-options.js';
 import { createLogger, errorFacts } from './log.js';
 import { resolveSecrets } from './secrets.js';
 import { demoInstructions, ensureDemoTenant } from './tenants/demo.js';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   });
   const demoTenantId = config.seedDemo ? await ensureDemoTenant(gateway.tenants, gateway.registry) : undefined;
 
-  const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port }, (info) => {
+  const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port, serverOptions: requestTimeouts(config.requestTimeoutMs) }, (info) => {
     const baseUrl = `http://${config.host}:${info.port}`;
     logger.info({ url: baseUrl }, 'tenantgate listening');
     if (demoTenantId) process.stdout.write(demoInstructions(baseUrl, demoTenantId) + '\n');

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerClientErrors } from '../../src/http/client-errors.js';
+import { requestTimeouts } from '../../src/http/server-options.js';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterEach } from 'vitest';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from '../../src/config.js';
@@ -48,6 +49,8 @@ export interface TestGatewayOptions {
   readonly logDestination?: DestinationStream;
   readonly logLevel?: string;
   readonly bodyLimitBytes?: number;
+  /** REQUEST_TIMEOUT in ms (default 30 s). */
+  readonly requestTimeoutMs?: number;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -89,7 +92,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: gateway.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    const s = serve({ fetch: gateway.app.fetch, hostname: '127.0.0.1', port: 0, serverOptions: requestTimeouts(options.requestTimeoutMs ?? 30_000) }, () => resolve(s));
   });
   answerClientErrors(server as Server);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

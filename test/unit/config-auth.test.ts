@@ -277,3 +277,12 @@ describe('JWT_MAX_AGE and secret separation', () => {
     expectConfigError({ ...URL_ENV, CREDENTIALS_KEY: KEY1, AUTH_MODE: 'jwt', JWT_SECRET: ADMIN_SECRET }, 'JWT_SECRET', [ADMIN_SECRET]);
   });
 });
+
+describe('REQUEST_TIMEOUT', () => {
+  it('defaults to 30 s, takes decimals, refuses nonsense', () => {
+    expect(loadConfig({}).requestTimeoutMs).toBe(30_000);
+    expect(loadConfig({ REQUEST_TIMEOUT: '2.5' }).requestTimeoutMs).toBe(2_500);
+    expectConfigError({ REQUEST_TIMEOUT: '0' }, 'REQUEST_TIMEOUT');
+    expectConfigError({ REQUEST_TIMEOUT: 'soon' }, 'REQUEST_TIMEOUT');
+  });
+});
