@@ -168,6 +168,11 @@ describe("on tenant B's own pool", () => {
     await expect(onPoolOf(b.id, (sql) => sql`SELECT rolpassword FROM pg_authid`)).rejects.toMatchObject({ code: '42501' });
   });
 
+  it('cannot create large objects (they would live outside RLS)', async () => {
+    await expect(onPoolOf(b.id, (sql) => sql`SELECT lo_create(0)`)).rejects.toMatchObject({ code: '42501' });
+    await expect(onPoolOf(b.id, (sql) => sql`SELECT lo_from_bytea(0, '\\x00'::bytea)`)).rejects.toMatchObject({ code: '42501' });
+  });
+
   it('cannot create objects: tables, temporary tables, functions', async () => {
     await expect(onPoolOf(b.id, (sql) => sql`CREATE TABLE mine (x int)`)).rejects.toMatchObject({ code: '42501' });
     await expect(onPoolOf(b.id, (sql) => sql`CREATE TEMP TABLE mine (x int)`)).rejects.toMatchObject({ code: '42501' });

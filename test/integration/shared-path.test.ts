@@ -73,6 +73,7 @@ describe('the shared role', () => {
     await expect(raw.unsafe('CREATE TABLE mine (x int)')).rejects.toMatchObject({ code: '42501' });
     await expect(raw.unsafe('CREATE TEMP TABLE mine (x int)')).rejects.toMatchObject({ code: '42501' });
     await expect(raw.unsafe("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'")).rejects.toMatchObject({ code: '42501' });
+    await expect(raw.unsafe('SELECT lo_create(0)')).rejects.toMatchObject({ code: '42501' });
   });
 });
 
