@@ -1,6 +1,7 @@
-// What a tenant sends never becomes SQL text that PostgreSQL shows to monitoring roles: on both paths a
-// search term reaches the server as a bind parameter, so pg_stat_activity (and pg_stat_statements)
-// show `$n`, not the term, while the statement runs.
+// Statements blocked behind a lock, on both paths: one PostgreSQL cancels at QUERY_TIMEOUT
+// (statement_timeout, SQLSTATE 57014) is answered as a timeout, `503 database_timeout` with
+// Retry-After, the same code as the gateway's own deadline, not as a database outage; and while one
+// waits, pg_stat_activity shows `$n` in its text, never the tenant's search term (bind parameters).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -10,7 +11,7 @@ let shared: { id: string };
 let dedicated: { id: string };
 
 beforeAll(async () => {
-  gw = await startTestGateway({ pool: { promoteRps: 1_000_000 } });
+  gw = await startTestGateway({ pool: { queryTimeoutMs: 300, promoteRps: 1_000_000 } });
   shared = await gw.createTenant();
   dedicated = await gw.createTenant();
   await gw.gateway.registry.run(dedicated.id, (sql) => sql`SELECT 1`);
@@ -18,6 +19,26 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
+});
+
+it.each(['shared', 'dedicated'] as const)('on the %s path, a statement stuck behind a lock gets 503 database_timeout', async (path) => {
+  const tenant = path === 'shared' ? shared : dedicated;
+  const locker = await gw.db.admin.reserve();
+  try {
+    await locker`BEGIN`;
+    await locker`LOCK TABLE users IN ACCESS EXCLUSIVE MODE`;
+    const started = Date.now();
+    const res = await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': tenant.id } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(await res.json()).toMatchObject({ error: { code: 'database_timeout' } });
+    // PostgreSQL's statement_timeout answered, well before the gateway's own deadline (CONNECT_TIMEOUT + QUERY_TIMEOUT).
+    expect(Date.now() - started).toBeLessThan(3_000);
+  } finally {
+    await locker`ROLLBACK`;
+    locker.release();
+  }
+  expect((await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': tenant.id } })).status).toBe(200);
 });
 
 it.each(['shared', 'dedicated'] as const)('on the %s path, a search term is not in pg_stat_activity while its statement runs', async (path) => {
