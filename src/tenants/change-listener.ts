@@ -1,10 +1,13 @@
-// Keeps this instance coherent with the fleet: LISTENs for tenant changes (sql/003: a trigger records
-// each change in tenant_events and NOTIFYs on commit) and reports them. Its connection is supervised
-// here rather than by postgres.js, whose own re-listen after a dropped connection gives up silently if
-// the database is still down. After every (re)connect it replays the events it missed from the table;
-// when those may have been pruned, it asks for a full resync instead.
+// Keeps this instance coherent with the fleet: LISTENs for tenant changes (sql/003, sql/006: a trigger
+// records each change in tenant_events and NOTIFYs on commit) and reports them. A notification is only
+// a wake-up and carries nothing: what changed is always read from tenant_events, which only the
+// catalog's owner can write, so a role that can NOTIFY can at most cause a read. Its connection is
+// supervised here rather than by postgres.js, whose own re-listen after a dropped connection gives up
+// silently if the database is still down. After every (re)connect it reads the events it missed; when
+// those may have been pruned, it asks for a full resync instead.
 import postgres, { type Sql } from 'postgres';
 import { errorFacts, type Logger } from '../log.js';
+import { createEventCursor } from './event-cursor.js';
 
 export type ChangeKind = 'created' | 'credentials' | 'status' | 'settings' | 'deleted';
 
@@ -31,28 +34,74 @@ export interface ChangeListener {
 }
 
 const CHANNEL = 'tenantgate_tenants';
-const REPLAY_MARGIN = 1000n;
+const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['created', 'credentials', 'status', 'settings', 'deleted']);
+/** Events read per query; a longer backlog is read in several. */
+const BATCH = 500;
+/** A missing event id is waited for this long (its transaction may still commit), or until this many later ids were applied. */
+const GAP_GRACE_MS = 10_000;
+const GAP_MARGIN = 1000;
 const MAX_RETRY_MS = 5000;
 
+interface EventRow {
+  id: string;
+  tenant_id: string;
+  kind: string;
+}
+
 export async function startChangeListener(catalog: Sql, options: ChangeListenerOptions): Promise<ChangeListener> {
-  let lastEventId: bigint | undefined;
-  // Where replay starts after a reconnect: fixed when the connection drops, so notifications arriving
-  // during the catch-up cannot move it past events still to be replayed.
-  let replayFrom: bigint | undefined;
+  const cursor = createEventCursor({ margin: GAP_MARGIN, gapGraceMs: GAP_GRACE_MS });
   let listening = false;
   let stopped = false;
   let retryMs = options.retryMs ?? 100;
   let timer: NodeJS.Timeout | undefined;
+  let retryRead: NodeJS.Timeout | undefined;
+  // One read at a time; wake-ups during a read ask for one more read after it.
+  let reading: Promise<void> | undefined;
+  let readAgain = false;
 
-  const deliver = (payload: string): void => {
-    try {
-      const event = JSON.parse(payload) as { id: number | string; tenant_id: string; kind: ChangeKind };
-      const id = BigInt(event.id);
-      if (lastEventId === undefined || id > lastEventId) lastEventId = id;
-      options.onChange({ tenantId: event.tenant_id, kind: event.kind });
-    } catch (err) {
-      options.logger.warn({ err: errorFacts(err) }, 'ignoring a malformed tenant change notification');
+  const readNewEvents = async (): Promise<void> => {
+    for (;;) {
+      const floor = cursor.floor();
+      if (floor === undefined) return;
+      const rows = await catalog<EventRow[]>`
+        SELECT id::text, tenant_id::text, kind FROM tenant_events
+        WHERE id > ${floor.toString()}::bigint ORDER BY id LIMIT ${BATCH}`;
+      const byId = new Map(rows.map((row) => [BigInt(row.id), row]));
+      for (const id of cursor.accept([...byId.keys()])) {
+        const row = byId.get(id);
+        if (!row) continue;
+        if (!KINDS.has(row.kind)) {
+          options.logger.warn({ eventId: row.id }, 'ignoring a tenant change of unknown kind');
+          continue;
+        }
+        options.onChange({ tenantId: row.tenant_id, kind: row.kind as ChangeKind });
+      }
+      if (rows.length < BATCH) return;
     }
+  };
+
+  const wake = (): void => {
+    if (stopped || cursor.floor() === undefined) return;
+    if (reading) {
+      readAgain = true;
+      return;
+    }
+    reading = (async () => {
+      try {
+        do {
+          readAgain = false;
+          await readNewEvents();
+        } while (readAgain && !stopped);
+      } catch (err) {
+        // The catalog is unreachable or busy: try again shortly; a reconnect also reads.
+        options.logger.warn({ err: errorFacts(err) }, 'could not read tenant changes; retrying');
+        clearTimeout(retryRead);
+        retryRead = setTimeout(wake, 1000);
+        retryRead.unref();
+      } finally {
+        reading = undefined;
+      }
+    })();
   };
 
   // onnotify is the option postgres.js's own listen() builds on; it is missing from its typings.
@@ -63,52 +112,47 @@ export async function startChangeListener(catalog: Sql, options: ChangeListenerO
     connect_timeout: options.connectTimeoutSeconds,
     onnotice: () => {},
     connection: { application_name: 'tenantgate-listener' },
-    onnotify: (channel: string, payload: string) => {
-      if (channel === CHANNEL) deliver(payload);
+    onnotify: (channel: string) => {
+      if (channel === CHANNEL) wake();
     },
     onclose: () => {
       if (!listening || stopped) return;
       listening = false;
-      replayFrom = lastEventId;
       options.logger.warn('tenant change listener disconnected; reconnecting');
       schedule();
     },
   };
   const connection = postgres(options.databaseUrl, connectionOptions as unknown as postgres.Options<Record<string, never>>);
 
-  /**
-   * Replays what was missed since the connection dropped, or asks for a full resync when that cannot
-   * be known. Event ids are assigned before commit, so a lower id can commit after a higher one was
-   * seen: replay starts REPLAY_MARGIN ids earlier. Replaying an event twice is harmless (it only
-   * forgets cached state).
-   */
-  const resync = async (): Promise<void> => {
+  /** Reads what was missed while disconnected, or asks for a full resync when that cannot be known. */
+  const catchUp = async (): Promise<void> => {
     const [bounds] = await catalog<{ min: string | null; max: string | null }[]>`
       SELECT min(id)::text AS min, max(id)::text AS max FROM tenant_events`;
     const max = bounds?.max == null ? 0n : BigInt(bounds.max);
-    const from = replayFrom;
-    if (from === undefined) {
-      if (lastEventId === undefined || max > lastEventId) lastEventId = max;
+    const min = bounds?.min == null ? undefined : BigInt(bounds.min);
+    const floor = cursor.floor();
+    if (floor === undefined) {
+      // First start: nothing is cached yet, so nothing before now matters.
+      cursor.start(max);
       return;
     }
-    const min = bounds?.min == null ? undefined : BigInt(bounds.min);
-    if (min !== undefined && min > from + 1n) {
-      replayFrom = undefined;
+    // Pruned past our floor (a long outage), or the table was emptied and its ids restarted: what
+    // happened in between cannot be known.
+    if ((min !== undefined && min > floor + 1n) || max < floor) {
+      cursor.start(max);
       options.onResyncAll();
       return;
     }
-    const start = from > REPLAY_MARGIN ? from - REPLAY_MARGIN : 0n;
-    const missed = await catalog<{ id: string; tenant_id: string; kind: ChangeKind }[]>`
-      SELECT id::text, tenant_id, kind FROM tenant_events WHERE id > ${start.toString()}::bigint ORDER BY id`;
-    for (const event of missed) deliver(JSON.stringify(event));
-    replayFrom = undefined;
+    // Through the same single reader as wake-ups; a failed read is retried by it.
+    wake();
+    await reading;
   };
 
   const connect = async (): Promise<void> => {
-    // LISTEN first, then read the high-water mark: nothing committed in between can be missed.
+    // LISTEN first, then read: nothing committed in between can be missed.
     await connection.unsafe(`LISTEN ${CHANNEL}`);
     listening = true;
-    await resync();
+    await catchUp();
     retryMs = options.retryMs ?? 100;
   };
 
@@ -132,7 +176,9 @@ export async function startChangeListener(catalog: Sql, options: ChangeListenerO
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(retryRead);
       await connection.end({ timeout: 1 });
+      await reading;
     },
   };
 }

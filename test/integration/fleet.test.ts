@@ -296,3 +296,105 @@ describe('the change listener survives losing its connection', () => {
     expect(await statusOf(b, other.id)).toBe(200);
   });
 });
+
+/** A connection to the catalog database as the tenant's own role (as a tenant who learnt its password would have). */
+async function connectAsTenant(tenantId: string): Promise<postgres.Sql> {
+  const [row] = await a.db.admin<{ db_user: string; sealed: string }[]>`
+    SELECT db_user, db_password_encrypted AS sealed FROM tenants WHERE id = ${tenantId}`;
+  const url = new URL(a.db.url);
+  url.username = row?.db_user ?? '';
+  url.password = a.keys.open(row?.sealed ?? '');
+  return postgres(url.toString(), { max: 1, onnotice: () => {} });
+}
+
+describe('the change feed believes tenant_events, not NOTIFY', () => {
+  it('a role that is not one of the gateway\'s cannot connect to the catalog database; a tenant role can', async () => {
+    const outsider = `outsider_${randomUUID().replaceAll('-', '')}`;
+    const password = randomUUID();
+    await a.db.admin.unsafe(`CREATE ROLE ${outsider} LOGIN PASSWORD '${password}'`);
+    const url = new URL(a.db.url);
+    url.username = outsider;
+    url.password = password;
+    const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    try {
+      await expect(sql`SELECT 1`).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await sql.end({ timeout: 1 });
+      await a.db.admin.unsafe(`DROP ROLE ${outsider}`);
+    }
+    const t = await a.createTenant();
+    const tenant = await connectAsTenant(t.id);
+    try {
+      const [row] = await tenant<{ who: string }[]>`SELECT current_user AS who`;
+      expect(row?.who).toBe(t.db_user);
+    } finally {
+      await tenant.end({ timeout: 1 });
+    }
+  });
+
+  it("a forged 'deleted' notification from a tenant role changes nothing on B", async () => {
+    await bothListening();
+    const victim = await a.createTenant();
+    const forger = await a.createTenant();
+    const witness = await a.createTenant();
+    expect(await openDedicated(b, victim.id)).toBe(victim.db_user);
+    const pids = await dedicatedPids(victim.db_user);
+    const evicted = b.gateway.registry.stats().evicted;
+    expect(await statusOf(b, witness.id)).toBe(200);
+
+    const sql = await connectAsTenant(forger.id);
+    try {
+      for (const kind of ['deleted', 'credentials', 'status']) {
+        await sql`SELECT pg_notify('tenantgate_tenants', ${JSON.stringify({ id: 1, tenant_id: victim.id, kind })})`;
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    // A real change made after the forgeries: once B has applied it, it has handled them too.
+    await a.db.admin`UPDATE tenants SET status = 'suspended' WHERE id = ${witness.id}`;
+    await answers(b, witness.id, 403, 1000, 'B to apply the real change');
+
+    expect(b.gateway.registry.stats().evicted).toBe(evicted);
+    expect(await dedicatedPids(victim.db_user)).toEqual(pids);
+    expect(await statusOf(b, victim.id)).toBe(200);
+  });
+
+  it('a forged huge event id does not stop later changes, even one made while B was reconnecting', async () => {
+    await bothListening();
+    const forger = await a.createTenant();
+    const t = await a.createTenant();
+    const u = await a.createTenant();
+    expect(await statusOf(b, t.id)).toBe(200);
+    expect(await statusOf(b, u.id)).toBe(200);
+
+    const sql = await connectAsTenant(forger.id);
+    try {
+      await sql`SELECT pg_notify('tenantgate_tenants', ${JSON.stringify({ id: '9223372036854775807', tenant_id: forger.id, kind: 'settings' })})`;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    await a.db.admin`UPDATE tenants SET status = 'suspended' WHERE id = ${u.id}`;
+    await answers(b, u.id, 403, 1000, 'B to apply a change made after the forgery');
+
+    await withListenersDown(async (su) => {
+      await su`UPDATE tenants SET status = 'suspended' WHERE id = ${t.id}`;
+    });
+    await answers(b, t.id, 403, 3000, 'B to replay, after reconnecting, a change made while it could not');
+    await bothListening();
+  });
+
+  it('a role that LISTENs learns that something changed, not which tenant or how', async () => {
+    const listenerTenant = await a.createTenant();
+    const sql = await connectAsTenant(listenerTenant.id);
+    const payloads: string[] = [];
+    try {
+      await sql.listen('tenantgate_tenants', (payload) => payloads.push(payload));
+      const t = await a.createTenant();
+      await admin(a, 'POST', `/${t.id}/suspend`);
+      await waitFor(() => payloads.length >= 2, 2000, 'the notifications');
+      expect(new Set(payloads)).toEqual(new Set(['']));
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+});
