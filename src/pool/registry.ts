@@ -15,7 +15,7 @@ import { LRUCache } from 'lru-cache';
 import type { Row, Sql } from 'postgres';
 import { FOREIGN_KEY_VIOLATION, isAuthenticationFailure, translateDbError } from '../db/errors.js';
 import { renderBound, type StatementBuilder } from '../db/statement.js';
-import { NotFound, Unavailable } from '../errors.js';
+import { Unavailable } from '../errors.js';
 import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
 import type { ConnectionBudget } from './budget.js';
 import { createLimiter, type Limiter, type WaitQueue } from './limiter.js';
@@ -278,11 +278,23 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
         directory.invalidate(tenantId);
         if (pools.peek(tenantId) === entry) pools.delete(tenantId);
       }
+      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) await recheckTenant(tenantId);
       throw translateDbError(err) ?? err;
     } finally {
       entry.limiter.release(tenantId);
       entry.lastUsed = now();
     }
+  };
+
+  /**
+   * A write referred to a tenant the catalog does not hold: most likely one deleted since it was cached
+   * (elsewhere; the change feed is on its way). Only the catalog may say so: this throws its 404 (or
+   * 403) when the tenant is gone, and a retryable 503 in the unlikely case it is back.
+   */
+  const recheckTenant = async (tenantId: string): Promise<never> => {
+    directory.invalidate(tenantId);
+    await directory.require(tenantId);
+    throw new Unavailable('tenant_changed', 'the tenant changed while the request ran; retry shortly', 1);
   };
 
   const onShared = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
@@ -291,11 +303,7 @@ export function createPoolRegistry(deps: RegistryDeps, options: RegistryOptions)
       servedShared++;
       return await withDeadline(shared.run(tenant.id, renderBound(build)));
     } catch (err) {
-      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
-        // A write for a tenant deleted since we cached it (elsewhere; the change feed is on its way).
-        directory.invalidate(tenant.id);
-        throw new NotFound('tenant_not_found', `no tenant with id ${tenant.id}`);
-      }
+      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) await recheckTenant(tenant.id);
       throw translateDbError(err) ?? err;
     } finally {
       sharedLimiter.release(tenant.id);
