@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Secrets } from '../secrets.js';
 import { startEmbeddedPostgres } from './embedded.js';
+import { serverLogEntry } from './server-log.js';
 
 export interface Database {
   readonly url: string;
@@ -18,6 +19,15 @@ export async function openDatabase(config: Config, secrets: Secrets, logger: Log
     port: db.port,
     superuserPassword: secrets.embeddedPassword ?? '',
     database: 'tenantgate',
-    onLog: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
+    // Never the line itself: it may quote a statement or a tenant's values (see server-log.ts).
+    // The server's output arrives in chunks of any number of lines.
+    onLog: (chunk) => {
+      for (const line of chunk.split('\n')) {
+        const entry = serverLogEntry(line);
+        if (entry === undefined) continue;
+        if ('message' in entry) logger.debug({ postgres: entry }, 'embedded postgres');
+        else logger.debug({ postgres: entry }, 'embedded postgres reported a problem (its text is withheld: it may quote tenant data)');
+      }
+    },
   });
 }

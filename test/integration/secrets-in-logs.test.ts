@@ -1,4 +1,4 @@
-// Every log line of a gateway, captured at debug level through a whole lifecycle (tenants created,
+// Every log line of a gateway, captured at trace level (the most verbose) through a whole lifecycle (tenants created,
 // users served, bad requests, rotation, suspension, dedicated pools, database failures, deletion,
 // shutdown), holds no secret: no tenant or authenticator password, no ciphertext, no key, no token.
 // Request log lines carry what happened to whom, and the request id a caller supplies when it is sane.
@@ -213,7 +213,7 @@ function requestLines(): LogLine[] {
 beforeAll(async () => {
   gw = await startTestGateway({
     logDestination: { write: (line: string) => void captured.push(line) },
-    logLevel: 'debug',
+    logLevel: 'trace',
     pool: { sharedPoolMax: 1, maxConnectionsTotal: 20, promoteRps: 8, pipelineDepth: 1 },
     queue: { timeoutMs: 300 },
   });

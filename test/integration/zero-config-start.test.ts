@@ -2,12 +2,14 @@
 // under DATA_DIR, seeds a demo tenant, prints curl commands, stops cleanly on SIGTERM, and keeps its
 // data and secrets for the next start.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor } from '../support/database.js';
 import { REPO_ROOT, TSX, freePort } from '../support/processes.js';
@@ -44,9 +46,9 @@ function acceptsConnections(port: number): Promise<boolean> {
   });
 }
 
-function startGateway(): RunningGateway {
+function startGateway(extraEnv: NodeJS.ProcessEnv = {}): RunningGateway {
   // Its own process group, so cleanup after a failure can reach tsx's node child and PostgreSQL too.
-  const child = spawn(TSX, ['src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(TSX, ['src/main.ts'], { cwd: REPO_ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output = { stdout: '', stderr: '' };
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
@@ -158,7 +160,8 @@ it('starts with no configuration, serves the demo tenant, stops on SIGTERM and k
   expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
 
   // Second start on the same DATA_DIR: same tenant, its data, the same secrets, no second demo tenant.
-  const second = startGateway();
+  // At the most verbose level, which must still copy nothing of what PostgreSQL logs about statements.
+  const second = startGateway({ LOG_LEVEL: 'trace' });
   expect(await demoTenantId(second)).toBe(tenantId);
   const kept = await listUsers(tenantId);
   expect(kept.total).toBe(4);
@@ -177,6 +180,37 @@ it('starts with no configuration, serves the demo tenant, stops on SIGTERM and k
   expect(page.total).toBe(1);
   expect(page.records).toEqual([expect.objectContaining({ id: tenantId, name: 'demo' })]);
 
+  // PostgreSQL's own log gets tenant data here, as an operator who logs statements would have it:
+  // every statement with its parameters ("DETAIL: parameters: $1 = '…'"), and an error with its
+  // "STATEMENT:" line. None of it may reach the gateway's log.
+  const canary = `canary-${randomBytes(6).toString('hex')}`;
+  const { postgresPassword } = JSON.parse(secretsBefore) as { postgresPassword: string };
+  const su = postgres(`postgres://postgres:${encodeURIComponent(postgresPassword)}@127.0.0.1:${pgPort}/postgres`, { max: 1, onnotice: () => {} });
+  try {
+    await su`ALTER SYSTEM SET log_min_duration_statement = 0`;
+    await su`SELECT pg_reload_conf()`;
+    await expect(su.unsafe(`SELECT 1/0 AS "${canary}"`)).rejects.toMatchObject({ code: '22012' });
+  } finally {
+    await su.end({ timeout: 1 });
+  }
+  const createTenant = () =>
+    fetch(`http://127.0.0.1:${httpPort}/v1/admin/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: canary }),
+    });
+  expect((await createTenant()).status).toBe(201);
+  expect((await createTenant()).status).toBe(409);
+  const searched = await fetch(`http://127.0.0.1:${httpPort}/v1/internal/users?search=${canary}`, { headers: { 'x-tenant-id': tenantId } });
+  expect(searched.status).toBe(200);
+
   expect(await stopGateway(second)).toEqual({ code: 0, signal: null });
   expect(await acceptsConnections(pgPort)).toBe(false);
+
+  const logged = second.output.stdout + second.output.stderr;
+  // It did repeat the server's lifecycle (so lines from PostgreSQL do reach this log), and a problem by its severity only.
+  expect(logged).not.toContain(canary);
+  expect(logged).not.toMatch(/STATEMENT:|DETAIL:|INSERT INTO/);
+  expect(logged).toContain('database system is ready to accept connections');
+  expect(logged).toMatch(/"postgres":\{"severity":"ERROR","withheld":true\}/);
 });
