@@ -86,7 +86,8 @@ export async function isReachable(url: string): Promise<boolean> {
   }
 }
 
-async function ensureDatabase(url: string, database: string): Promise<void> {
+/** Creates `database` on the server at `url` (a superuser URL) unless it exists. */
+export async function ensureDatabase(url: string, database: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const [exists] = await sql`SELECT 1 FROM pg_database WHERE datname = ${database}`;

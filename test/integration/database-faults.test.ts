@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres, { type ReservedSql, type Sql } from 'postgres';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
 import { waitFor, type TestDatabase } from '../support/database.js';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway.js';
+import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { freePort } from '../support/processes.js';
 
 const CONNECT_TIMEOUT_S = 2;
@@ -24,7 +24,7 @@ const RECOVERY_MS = 15_000;
 let dataDir: string;
 let port: number;
 const password = randomBytes(18).toString('base64url');
-let server: EmbeddedServer | undefined;
+let server: PostgresServer | undefined;
 let admin: Sql;
 let database: TestDatabase;
 /** Holds the keys and admin secret; each test runs its own peer of it, so no test inherits another's driver state. */
@@ -34,7 +34,7 @@ const peers: TestGateway[] = [];
 
 
 async function startPostgres(): Promise<string> {
-  server = await startEmbeddedPostgres({ dataDir, port, superuserPassword: password, database: 'faults' });
+  server = await startPostgresServer({ dataDir, port, superuserPassword: password, database: 'faults' });
   return server.url;
 }
 

@@ -4,6 +4,7 @@
 // and on the shared pool (the shared role and its scope), for custom and generic plans alike.
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { quoteLiteral } from '../../src/db/quote.js';
 import { renderBound, type BoundStatement } from '../../src/db/statement.js';
 import { ensureAuthenticator } from '../../src/pool/authenticator.js';
 import { parseListParams } from '../../src/users/list-params.js';
@@ -72,14 +73,35 @@ const cases = queries.flatMap(([name, statement]) =>
   ),
 );
 
-/** A custom plan is made for the bound values; a generic plan (what a prepared statement may settle on) for none. */
+/**
+ * A custom plan is made for the bound values; a generic plan (what a prepared statement may settle on)
+ * for none. The generic one is the plan of the statement prepared under `force_generic_plan`, which
+ * every version has (EXPLAIN's GENERIC_PLAN option exists only from PostgreSQL 16).
+ */
 async function explain(path: Path, mode: string, statement: BoundStatement): Promise<PlanNode> {
   const run = (sql: Sql) =>
-    mode === 'generic plan'
-      ? sql.unsafe(`EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement.text}`)
-      : sql.unsafe(`EXPLAIN (FORMAT JSON) ${statement.text}`, statement.params);
+    mode === 'generic plan' ? explainGeneric(sql, statement) : sql.unsafe(`EXPLAIN (FORMAT JSON) ${statement.text}`, statement.params);
   const [row] = path === 'dedicated' ? await gw.gateway.registry.run(tenant.id, run) : await run(shared);
   return (row?.['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
+}
+
+async function explainGeneric(sql: Sql, statement: BoundStatement) {
+  // PREPARE outlives a transaction, and the setting must not stay on a pooled connection: one
+  // connection, a transaction for the setting, the prepared statement dropped whatever happens.
+  const connection = await sql.reserve();
+  try {
+    await connection.unsafe('BEGIN');
+    await connection.unsafe('SET LOCAL plan_cache_mode = force_generic_plan');
+    await connection.unsafe(`PREPARE rls_plan AS ${statement.text}`);
+    // EXECUTE is a utility statement: its arguments cannot be bind parameters. A generic plan does not
+    // depend on them anyway.
+    const args = statement.params.map((value) => quoteLiteral(String(value))).join(', ');
+    return await connection.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE rls_plan${args ? `(${args})` : ''}`);
+  } finally {
+    await connection.unsafe('ROLLBACK').catch(() => undefined);
+    await connection.unsafe('DEALLOCATE rls_plan').catch(() => undefined);
+    connection.release();
+  }
 }
 
 it.each(cases)('%s, on the %s path (%s), with 1,200 tenants, uses a tenant_id index and never reads tenants', async (_, path, mode, statement) => {
