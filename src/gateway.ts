@@ -19,13 +19,19 @@ import { ensureAuthenticator } from './pool/authenticator.js';
 import { createConnectionBudget, type ConnectionBudget } from './pool/budget.js';
 import { createLimiter, createWaitQueue } from './pool/limiter.js';
 import { createRateTracker } from './pool/rate.js';
+import { createDedicatedPools } from './pool/dedicated-pools.js';
+import type { PromotionPolicy } from './pool/promotion.js';
 import { createPoolRegistry, type PoolRegistry } from './pool/registry.js';
+import { createServerPools } from './pool/server-pools.js';
 import { createSharedPool, type SharedPool } from './pool/shared-pool.js';
 import { startSweeper, sweepIntervalMs } from './pool/sweeper.js';
 import { createTenantPoolOpener } from './pool/tenant-pool.js';
 import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
 import { startChangeListener, type ChangeListener } from './tenants/change-listener.js';
 import { createTenantDirectory } from './tenants/directory.js';
+
+/** The server the catalog lives on; today every tenant is placed there. */
+const MAIN_SERVER = 'main';
 
 export interface GatewayOptions {
   readonly databaseUrl: string;
@@ -95,34 +101,42 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     statementTimeoutMs: pool.queryTimeoutMs,
   });
   const idleTimeoutMs = pool.idleTimeoutSeconds * 1000;
-  const registry = createPoolRegistry(
+  const policy: PromotionPolicy = {
+    promoteRps: pool.promoteRps,
+    poolMax: pool.maxPerTenant,
+    rpsPerConnection: pool.dedicatedConnectionRps,
+    maxDedicatedConnections: pool.dedicatedMaxConnections,
+  };
+  const rates = createRateTracker(100_000);
+  const dedicated = createDedicatedPools(
     {
-      openDedicated: opener,
+      open: opener,
+      budget,
+      queue,
+      rates,
+      onPromotionFailed: (tenantId, err) =>
+        logger.warn({ tenantId, err: errorFacts(err) }, 'dedicated pool could not be created; tenant stays on the shared pool'),
+    },
+    { policy, maxPools: pool.maxPools, idleTimeoutMs, pipelineDepth: pool.pipelineDepth, drainTimeoutSeconds: 10, now: Date.now },
+  );
+  const mainServer = createServerPools(
+    {
       shared,
       // Statements pipeline on shared connections too (the driver spreads them), but one tenant never
       // has more than POOL_MAX in flight, so it can never occupy more than POOL_MAX connections.
       // Round trips leave a connection idle between an answer and the next statement; a short pipeline
       // fills that gap, as the driver does by default.
       sharedLimiter: createLimiter({ slots: pool.sharedPoolMax * pool.pipelineDepth, perTenantSlots: pool.maxPerTenant, queue }),
+      dedicated,
       directory,
       budget,
       queue,
-      rates: createRateTracker(100_000),
-      onPromotionFailed: (tenantId, err) =>
-        logger.warn({ tenantId, err: errorFacts(err) }, 'dedicated pool could not be created; tenant stays on the shared pool'),
+      rates,
     },
-    {
-      poolMax: pool.maxPerTenant,
-      maxPools: pool.maxPools,
-      idleTimeoutMs,
-      promoteRps: pool.promoteRps,
-      rpsPerConnection: pool.dedicatedConnectionRps,
-      maxDedicatedConnections: pool.dedicatedMaxConnections,
-      pipelineDepth: pool.pipelineDepth,
-      // Connecting (after a restart) and running may each take their full allowance.
-      deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
-    },
+    // Connecting (after a restart) and running may each take their full allowance.
+    { policy, deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs, now: Date.now },
   );
+  const registry = createPoolRegistry({ directory, servers: new Map([[MAIN_SERVER, mainServer]]), serverOf: () => MAIN_SERVER });
   const sweeper = startSweeper(() => {
     const closed = registry.sweepIdle();
     if (closed > 0) logger.debug({ closed }, 'idle tenant pools closed');

@@ -6,7 +6,7 @@ import type { KeyRing } from '../crypto/key-ring.js';
 import { connectionOptions } from '../db/connection-options.js';
 import { isAuthenticationFailure, translateDbError } from '../db/errors.js';
 import { Forbidden, NotFound } from '../errors.js';
-import type { PoolOpener } from './registry.js';
+import type { PoolOpener } from './dedicated-pools.js';
 
 export interface TenantPoolOptions {
   /** The catalog database URL; tenant pools reach the same server and database as their own role. */

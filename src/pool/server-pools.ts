@@ -1,0 +1,174 @@
+// One PostgreSQL server's pool set, and how a statement runs on it: on the tenant's dedicated pool when
+// it has one (src/pool/dedicated-pools.ts), else on the server's shared pool (src/pool/shared-pool.ts),
+// one powerless role scoped per statement, so a cold tenant never pays for a login and ten thousand
+// tenants fit in a fixed number of connections. Each pool admits requests through a fair limiter
+// (src/pool/limiter.ts): a tenant holds at most POOL_MAX connections of any pool, waits in a bounded
+// queue, and gets 503 + Retry-After after QUEUE_TIMEOUT. Promotion happens in the background; a
+// request never waits for a pool to be created.
+import type { Row, Sql } from 'postgres';
+import { FOREIGN_KEY_VIOLATION, isAuthenticationFailure, translateDbError } from '../db/errors.js';
+import { renderBound, type StatementBuilder } from '../db/statement.js';
+import { Unavailable } from '../errors.js';
+import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
+import type { ConnectionBudget } from './budget.js';
+import { withDeadline } from './deadline.js';
+import type { DedicatedPool, DedicatedPools } from './dedicated-pools.js';
+import type { Limiter, WaitQueue } from './limiter.js';
+import { isOutgrown, shouldPromote, type PromotionPolicy } from './promotion.js';
+import type { RateTracker } from './rate.js';
+import type { SharedPool } from './shared-pool.js';
+
+export interface ServerPoolsDeps {
+  readonly shared: SharedPool;
+  readonly sharedLimiter: Limiter;
+  readonly dedicated: DedicatedPools;
+  readonly directory: TenantDirectory;
+  readonly budget: ConnectionBudget;
+  readonly queue: WaitQueue;
+  readonly rates: RateTracker;
+}
+
+export interface ServerPoolsOptions {
+  readonly policy: PromotionPolicy;
+  /** A statement not answered within this gets 503, whatever the driver is doing (reconnecting…). */
+  readonly deadlineMs?: number;
+  readonly now: () => number;
+}
+
+export interface ServerPoolsStats {
+  readonly dedicatedOpen: number;
+  readonly creating: number;
+  readonly closing: number;
+  readonly created: number;
+  readonly evicted: number;
+  readonly dedicatedInUse: number;
+  readonly sharedInUse: number;
+  readonly sharedSlots: number;
+  readonly waiting: number;
+  readonly budgetReserved: number;
+  readonly budgetTotal: number;
+  readonly servedDedicated: number;
+  readonly servedShared: number;
+}
+
+export interface ServerPools {
+  /** The request path: runs the statement for the tenant on its dedicated pool or the shared one. */
+  query(tenant: TenantEntry, build: StatementBuilder): Promise<Row[]>;
+  /** Runs `fn` on the tenant's dedicated pool, creating it now if the budget allows (else 503). */
+  run<T>(tenantId: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
+  readonly dedicated: DedicatedPools;
+  stats(): ServerPoolsStats;
+  /** Closes every pool and waits until their connections are gone. */
+  close(): Promise<void>;
+}
+
+export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOptions): ServerPools {
+  const { dedicated, directory, rates, shared, sharedLimiter } = deps;
+  const { policy, now } = options;
+  let servedDedicated = 0;
+  let servedShared = 0;
+
+  const acquire = async (limiter: Limiter, tenantId: string): Promise<void> => {
+    if (!limiter.tryAcquire(tenantId)) await limiter.wait(tenantId);
+  };
+
+  /**
+   * A write referred to a tenant the catalog does not hold: most likely one deleted since it was cached
+   * (elsewhere; the change feed is on its way). Only the catalog may say so: this throws its 404 (or
+   * 403) when the tenant is gone, and a retryable 503 in the unlikely case it is back.
+   */
+  const recheckTenant = async (tenantId: string): Promise<never> => {
+    directory.invalidate(tenantId);
+    await directory.require(tenantId);
+    throw new Unavailable('tenant_changed', 'the tenant changed while the request ran; retry shortly', 1);
+  };
+
+  const onDedicated = async <T>(tenantId: string, pool: DedicatedPool, fn: (sql: Sql) => Promise<T>, reroute: () => Promise<T>): Promise<T> => {
+    await acquire(pool.limiter, tenantId);
+    if (pool.closing) {
+      // Evicted (rotation, deletion) while we waited: its connections are ending, go round again.
+      pool.limiter.release(tenantId);
+      return reroute();
+    }
+    try {
+      return await withDeadline(fn(pool.sql), options.deadlineMs);
+    } catch (err) {
+      // The role's password changed or the role is gone (possibly via another instance): drop the pool
+      // and the cached entry so the next request re-reads the catalog instead of failing forever.
+      if (isAuthenticationFailure(err)) {
+        directory.invalidate(tenantId);
+        dedicated.discard(tenantId, pool);
+      }
+      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) await recheckTenant(tenantId);
+      throw translateDbError(err) ?? err;
+    } finally {
+      pool.limiter.release(tenantId);
+      pool.lastUsed = now();
+    }
+  };
+
+  const onShared = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
+    await acquire(sharedLimiter, tenant.id);
+    try {
+      servedShared++;
+      return await withDeadline(shared.run(tenant.id, renderBound(build)), options.deadlineMs);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) await recheckTenant(tenant.id);
+      throw translateDbError(err) ?? err;
+    } finally {
+      sharedLimiter.release(tenant.id);
+    }
+  };
+
+  const query = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
+    const rate = rates.hit(tenant.id);
+    const pool = dedicated.get(tenant.id);
+    if (pool) {
+      servedDedicated++;
+      // Outgrown: a pool sized for the rate that promoted it is replaced by a bigger one in the
+      // background (the old one drains once the new one is in place).
+      if (isOutgrown(pool.size, rate, policy)) dedicated.promoteInBackground(tenant.id, rate);
+      const run = (sql: Sql): Promise<Row[]> => {
+        const { text, params } = renderBound(build);
+        return sql.unsafe(text, params, { prepare: true }) as unknown as Promise<Row[]>;
+      };
+      return onDedicated(tenant.id, pool, run, () => query(tenant, build));
+    }
+    if (shouldPromote(rate, policy)) dedicated.promoteInBackground(tenant.id, rate);
+    return onShared(tenant, build);
+  };
+
+  const run = async <T>(tenantId: string, fn: (sql: Sql) => Promise<T>): Promise<T> => {
+    const pool = dedicated.get(tenantId) ?? (await dedicated.promote(tenantId, Number.POSITIVE_INFINITY));
+    if (!pool) throw new Unavailable('pool_budget_exhausted', 'no connections are free for a dedicated pool; retry shortly', 1);
+    return onDedicated(tenantId, pool, fn, () => run(tenantId, fn));
+  };
+
+  return {
+    query,
+    run,
+    dedicated,
+    stats() {
+      const d = dedicated.stats();
+      return {
+        dedicatedOpen: d.open,
+        creating: d.creating,
+        closing: d.closing,
+        created: d.created,
+        evicted: d.evicted,
+        dedicatedInUse: d.inUse,
+        sharedInUse: sharedLimiter.inUse(),
+        sharedSlots: sharedLimiter.slots,
+        waiting: deps.queue.waiting(),
+        budgetReserved: deps.budget.reserved(),
+        budgetTotal: deps.budget.total,
+        servedDedicated,
+        servedShared,
+      };
+    },
+    async close() {
+      await dedicated.close();
+      await shared.end(1);
+    },
+  };
+}
