@@ -19,6 +19,7 @@ import { ensureAuthenticator } from './pool/authenticator.js';
 import { createConnectionBudget, type ConnectionBudget } from './pool/budget.js';
 import { createLimiter, createWaitQueue } from './pool/limiter.js';
 import { createRateTracker } from './pool/rate.js';
+import { reactToTenantChange } from './pool/change-reactions.js';
 import { createDedicatedPools } from './pool/dedicated-pools.js';
 import type { PromotionPolicy } from './pool/promotion.js';
 import { createPoolRegistry, type PoolRegistry } from './pool/registry.js';
@@ -136,7 +137,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     // Connecting (after a restart) and running may each take their full allowance.
     { policy, deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs, now: Date.now },
   );
-  const registry = createPoolRegistry({ directory, servers: new Map([[MAIN_SERVER, mainServer]]), serverOf: () => MAIN_SERVER });
+  const registry = createPoolRegistry({ directory, servers: new Map([[MAIN_SERVER, mainServer]]), serverOf: (tenant) => tenant.placement.server });
   const sweeper = startSweeper(() => {
     const closed = registry.sweepIdle();
     if (closed > 0) logger.debug({ closed }, 'idle tenant pools closed');
@@ -145,12 +146,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     databaseUrl: options.databaseUrl,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
     logger,
-    onChange: ({ tenantId, kind }) => {
-      // A new password, status or deletion must end the tenant's logins; other changes only make the
-      // cached entry stale (a new tenant may be cached as unknown, limits may have changed).
-      if (kind === 'created' || kind === 'settings') directory.invalidate(tenantId);
-      else void registry.evict(tenantId);
-    },
+    onChange: reactToTenantChange(directory, registry),
     onResyncAll: () => {
       logger.warn('tenant change feed had a gap; forgetting every cached tenant and dedicated pool');
       registry.evictAll();

@@ -9,7 +9,7 @@ import postgres, { type Sql } from 'postgres';
 import { errorFacts, type Logger } from '../log.js';
 import { createEventCursor } from './event-cursor.js';
 
-export type ChangeKind = 'created' | 'credentials' | 'status' | 'settings' | 'deleted';
+export type ChangeKind = 'created' | 'credentials' | 'status' | 'settings' | 'placement' | 'deleted';
 
 export interface TenantChange {
   readonly tenantId: string;
@@ -34,7 +34,7 @@ export interface ChangeListener {
 }
 
 const CHANNEL = 'tenantgate_tenants';
-const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['created', 'credentials', 'status', 'settings', 'deleted']);
+const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['created', 'credentials', 'status', 'settings', 'placement', 'deleted']);
 /** Events read per query; a longer backlog is read in several. */
 const BATCH = 500;
 /** A missing event id is waited for this long (its transaction may still commit), or until this many later ids were applied. */

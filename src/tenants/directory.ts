@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import type { Sql } from 'postgres';
 import { translateDbError } from '../db/errors.js';
 import { Forbidden, NotFound } from '../errors.js';
+import { placementOf, type Placement, type PlacementRow } from './placement.js';
 
 export interface TenantEntry {
   readonly id: string;
@@ -14,9 +15,10 @@ export interface TenantEntry {
   readonly status: 'active' | 'suspended';
   /** Per-tenant rate-limit override; null means the gateway-wide limit applies. */
   readonly rateLimit: { readonly rps: number | null; readonly burst: number | null };
+  readonly placement: Placement;
 }
 
-interface TenantRow {
+interface TenantRow extends PlacementRow {
   db_user: string;
   status: 'active' | 'suspended';
   rate_limit_rps: number | null;
@@ -64,7 +66,7 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
     let rows: TenantRow[];
     try {
       rows = await catalog<TenantRow[]>`
-        SELECT db_user, status, rate_limit_rps, rate_limit_burst FROM tenants WHERE id = ${tenantId}`;
+        SELECT db_user, status, rate_limit_rps, rate_limit_burst, server, model, data_name FROM tenants WHERE id = ${tenantId}`;
     } catch (err) {
       throw translateDbError(err) ?? err;
     }
@@ -75,6 +77,7 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
       dbUser: row.db_user,
       status: row.status,
       rateLimit: { rps: row.rate_limit_rps, burst: row.rate_limit_burst },
+      placement: placementOf(row),
     };
   };
 

@@ -398,3 +398,26 @@ describe('the change feed believes tenant_events, not NOTIFY', () => {
     }
   });
 });
+
+describe('a tenant\'s placement is followed by every instance', () => {
+  it('moving a tenant to a server B does not know makes B close its pool and answer 503 within 1 s; moving it back serves it again', async () => {
+    await bothListening();
+    const t = await a.createTenant();
+    expect(await openDedicated(b, t.id)).toBe(t.db_user);
+    expect(await statusOf(a, t.id)).toBe(200);
+
+    await a.db.admin`UPDATE tenants SET server = 'elsewhere' WHERE id = ${t.id}`;
+    await Promise.all([
+      answers(a, t.id, 503, 1000, 'A to stop serving the tenant from this server'),
+      answers(b, t.id, 503, 1000, 'B to stop serving the tenant from this server'),
+    ]);
+    await expectError(await listUsers(b, t.id), 503, 'server_unavailable');
+    await waitFor(async () => (await dedicatedPids(t.db_user)).length === 0, 1000, "B's dedicated pool to close");
+
+    await a.db.admin`UPDATE tenants SET server = 'main' WHERE id = ${t.id}`;
+    await Promise.all([
+      answers(a, t.id, 200, 1000, 'A to serve the tenant again'),
+      answers(b, t.id, 200, 1000, 'B to serve the tenant again'),
+    ]);
+  });
+});
