@@ -7,6 +7,7 @@ import { createApp } from './app.js';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from './config.js';
 import type { KeyRing } from './crypto/key-ring.js';
 import { connectCatalog } from './db/catalog.js';
+import { rlsModel } from './isolation/rls.js';
 import { migrate } from './db/migrate.js';
 import { createCallerAuth, networkGuard, type CallerAuthConfig } from './http/caller-auth.js';
 import type { Cidr } from './http/cidr.js';
@@ -83,6 +84,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     max: pool.sharedPoolMax,
     pipelineDepth: pool.pipelineDepth,
     scopeMode: pool.sharedScopeMode,
+    scope: rlsModel.sharedScope,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
     statementTimeoutMs: pool.queryTimeoutMs,
   });

@@ -7,8 +7,9 @@
 //
 // The SET is a simple-protocol utility statement: no plan, no portal, no row to read, measurably
 // cheaper for PostgreSQL and for the driver than a prepared `SELECT set_config($1)` (bench/README.md).
-// Its only value is the tenant's id, found in the catalog and checked again to be a UUID here, through
-// quoteLiteral, the one tested escaping function; tenant-supplied values stay bind parameters.
+// Its only value is the tenant's id, found in the catalog and checked again to be a UUID by the
+// isolation model (src/isolation/rls.ts), through quoteLiteral, the one tested escaping function;
+// tenant-supplied values stay bind parameters.
 //
 // The role never changes, so PostgreSQL keeps each prepared statement's plan (a role switch per request
 // re-planned every statement). The setting is session-level, so each connection remembers the tenant
@@ -22,7 +23,6 @@
 import postgres, { type Row, type Sql } from 'postgres';
 import { connectionOptions } from '../db/connection-options.js';
 import { STALE_SCOPE } from '../db/errors.js';
-import { quoteLiteral } from '../db/quote.js';
 import type { BoundStatement } from '../db/statement.js';
 
 export interface SharedPool {
@@ -52,6 +52,8 @@ export interface SharedPoolOptions {
    * citus.propagate_set_commands = 'local'). Measured costlier (bench/README.md), so not the default.
    */
   readonly scopeMode?: ScopeMode;
+  /** The statement that scopes a session (`local`: its transaction) to a tenant: the isolation model's. */
+  readonly scope: (tenantId: string, local: boolean) => string;
 }
 
 export type ScopeMode = 'session' | 'transaction';
@@ -62,15 +64,6 @@ interface Connection {
   scope: string | undefined;
   inFlight: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function setScope(tenantId: string, local = false): string {
-  // A second lock: the id comes from the catalog, never from the request's own text.
-  if (!UUID.test(tenantId)) throw new RangeError('a tenant scope must be a tenant id (lower-case UUID)');
-  return `SET${local ? ' LOCAL' : ''} tenantgate.tenant_id = ${quoteLiteral(tenantId)}`;
-}
-
 
 export function createSharedPool(options: SharedPoolOptions): SharedPool {
   let scopeSets = 0;
@@ -125,7 +118,7 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
   const send = (c: Connection, tenantId: string, statement: BoundStatement, forceScope: boolean): Promise<Row[]> => {
     const pending: Promise<unknown>[] = [];
     if (forceScope || c.scope !== tenantId) {
-      const text = setScope(tenantId);
+      const text = options.scope(tenantId, false);
       scopeSets++;
       c.scope = tenantId;
       pending.push(c.sql.unsafe(text));
@@ -148,7 +141,7 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
    * the scope never outlives the transaction, so there is no scope to remember.
    */
   const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement): Promise<Row[]> => {
-    const begin = c.sql.unsafe(`BEGIN; ${setScope(tenantId, true)}`);
+    const begin = c.sql.unsafe(`BEGIN; ${options.scope(tenantId, true)}`);
     scopeSets++;
     const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
     const commit = c.sql.unsafe('COMMIT');

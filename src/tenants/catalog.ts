@@ -8,6 +8,9 @@ import { generateRolePassword } from '../crypto/password.js';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.js';
 import { translateDbError } from '../db/errors.js';
 import { Conflict, NotFound } from '../errors.js';
+import type { IsolationModel } from '../isolation/model.js';
+import { ISOLATION_MODELS } from '../isolation/models.js';
+import type { IsolationModelName } from './placement.js';
 import { roleNameFor } from './role-name.js';
 
 export interface Tenant {
@@ -51,7 +54,21 @@ const COLUMNS = 'id, name, db_user, status, rate_limit_rps, rate_limit_burst, cr
 // transaction's role catalog changes stay modest.
 const BULK_CHUNK = 1000;
 
-export function createTenantCatalog(sql: Sql, keys: KeyRing): TenantCatalog {
+/**
+ * `models`: the isolation models this gateway can provision, by name; new tenants get the first
+ * (today only the row model exists).
+ */
+export function createTenantCatalog(
+  sql: Sql,
+  keys: KeyRing,
+  models: ReadonlyMap<IsolationModelName, IsolationModel> = ISOLATION_MODELS,
+): TenantCatalog {
+  const modelOf = (name: string): IsolationModel => {
+    const found = models.get(name as IsolationModelName);
+    if (!found) throw new Error(`no isolation model ${JSON.stringify(name)} in this gateway`);
+    return found;
+  };
+  const model = modelOf('rls');
   const sealNewPassword = (): { sealed: string; verifier: string } => {
     const password = generateRolePassword();
     return { sealed: keys.seal(password), verifier: scramSha256Verifier(password) };
@@ -71,7 +88,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing): TenantCatalog {
           INSERT INTO tenants (id, name, db_user, db_password_encrypted)
           SELECT * FROM unnest(${ids}::uuid[], ${names}::text[], ${dbUsers}::text[], ${sealed}::text[])
           RETURNING ${sql.unsafe(COLUMNS)}`;
-        await tx`SELECT tenantgate_create_role(r, v) FROM unnest(${dbUsers}::text[], ${verifiers}::text[]) AS x(r, v)`;
+        await model.provision(tx, dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string })));
         return inserted;
       });
     } catch (err) {
@@ -93,7 +110,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing): TenantCatalog {
             INSERT INTO tenants (id, name, db_user, db_password_encrypted)
             VALUES (${id}, ${name}, ${dbUser}, ${sealed})
             RETURNING ${sql.unsafe(COLUMNS)}`;
-          await tx`SELECT tenantgate_create_role(${dbUser}, ${verifier})`;
+          await model.provision(tx, [{ role: dbUser, verifier }]);
           return tenant as Tenant;
         });
       } catch (err) {
@@ -172,9 +189,9 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing): TenantCatalog {
 
     async remove(id) {
       await sql.begin(async (tx) => {
-        const [row] = await tx<{ db_user: string }[]>`DELETE FROM tenants WHERE id = ${id} RETURNING db_user`;
+        const [row] = await tx<{ db_user: string; model: string }[]>`DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model`;
         if (!row) throw notFound(id);
-        await tx`SELECT tenantgate_drop_role(${row.db_user})`;
+        await modelOf(row.model).deprovision(tx, row.db_user);
       });
     },
   };

@@ -11,6 +11,7 @@ import { ensureAuthenticator } from '../../src/pool/authenticator.js';
 import { createSharedPool, type SharedPool } from '../../src/pool/shared-pool.js';
 import { parseListParams } from '../../src/users/list-params.js';
 import { countUsersStatement, createUserStatement, listUsersStatement } from '../../src/users/queries.js';
+import { rlsModel } from '../../src/isolation/rls.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let gw: TestGateway;
@@ -38,7 +39,7 @@ beforeAll(async () => {
   const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
   sharedRole = login.username;
   raw = postgres(gw.db.url, { ...login, max: 1, onnotice: () => {}, connection: { DateStyle: 'ISO', TimeZone: 'UTC' } });
-  single = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000 });
+  single = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: rlsModel.sharedScope });
   for (const [tenant, names] of [[a, ['Alice', 'Anna']], [b, ['Bob']]] as const) {
     for (const name of names) {
       const res = await gw.request('/v1/internal/users', { method: 'POST', headers: { 'x-tenant-id': tenant.id }, json: { first_name: name, last_name: 'X' } });
@@ -208,7 +209,7 @@ describe('the transaction form (SHARED_SCOPE_MODE=transaction, for Citus)', () =
   let tx: SharedPool;
   beforeAll(async () => {
     const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
-    tx = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scopeMode: 'transaction' });
+    tx = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scopeMode: 'transaction', scope: rlsModel.sharedScope });
   });
   afterAll(async () => {
     await tx?.end();
