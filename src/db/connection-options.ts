@@ -1,5 +1,6 @@
-// The one place that builds postgres.js options for the gateway's connections (catalog, shared pool,
-// dedicated tenant pools), so every pool gets the same session settings and failure behaviour.
+// The one place that builds postgres.js options for the gateway's connections (catalog, change listener,
+// shared pool, dedicated tenant pools), so every pool gets the same session settings and failure
+// behaviour.
 import type { Options } from 'postgres';
 
 /**
@@ -21,6 +22,10 @@ export interface ConnectionSettings {
   readonly idleTimeoutSeconds?: number;
   /** Called when one of the connections closes (its session state is gone). */
   readonly onclose?: () => void;
+  /** Called for each NOTIFY on a channel the connection LISTENs to. */
+  readonly onnotify?: (channel: string, payload: string) => void;
+  /** Never close the connection for idleness or age (a LISTEN must stay in place). */
+  readonly keepOpen?: boolean;
   /** Tenant statements (shared and dedicated pools): keep one generic plan per prepared statement. */
   readonly genericPlans?: boolean;
 }
@@ -37,6 +42,9 @@ export function connectionOptions(settings: ConnectionSettings): ConnectionOptio
     onnotice: () => {},
     ...(settings.idleTimeoutSeconds === undefined ? {} : { idle_timeout: settings.idleTimeoutSeconds }),
     ...(settings.onclose === undefined ? {} : { onclose: settings.onclose }),
+    // onnotify is the option postgres.js's own listen() builds on; it is missing from its typings.
+    ...(settings.onnotify === undefined ? {} : ({ onnotify: settings.onnotify } as Record<string, unknown>)),
+    ...(settings.keepOpen === true ? { max_lifetime: null } : {}),
     connection: {
       application_name: settings.applicationName,
       TimeZone: 'UTC',

@@ -6,6 +6,7 @@
 // silently if the database is still down. After every (re)connect it reads the events it missed; when
 // those may have been pruned, it asks for a full resync instead.
 import postgres, { type Sql } from 'postgres';
+import { connectionOptions } from '../db/connection-options.js';
 import { errorFacts, type Logger } from '../log.js';
 import { createEventCursor } from './event-cursor.js';
 
@@ -104,25 +105,26 @@ export async function startChangeListener(catalog: Sql, options: ChangeListenerO
     })();
   };
 
-  // onnotify is the option postgres.js's own listen() builds on; it is missing from its typings.
-  const connectionOptions = {
-    max: 1,
-    idle_timeout: null,
-    max_lifetime: null,
-    connect_timeout: options.connectTimeoutSeconds,
-    onnotice: () => {},
-    connection: { application_name: 'tenantgate-listener' },
-    onnotify: (channel: string) => {
-      if (channel === CHANNEL) wake();
-    },
-    onclose: () => {
-      if (!listening || stopped) return;
-      listening = false;
-      options.logger.warn('tenant change listener disconnected; reconnecting');
-      schedule();
-    },
-  };
-  const connection = postgres(options.databaseUrl, connectionOptions as unknown as postgres.Options<Record<string, never>>);
+  const connection = postgres(
+    options.databaseUrl,
+    connectionOptions({
+      max: 1,
+      keepOpen: true,
+      applicationName: 'tenantgate-listener',
+      connectTimeoutSeconds: options.connectTimeoutSeconds,
+      // It only ever runs LISTEN.
+      statementTimeoutMs: 10_000,
+      onnotify: (channel) => {
+        if (channel === CHANNEL) wake();
+      },
+      onclose: () => {
+        if (!listening || stopped) return;
+        listening = false;
+        options.logger.warn('tenant change listener disconnected; reconnecting');
+        schedule();
+      },
+    }),
+  );
 
   /** Reads what was missed while disconnected, or asks for a full resync when that cannot be known. */
   const catchUp = async (): Promise<void> => {
