@@ -116,7 +116,8 @@ export function sampleRss(pid: number): RssSampler {
   };
 }
 
-async function readRssKb(pid: number): Promise<number | undefined> {
+/** The process's resident set in kB, from /proc; undefined once it has exited. */
+export async function readRssKb(pid: number): Promise<number | undefined> {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);

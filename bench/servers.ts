@@ -3,9 +3,9 @@
 // stops it: SIGTERM, then SIGKILL after a deadline. Its log lines are kept for the report.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../soak/ports.js';
 import { delay } from './timeout.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -141,13 +141,3 @@ function warningKey(line: string): string | undefined {
   }
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  await once(probe, 'close');
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
-}

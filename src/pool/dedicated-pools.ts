@@ -78,6 +78,19 @@ const PROMOTION_BACKOFF_MS = 1000;
 // again, so a hot tenant does not evict colder pools and retry a failing login on every request.
 const FAILED_PROMOTION_BACKOFF_MS = 5000;
 
+/** Resolves once nothing holds a slot of the limiter, or after `timeoutMs`. */
+function drained(limiter: Limiter, timeoutMs: number): Promise<void> {
+  if (limiter.inUse() === 0) return Promise.resolve();
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (limiter.inUse() === 0 || Date.now() >= deadline) resolve();
+      else setTimeout(check, 5).unref();
+    };
+    check();
+  });
+}
+
 export function createDedicatedPools(deps: DedicatedPoolsDeps, options: DedicatedPoolsOptions): DedicatedPools {
   const { budget, rates, queue } = deps;
   const { policy, now } = options;
@@ -103,8 +116,13 @@ export function createDedicatedPools(deps: DedicatedPoolsDeps, options: Dedicate
     evicted++;
     // At shutdown the HTTP server has already drained; and postgres.js's end() waits its full timeout
     // when one of the pool's connections was killed mid-query, so do not wait long then.
-    pool.closed = pool.sql
-      .end({ timeout: shuttingDown ? 1 : options.drainTimeoutSeconds })
+    const timeoutSeconds = shuttingDown ? 1 : options.drainTimeoutSeconds;
+    // postgres.js's end() resolves for a busy connection as soon as it sends Terminate, before the
+    // socket has closed; for an idle one only once it has. The chaos soak saw the budget's share given
+    // back (and a new pool opened) while the old backends were still there. So: let the statements in
+    // flight finish first, then end idle connections, and give the share back only after that.
+    pool.closed = drained(pool.limiter, timeoutSeconds * 1000)
+      .then(() => pool.sql.end({ timeout: timeoutSeconds }))
       .catch(() => undefined)
       .then(() => giveBack(pool.size));
     closing.add(pool.closed);

@@ -118,6 +118,21 @@ describe('dedicated pools', () => {
     expect(h.budget.reserved()).toBe(0);
   });
 
+  it('a closing pool ends its connections only after its statements in flight, and gives its share back only then', async () => {
+    const h = harness();
+    const pool = await h.pools.promote('a', 100);
+    expect(pool?.limiter.tryAcquire('a')).toBe(true);
+    const evicted = h.pools.evict('a');
+    await new Promise((r) => setTimeout(r, 30));
+    // postgres.js would answer end() of a busy connection before its socket closes: not called yet.
+    expect(h.ended).toEqual([]);
+    expect(h.budget.reserved()).toBe(1);
+    pool?.limiter.release('a');
+    await evicted;
+    expect(h.ended).toEqual(['a']);
+    expect(h.budget.reserved()).toBe(0);
+  });
+
   it('the sweeper closes pools idle past the timeout and returns their connections', async () => {
     const h = harness();
     await h.pools.promote('a', 100);
