@@ -137,7 +137,12 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       rates,
     },
     // Connecting (after a restart) and running may each take their full allowance.
-    { policy, deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs, now: Date.now },
+    {
+      policy,
+      deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
+      now: Date.now,
+      onStuckPool: (tenantId) => logger.warn({ tenantId }, 'a statement on a dedicated pool missed its deadline; pool dropped'),
+    },
   );
   const registry = createPoolRegistry({ directory, servers: new Map([[MAIN_SERVER, mainServer]]), serverOf: (tenant) => tenant.placement.server });
   const sweeper = startSweeper(() => {

@@ -11,7 +11,7 @@ import { renderBound, type StatementBuilder } from '../db/statement.js';
 import { Unavailable } from '../errors.js';
 import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
 import type { ConnectionBudget } from './budget.js';
-import { withDeadline } from './deadline.js';
+import { isDeadlineMiss, withDeadline } from './deadline.js';
 import type { DedicatedPool, DedicatedPools } from './dedicated-pools.js';
 import type { Limiter, WaitQueue } from './limiter.js';
 import { isOutgrown, shouldPromote, type PromotionPolicy } from './promotion.js';
@@ -33,6 +33,8 @@ export interface ServerPoolsOptions {
   /** A statement not answered within this gets 503, whatever the driver is doing (reconnecting…). */
   readonly deadlineMs?: number;
   readonly now: () => number;
+  /** Told when a dedicated pool was dropped because a statement on it missed its deadline (for logs). */
+  readonly onStuckPool?: (tenantId: string) => void;
 }
 
 export interface ServerPoolsStats {
@@ -98,6 +100,14 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
       if (isAuthenticationFailure(err)) {
         directory.invalidate(tenantId);
         dedicated.discard(tenantId, pool);
+      }
+      // PostgreSQL's statement_timeout ends a slow statement before the deadline, so a statement still
+      // unanswered at the deadline is stuck on its connection (seen in the chaos soak after backends
+      // were terminated: the pool's connection answered nothing for a minute). Later statements would
+      // queue behind it: drop the pool; the tenant carries on on the shared pool and is promoted again.
+      if (isDeadlineMiss(err)) {
+        dedicated.discard(tenantId, pool);
+        options.onStuckPool?.(tenantId);
       }
       if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) await recheckTenant(tenantId);
       throw translateDbError(err) ?? err;
