@@ -5,6 +5,8 @@ export abstract class AppError extends Error {
   abstract readonly status: number;
   /** Seconds after which a retry may succeed; sent as Retry-After. */
   readonly retryAfterSeconds: number | undefined = undefined;
+  /** The driver's or PostgreSQL's code behind it (for logs only, never answered). */
+  causeCode: string | undefined = undefined;
   constructor(
     readonly code: string,
     message: string,

@@ -9,10 +9,16 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino({ level, base: { service: 'tenantgate' } }, destination ?? pino.destination({ sync: false }));
 }
 
-export function errorFacts(err: unknown): { name: string; code?: string; message: string } {
+export function errorFacts(err: unknown): { name: string; code?: string; causeCode?: string; message: string } {
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { name: err.name, ...(typeof code === 'string' ? { code } : {}), message: err.message };
+    const { code, causeCode } = err as { code?: unknown; causeCode?: unknown };
+    return {
+      name: err.name,
+      ...(typeof code === 'string' ? { code } : {}),
+      // What the database or driver said, behind a translated error (e.g. 57P01 behind database_unavailable).
+      ...(typeof causeCode === 'string' ? { causeCode } : {}),
+      message: err.message,
+    };
   }
   return { name: 'NonError', message: String(err) };
 }

@@ -54,6 +54,12 @@ export function isAuthenticationFailure(err: unknown): boolean {
  */
 export function translateDbError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
+  const translated = translate(err);
+  if (translated) translated.causeCode = codeOf(err);
+  return translated;
+}
+
+function translate(err: unknown): AppError | undefined {
   // PostgreSQL cancelled the statement (statement_timeout = QUERY_TIMEOUT): a timeout, answered with the
   // same code as the gateway's own deadline, not as an outage.
   if (codeOf(err) === QUERY_CANCELED) return new Unavailable('database_timeout', 'the database did not answer in time; retry shortly', 1);
