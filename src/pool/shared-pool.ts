@@ -19,7 +19,15 @@
 // pool sets the scope and runs the statement once more.
 //
 // Each connection is its own postgres.js instance of size 1, so that the setting and the statement
-// provably travel on the same session, in order (postgres.js pipelines queries on one connection).
+// travel on the same session, in order (postgres.js pipelines queries on one connection) — as long as that
+// session lives. When it is lost, postgres.js rejects what it had sent, but carries queries still queued in
+// the instance (behind a statement being prepared, or behind the connection being opened) over to the
+// next session, and may reject the first query there with the old session's error without sending it
+// (postgres.js 3.4: `errorResponse` and `query` survive a reconnect). So a statement may run on a session
+// whose scope was never set, or after its own SET failed. That is why the statement, not the pool, is
+// the proof: reads check the scope, and an insert by the shared role with no scope raises TG001
+// (sql/008), never 42501; and why the pool waits for both the SET and the statement and judges the
+// request by the statement's own outcome.
 import postgres, { type Row, type Sql } from 'postgres';
 import { connectionOptions } from '../db/connection-options.js';
 import { STALE_SCOPE } from '../db/errors.js';
@@ -125,14 +133,19 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     }
     const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
     pending.push(rows);
-    return Promise.all(pending).then(
-      () => rows,
-      (err: unknown) => {
-        // Whatever failed, the session's scope is no longer known.
-        c.scope = undefined;
-        throw err;
-      },
-    );
+    // Both settled, not the first failure: when the SET fails (its session lost) the statement may
+    // still run, on the next session (see the top of this file). Only the statement's own outcome says
+    // what happened: rows (it proved its scope), TG001 (no or another scope: nothing ran, re-scope and
+    // retry), or its own error. Answering on the SET's error alone would leave the statement running
+    // after the request was answered.
+    return Promise.allSettled(pending).then((settled) => {
+      const outcome = settled[settled.length - 1] as PromiseSettledResult<Row[]>;
+      if (outcome.status === 'fulfilled' && settled.every((s) => s.status === 'fulfilled')) return outcome.value;
+      // Whatever failed, the session's scope is no longer known.
+      c.scope = undefined;
+      if (outcome.status === 'fulfilled') return outcome.value;
+      throw outcome.reason;
+    });
   };
 
   /**

@@ -3,6 +3,7 @@
 // totals and cursors for both.
 import type { Row } from 'postgres';
 import type { StatementBuilder } from '../db/statement.js';
+import { Unavailable } from '../errors.js';
 import { encodeCursor } from './cursor.js';
 import type { ListParams } from './list-params.js';
 import { countUsersStatement, createUserStatement, listUsersStatement, TOTAL_COUNT_CAP, type TenantScope } from './queries.js';
@@ -10,8 +11,26 @@ import { pageBody, userBody, type PageTotal } from './response.js';
 
 export type RunStatement = (build: StatementBuilder) => Promise<Row[]>;
 
+/**
+ * The statement's rows, without holes. postgres.js (3.4) counts the rows of a result in a per-connection
+ * counter that only a CommandComplete resets: when a session dies after sending some rows of a result
+ * (a backend terminated mid-page), the count survives into the next session, and if the reconnect also
+ * skipped its type fetch (it does when it rejects the first query with the old session's error), the
+ * next result's rows land after that many empty slots: `[ , , , row]`. The rows present are the
+ * statement's own, in order; only their indexes are wrong. Compacting restores the result, so a page
+ * never carries `null` records and an INSERT ... RETURNING still has its row.
+ */
+async function rowsOf(run: RunStatement, build: StatementBuilder): Promise<Row[]> {
+  const rows = await run(build);
+  for (let i = 0; i < rows.length; i++) {
+    // `in`, not `=== undefined`: a hole, never a real row (a row is always an object).
+    if (!(i in rows)) return rows.filter(() => true);
+  }
+  return rows;
+}
+
 export async function listUsersPage(run: RunStatement, scope: TenantScope, params: ListParams): Promise<string> {
-  const rows = await run(listUsersStatement(scope, params));
+  const rows = await rowsOf(run, listUsersStatement(scope, params));
   const more = rows.length > params.pageSize;
   const records = more ? rows.slice(0, params.pageSize) : rows;
   let counted: unknown = rows[0]?.total;
@@ -19,7 +38,7 @@ export async function listUsersPage(run: RunStatement, scope: TenantScope, param
     // Only a page with no rows lacks the total: past the end, or an empty result. Page 1 of nothing
     // needs no second round trip.
     const firstPage = params.cursor === undefined && params.page === 1;
-    counted = firstPage ? 0 : (await run(countUsersStatement(scope, params)))[0]?.total;
+    counted = firstPage ? 0 : (await rowsOf(run, countUsersStatement(scope, params)))[0]?.total;
   }
   const last = records[records.length - 1];
   const nextCursor =
@@ -39,8 +58,14 @@ export async function createUserBody(
   scope: TenantScope,
   input: { firstName: string; lastName: string },
 ): Promise<string> {
-  const [row] = await run(createUserStatement(scope, input));
-  return userBody(row as Row);
+  const [row] = await rowsOf(run, createUserStatement(scope, input));
+  // INSERT ... RETURNING that succeeded returns its row; if the driver ever resolves it without one, the
+  // write may have committed but the gateway cannot show it: the same answer as a connection lost after
+  // the commit (README, Known limitations), never a TypeError and a 500.
+  if (row === undefined) {
+    throw new Unavailable('write_unconfirmed', 'the database accepted the write but did not return the user; it may have been created: list the users before retrying', 1);
+  }
+  return userBody(row);
 }
 
 function pageTotal(params: ListParams, counted: unknown): PageTotal {
