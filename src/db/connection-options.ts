@@ -28,6 +28,12 @@ export interface ConnectionSettings {
   readonly keepOpen?: boolean;
   /** Tenant statements (shared and dedicated pools): keep one generic plan per prepared statement. */
   readonly genericPlans?: boolean;
+  /**
+   * Ask the server for its array types on each new connection (postgres.js's default), needed only to
+   * bind JavaScript arrays. Tenant statements bind none; and postgres.js 3.4 leaves that query's
+   * rejection unhandled when the session dies during it, which would end the process.
+   */
+  readonly fetchTypes?: boolean;
 }
 
 export type ConnectionOptions = Options<Record<string, never>>;
@@ -40,6 +46,7 @@ export function connectionOptions(settings: ConnectionSettings): ConnectionOptio
     connect_timeout: settings.connectTimeoutSeconds,
     backoff: () => RECONNECT_BACKOFF_SECONDS,
     onnotice: () => {},
+    ...(settings.fetchTypes === false ? { fetch_types: false } : {}),
     ...(settings.idleTimeoutSeconds === undefined ? {} : { idle_timeout: settings.idleTimeoutSeconds }),
     ...(settings.onclose === undefined ? {} : { onclose: settings.onclose }),
     // onnotify is the option postgres.js's own listen() builds on; it is missing from its typings.

@@ -92,6 +92,7 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
           connectTimeoutSeconds: options.connectTimeoutSeconds,
           statementTimeoutMs: options.statementTimeoutMs,
           genericPlans: true,
+          fetchTypes: false,
           // A new session starts without the setting: forget the remembered scope.
           onclose: () => {
             connection.scope = undefined;

@@ -45,6 +45,7 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
         connectTimeoutSeconds: options.connectTimeoutSeconds,
         statementTimeoutMs: options.statementTimeoutMs,
         genericPlans: true,
+        fetchTypes: false,
       }),
     );
     try {
