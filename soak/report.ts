@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import type { ConnectionFigures } from './connections.js';
 import type { FaultKind } from './faults.js';
 import type { Invariant, Violation } from './ledger.js';
-import type { GenerationMemory } from './memory.js';
+import { RSS_CEILING_MB, type GenerationMemory } from './memory.js';
 import type { PathCounts } from './paths.js';
 import type { StatusFigures, WriteFigures } from './verify.js';
 
@@ -108,7 +108,9 @@ export function textSummary(r: SoakReport): string {
   lines.push(`connections   peak ${r.connections.peak} of ${r.connections.budget} held by the gateway (${labels(r.connections.atPeak)}); per-pool peaks ${labels(r.connections.peakByApp)}`);
   lines.push(`  listed      peak ${r.connections.peakListed} in pg_stat_activity, incl. backends still exiting after the gateway closed them (seen in ${r.connections.samplesWithExiting} of ${r.connections.samples} samples; more than the budget listed in ${r.connections.samplesListedOverBudget}); ${r.connections.leftOut} terminated/orphaned backends left out`);
   for (const m of r.memory) {
-    const verdict = m.judged ? (m.flat ? 'flat' : 'GROWING') : 'too short to judge';
+    const verdict = !m.flat
+      ? m.peakMb > RSS_CEILING_MB ? `ABOVE ${RSS_CEILING_MB} MB` : 'GROWING'
+      : m.judged ? 'flat' : `too short to judge growth; under ${RSS_CEILING_MB} MB`;
     lines.push(`rss gen ${m.generation}     ${Math.round(m.durationMs / 1000)} s, peak ${m.peakMb} MB, Q2 median ${m.q2MedianMb ?? '-'} MB, Q4 median ${m.q4MedianMb ?? '-'} MB, growth ${m.growth === undefined ? '-' : `${(m.growth * 100).toFixed(1)}%`}: ${verdict}`);
   }
   lines.push('');

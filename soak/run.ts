@@ -13,7 +13,7 @@ import { FAULT_KINDS, runFault, type FaultContext, type FaultResult } from './fa
 import { gatewayProcess, type GatewayProcess } from './gateway.js';
 import { httpClient } from './http.js';
 import { BUCKET_MS, Ledger, overlaps, type Invariant } from './ledger.js';
-import { sampleMemory } from './memory.js';
+import { RSS_CEILING_MB, sampleMemory } from './memory.js';
 import { parseOptions, USAGE, UsageError, type SoakOptions } from './options.js';
 import { samplePaths } from './paths.js';
 import { freePort } from './ports.js';
@@ -136,7 +136,8 @@ async function soak(options: SoakOptions, db: SoakDatabase, gateway: GatewayProc
     ledger.violate('connections', `peak ${connectionFigures.peak} gateway connections > budget ${CONNECTION_BUDGET}: ${JSON.stringify(connectionFigures.atPeak)}`, connectionFigures.peakAt);
   }
   for (const m of memoryFigures) {
-    if (!m.flat) ledger.violate('rss', `gateway generation ${m.generation}: RSS median ${m.q2MedianMb} MB → ${m.q4MedianMb} MB (+${((m.growth ?? 0) * 100).toFixed(1)}%) after warm-up`);
+    if (!m.flat && m.peakMb > RSS_CEILING_MB) ledger.violate('rss', `gateway generation ${m.generation}: RSS peak ${m.peakMb} MB, above ${RSS_CEILING_MB} MB`);
+    else if (!m.flat) ledger.violate('rss', `gateway generation ${m.generation}: RSS median ${m.q2MedianMb} MB → ${m.q4MedianMb} MB (+${((m.growth ?? 0) * 100).toFixed(1)}%) after warm-up`);
   }
   const onDedicated = (klass: 'hot' | 'cold'): number => tenants.filter((t) => t.klass === klass && roles.has(t.dbUser)).length;
   if (onDedicated('hot') === 0 || pathCounts.dedicated === 0) ledger.violate('coverage', 'no hot tenant was seen on a dedicated pool: the dedicated path was not exercised');
