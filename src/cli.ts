@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
+import { loadTenantMigrations, migrateTenantSchemas, tenantMigrationStatus, type TenantMigrations } from './db/tenant-migrations.js';
+import { isolationModels } from './isolation/models.js';
 import { openDatabase } from './db/open.js';
 import { AppError, BadRequest } from './errors.js';
 import { mintAdminToken } from './http/admin-auth.js';
@@ -13,13 +15,14 @@ import { createLogger, errorFacts } from './log.js';
 import { resolveSecrets, type Secrets } from './secrets.js';
 import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
 import { parseCreateTenant } from './tenants/create-input.js';
+import type { IsolationModelName } from './tenants/placement.js';
 import { parseTenantLimits } from './tenants/limits-input.js';
 import { rekeyAll } from './tenants/rekey.js';
 import type { Sql } from 'postgres';
 
 const USAGE = `usage: npm run cli -- <command>
-  tenant create <name>              create a tenant (row, role, sealed password)
-  tenant create-many <prefix> <n>   create n tenants named <prefix>-000001… in bulk
+  tenant create <name> [--model rls|schema]             create a tenant (row, role, sealed password)
+  tenant create-many <prefix> <n> [--model rls|schema]  create n tenants named <prefix>-000001… in bulk
   tenant list [--page N] [--page-size N]
   tenant rotate <id>                new role password
   tenant suspend <id>               refuse the tenant's requests (403) and close its pools
@@ -28,18 +31,28 @@ const USAGE = `usage: npm run cli -- <command>
   tenant delete <id>                drop the tenant's rows and role
   token admin [--ttl SECONDS]       print an admin JWT (default 3600 s)
   keys rotate                       re-seal every stored password under the newest CREDENTIALS_KEYS key (resumable)
-  migrate                           apply pending migrations`;
+  migrate [--concurrency N] [--canary N]
+                                    apply catalog migrations, then tenant-data migrations to every tenant
+                                    schema (N at once, default 4; --canary: N tenants first, stop if one fails)
+  migrate status                    tenant schemas per version, how many are behind, which failed`;
 
 class UsageError extends Error {}
 
-async function withCatalog<T>(config: Config, secrets: Secrets, fn: (tenants: TenantCatalog) => Promise<T>): Promise<T> {
-  return withDatabase(config, secrets, (sql) => fn(createTenantCatalog(sql, secrets.keys)));
+async function withCatalog<T>(
+  config: Config,
+  secrets: Secrets,
+  fn: (tenants: TenantCatalog, sql: Sql, migrations: TenantMigrations) => Promise<T>,
+  connections = 2,
+): Promise<T> {
+  const migrations = await loadTenantMigrations();
+  const models = isolationModels(migrations);
+  return withDatabase(config, secrets, (sql) => fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel }), sql, migrations), connections);
 }
 
-async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql) => Promise<T>): Promise<T> {
+async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql) => Promise<T>, connections = 2): Promise<T> {
   const logger = createLogger('warn');
   const database = await openDatabase(config, secrets, logger);
-  const sql = connectCatalog(database.url, { max: 2, connectTimeoutSeconds: config.pool.connectTimeoutSeconds, applicationName: 'tenantgate-cli' });
+  const sql = connectCatalog(database.url, { max: connections, connectTimeoutSeconds: config.pool.connectTimeoutSeconds, applicationName: 'tenantgate-cli' });
   try {
     await migrate(sql);
     return await fn(sql);
@@ -53,6 +66,11 @@ async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql) 
 function wholeNumber(option: string, value: string | undefined): number {
   if (value === undefined || !/^\d{1,7}$/.test(value)) throw new UsageError(`${option} must be a whole number`);
   return Number(value);
+}
+
+/** --model as the API's `model` field, validated by the same parser. */
+function modelOption(value: string | undefined): { model?: string } {
+  return value === undefined ? {} : { model: value };
 }
 
 function tenantId(value: string | undefined): string {
@@ -71,6 +89,9 @@ async function run(argv: string[]): Promise<unknown> {
       rps: { type: 'string' },
       burst: { type: 'string' },
       clear: { type: 'boolean' },
+      model: { type: 'string' },
+      concurrency: { type: 'string' },
+      canary: { type: 'string' },
     },
   });
   const [group, command, arg] = positionals;
@@ -84,21 +105,34 @@ async function run(argv: string[]): Promise<unknown> {
     return withDatabase(config, secrets, async (sql) => rekeyAll(sql, secrets.keys));
   }
   if (group === 'migrate') {
-    return withCatalog(config, secrets, async () => ({ migrated: true }));
+    if (command === 'status') return withCatalog(config, secrets, (_t, sql, migrations) => tenantMigrationStatus(sql, migrations));
+    if (command !== undefined) throw new UsageError(`unknown migrate command ${command}`);
+    const concurrency = values.concurrency === undefined ? 4 : parsePositiveInteger('--concurrency', values.concurrency, 64);
+    const canary = values.canary === undefined ? 0 : parsePositiveInteger('--canary', values.canary, 1_000_000);
+    // Catalog migrations ran on connecting; now every tenant schema, each tenant on its own connection.
+    const run = await withCatalog(
+      config,
+      secrets,
+      async (_t, sql, migrations) => ({ latest: migrations.latest, ...(await migrateTenantSchemas(sql, migrations, { concurrency, canary })) }),
+      concurrency + 1,
+    );
+    if (run.failed.length > 0) process.exitCode = 1;
+    return { migrated: true, tenants: run };
   }
   if (group !== 'tenant') throw new UsageError(`unknown command ${group ?? ''}`.trim());
   switch (command) {
     case 'create': {
-      const { name } = parseCreateTenant({ name: arg });
-      return withCatalog(config, secrets, (t) => t.create(name));
+      const { name, model } = parseCreateTenant({ name: arg, ...modelOption(values.model) });
+      return withCatalog(config, secrets, (t) => t.create(name, model));
     }
     case 'create-many': {
       const count = parsePositiveInteger('count', positionals[3] ?? '', 1_000_000);
-      const prefix = parseCreateTenant({ name: `${arg ?? ''}-${String(count).padStart(6, '0')}` }).name.slice(0, -7);
+      const { name: last, model } = parseCreateTenant({ name: `${arg ?? ''}-${String(count).padStart(6, '0')}`, ...modelOption(values.model) });
+      const prefix = last.slice(0, -7);
       const names = Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(6, '0')}`);
       const started = Date.now();
       return withCatalog(config, secrets, async (t) => {
-        const created = await t.createMany(names);
+        const created = await t.createMany(names, model);
         return { created: created.length, first: created[0]?.id, seconds: (Date.now() - started) / 1000 };
       });
     }

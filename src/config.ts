@@ -1,7 +1,9 @@
 // Reads and validates every environment variable once, at start-up. Nothing else in the gateway reads
 // process.env: modules receive the frozen Config (or the part of it they need) as an argument.
+import { ISOLATION_MODEL_NAMES, type IsolationModelName } from './tenants/placement.js';
 import { CidrError, parseCidrList, type Cidr } from './http/cidr.js';
 import type { CallerAuthConfig } from './http/caller-auth.js';
+import { isDnsName, type TenantSource } from './http/tenant-host.js';
 import { parseKeyRing } from './crypto/key-ring.js';
 
 export type DatabaseConfig =
@@ -61,6 +63,8 @@ export interface Config {
   readonly pool: PoolConfig;
   readonly queue: QueueConfig;
   readonly auth: CallerAuthConfig;
+  /** How a request names its tenant (TENANT_FROM): x-tenant-id, the token's claim, or the Host's subdomain. */
+  readonly tenant: TenantSource;
   /** Who may read /metrics and /health/ready (socket address; X-Forwarded-For behind trusted proxies). */
   readonly monitoringNetworks: readonly Cidr[];
   /** Milliseconds a client has to send a request's headers and body (answered 408 after). */
@@ -72,6 +76,8 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Create a demo tenant with a few users when the catalog is empty (default: on in embedded mode). */
   readonly seedDemo: boolean;
+  /** The isolation model of tenants created without one (TENANT_MODEL): rls unless set. */
+  readonly tenantModel: IsolationModelName;
 }
 
 export interface RateLimitConfig {
@@ -134,6 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxWaitingPerTenant: Math.max(1, Math.floor(queueMax * fraction(env, 'QUEUE_TENANT_SHARE', 0.25))),
     },
     auth,
+    tenant: readTenantSource(env, auth),
     monitoringNetworks: readMonitoringNetworks(env, auth),
     rateLimit: readRateLimit(env),
     shutdownTimeoutSeconds: seconds(env, 'SHUTDOWN_TIMEOUT', 10, 0, 3600),
@@ -141,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: Math.round(seconds(env, 'REQUEST_TIMEOUT', 30, 0.1, 3600) * 1000),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     seedDemo: boolean(env, 'SEED_DEMO', embedded),
+    tenantModel: oneOf(env, 'TENANT_MODEL', ISOLATION_MODEL_NAMES, 'rls'),
   };
   return deepFreeze(config);
 }
@@ -193,6 +201,37 @@ function readAuth(env: Env): CallerAuthConfig {
     clockToleranceSeconds: integer(env, 'JWT_CLOCK_TOLERANCE', 5, 0, 300),
     maxAgeSeconds: optional(env, 'JWT_MAX_AGE') === undefined ? undefined : integer(env, 'JWT_MAX_AGE', 0, 1, 31_536_000),
   };
+}
+
+/**
+ * The default is what each AUTH_MODE always did: x-tenant-id in network mode, the token's claim in jwt
+ * mode. `header` with jwt is refused rather than read as "the header wins": that would let any token
+ * holder pick any tenant, and the claim mode already accepts an x-tenant-id that repeats the claim.
+ */
+function readTenantSource(env: Env, auth: CallerAuthConfig): TenantSource {
+  const from = oneOf(env, 'TENANT_FROM', ['header', 'jwt', 'host'] as const, auth.mode === 'jwt' ? 'jwt' : 'header');
+  const baseDomain = optional(env, 'TENANT_BASE_DOMAIN');
+  if (from !== 'host') {
+    // Set but unused would look like host mode to whoever reads the deployment, while it is not.
+    if (baseDomain !== undefined) throw new ConfigError('TENANT_BASE_DOMAIN', 'is only used with TENANT_FROM=host');
+    if (from === 'jwt' && auth.mode !== 'jwt') {
+      throw new ConfigError('TENANT_FROM', 'jwt needs AUTH_MODE=jwt (the tenant comes from a verified token\'s claim)');
+    }
+    if (from === 'header' && auth.mode === 'jwt') {
+      throw new ConfigError(
+        'TENANT_FROM',
+        'header needs AUTH_MODE=network: with AUTH_MODE=jwt the token\'s claim names the tenant (TENANT_FROM=jwt, where x-tenant-id may repeat it) or the Host does (TENANT_FROM=host)',
+      );
+    }
+    return { from };
+  }
+  if (baseDomain === undefined) {
+    throw new ConfigError('TENANT_BASE_DOMAIN', 'is required when TENANT_FROM=host (the domain tenants are subdomains of, e.g. example.com)');
+  }
+  if (!isDnsName(baseDomain)) {
+    throw new ConfigError('TENANT_BASE_DOMAIN', 'must be a lower-case DNS name such as example.com (no scheme, port, wildcard or trailing dot)');
+  }
+  return { from, baseDomain };
 }
 
 /** Default: loopback, plus TRUSTED_NETWORKS in network mode (the callers already trusted with data). */

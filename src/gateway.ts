@@ -7,10 +7,14 @@ import { createApp } from './app.js';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from './config.js';
 import type { KeyRing } from './crypto/key-ring.js';
 import { connectCatalog } from './db/catalog.js';
-import { rlsModel } from './isolation/rls.js';
+import { loadTenantMigrations } from './db/tenant-migrations.js';
+import { isolationModels } from './isolation/models.js';
+import type { IsolationModelName } from './tenants/placement.js';
+import { tenantScopeSetting } from './isolation/rls.js';
 import { migrate } from './db/migrate.js';
 import { createCallerAuth, networkGuard, type CallerAuthConfig } from './http/caller-auth.js';
 import type { Cidr } from './http/cidr.js';
+import { hostTenantResolver, type TenantSource } from './http/tenant-host.js';
 import type { AppEnv } from './http/env.js';
 import { createRateLimiter } from './http/rate-limit.js';
 import { tenantLimit } from './http/tenant-limit.js';
@@ -31,6 +35,7 @@ import { createTenantPoolOpener } from './pool/tenant-pool.js';
 import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
 import { startChangeListener, type ChangeListener } from './tenants/change-listener.js';
 import { createTenantDirectory } from './tenants/directory.js';
+import { createTenantNames } from './tenants/names.js';
 
 /** The server the catalog lives on; today every tenant is placed there. */
 const MAIN_SERVER = 'main';
@@ -42,11 +47,15 @@ export interface GatewayOptions {
   readonly pool: PoolConfig;
   readonly queue: QueueConfig;
   readonly auth: CallerAuthConfig;
+  /** How a request names its tenant (TENANT_FROM); default: what the auth mode always did (header or claim). */
+  readonly tenant?: TenantSource;
   /** Who may read /metrics and /health/ready. */
   readonly monitoringNetworks: readonly Cidr[];
   readonly rateLimit: RateLimitConfig;
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
+  /** The isolation model of tenants created without one (TENANT_MODEL); `rls` unless set. */
+  readonly defaultModel?: IsolationModelName;
 }
 
 export interface Gateway {
@@ -76,7 +85,9 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const applied = await migrate(catalog);
   if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
-  const tenants = createTenantCatalog(catalog, options.keys);
+  const tenantMigrations = await loadTenantMigrations();
+  const models = isolationModels(tenantMigrations);
+  const tenants = createTenantCatalog(catalog, options.keys, { models, defaultModel: options.defaultModel ?? 'rls' });
   const authenticator = await ensureAuthenticator(catalog, options.keys);
   const shared = createSharedPool({
     databaseUrl: options.databaseUrl,
@@ -84,7 +95,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     max: pool.sharedPoolMax,
     pipelineDepth: pool.pipelineDepth,
     scopeMode: pool.sharedScopeMode,
-    scope: rlsModel.sharedScope,
+    scope: tenantScopeSetting,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
     statementTimeoutMs: pool.queryTimeoutMs,
   });
@@ -95,6 +106,15 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     ttlMs: pool.tenantCacheTtlSeconds * 1000,
     negativeTtlMs: 5000,
   });
+  // Header or claim: what the auth mode decides by itself (config.ts refuses the other pairings).
+  const tenantSource = options.tenant ?? { from: options.auth.mode === 'jwt' ? 'jwt' : 'header' };
+  // Only host mode looks tenants up by name; sized and timed like the directory, and kept current by
+  // the same change feed (below).
+  const names =
+    tenantSource.from === 'host'
+      ? createTenantNames(catalog, { maxNames: 100_000, ttlMs: pool.tenantCacheTtlSeconds * 1000, negativeTtlMs: 5000 })
+      : undefined;
+  const nameTenant = tenantSource.from === 'host' && names !== undefined ? hostTenantResolver(tenantSource.baseDomain, names) : undefined;
   const opener = createTenantPoolOpener(catalog, {
     databaseUrl: options.databaseUrl,
     keys: options.keys,
@@ -102,6 +122,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     idleTimeoutSeconds: pool.idleTimeoutSeconds,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
     statementTimeoutMs: pool.queryTimeoutMs,
+    models,
   });
   const idleTimeoutMs = pool.idleTimeoutSeconds * 1000;
   const policy: PromotionPolicy = {
@@ -135,12 +156,14 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       budget,
       queue,
       rates,
+      models,
     },
     // Connecting (after a restart) and running may each take their full allowance.
     {
       policy,
       deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
       now: Date.now,
+      tenantDataVersion: tenantMigrations.latest,
       onStuckPool: (tenantId) => logger.warn({ tenantId }, 'a statement on a dedicated pool missed its deadline; pool dropped'),
     },
   );
@@ -149,19 +172,25 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     const closed = registry.sweepIdle();
     if (closed > 0) logger.debug({ closed }, 'idle tenant pools closed');
   }, sweepIntervalMs(idleTimeoutMs));
+  const reactToChange = reactToTenantChange(directory, registry);
   const listener = await startChangeListener(catalog, {
     databaseUrl: options.databaseUrl,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
     logger,
-    onChange: reactToTenantChange(directory, registry),
+    onChange: (change) => {
+      // A rename or a deletion arrives as a change to the tenant's id: the names cached for it go too.
+      names?.invalidate(change.tenantId);
+      reactToChange(change);
+    },
     onResyncAll: () => {
       logger.warn('tenant change feed had a gap; forgetting every cached tenant and dedicated pool');
+      names?.clear();
       registry.evictAll();
     },
   });
   let draining = false;
   const tenantGuards = [
-    createCallerAuth(options.auth),
+    createCallerAuth(options.auth, nameTenant),
     tenantLimit(directory, createRateLimiter(100_000), options.rateLimit),
   ];
   const metrics = createMetrics({ stats: () => registry.stats(), tenantsKnown: () => directory.size() });

@@ -23,9 +23,11 @@ async function main(): Promise<void> {
     pool: config.pool,
     queue: config.queue,
     auth: config.auth,
+    tenant: config.tenant,
     monitoringNetworks: config.monitoringNetworks,
     rateLimit: config.rateLimit,
     bodyLimitBytes: config.bodyLimitBytes,
+    defaultModel: config.tenantModel,
     logger,
   });
   const demoTenantId = config.seedDemo ? await ensureDemoTenant(gateway.tenants, gateway.registry) : undefined;
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port, serverOptions: requestTimeouts(config.requestTimeoutMs) }, (info) => {
     const baseUrl = `http://${config.host}:${info.port}`;
     logger.info({ url: baseUrl }, 'tenantgate listening');
-    if (demoTenantId) process.stdout.write(demoInstructions(baseUrl, demoTenantId) + '\n');
+    if (demoTenantId) process.stdout.write(demoInstructions(baseUrl, demoTenantId, config.tenant.from === 'host' ? config.tenant.baseDomain : undefined) + '\n');
   });
 
   answerClientErrors(server as Server);

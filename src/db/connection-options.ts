@@ -34,6 +34,8 @@ export interface ConnectionSettings {
    * rejection unhandled when the session dies during it, which would end the process.
    */
   readonly fetchTypes?: boolean;
+  /** The session's search_path (a tenant schema's, src/db/search-path.ts); undefined: the server's default. */
+  readonly searchPath?: string;
 }
 
 export type ConnectionOptions = Options<Record<string, never>>;
@@ -59,6 +61,7 @@ export function connectionOptions(settings: ConnectionSettings): ConnectionOptio
       DateStyle: 'ISO',
       client_encoding: 'UTF8',
       statement_timeout: settings.statementTimeoutMs,
+      ...(settings.searchPath === undefined ? {} : { search_path: settings.searchPath }),
       // Under skew (one tenant with a million rows among thousands with ten) PostgreSQL's plan cache
       // compares the generic plan's cost, estimated for an average tenant, with each custom plan's,
       // and keeps planning every execution: 1 plan per request, measured (bench: plans/req). Every

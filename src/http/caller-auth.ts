@@ -4,6 +4,9 @@
 // - jwt: a bearer token verified with jose (HS256 with JWT_SECRET, or RS256/ES256 from JWKS_URL),
 //   `exp` required, `nbf` and, when configured, `iss`/`aud` enforced, algorithms from an allowlist.
 //   Its tenant claim must equal x-tenant-id, or supplies the tenant when the header is absent.
+// With TENANT_FROM=host the Host header names the tenant instead of x-tenant-id (src/http/tenant-host.ts),
+// but only after the caller passed the same checks: an untrusted address or a bad token is refused
+// before the host is even read, and a token's claim must still be the tenant the host names.
 // No header grants trust by itself.
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -34,11 +37,15 @@ export type CallerAuthConfig =
       readonly maxAgeSeconds?: number | undefined;
     };
 
-export function createCallerAuth(config: CallerAuthConfig): MiddlewareHandler<AppEnv> {
-  return config.mode === 'network' ? networkAuth(config) : jwtAuth(config);
+/** The tenant a request names by other means than x-tenant-id or a token (TENANT_FROM=host). */
+export type NameTenant = (c: Context) => string | Promise<string>;
+
+/** `nameTenant`: where the tenant comes from instead of the header (network) or the claim (jwt). */
+export function createCallerAuth(config: CallerAuthConfig, nameTenant?: NameTenant): MiddlewareHandler<AppEnv> {
+  return config.mode === 'network' ? networkAuth(config, nameTenant) : jwtAuth(config, nameTenant);
 }
 
-function networkAuth(config: Extract<CallerAuthConfig, { mode: 'network' }>): MiddlewareHandler<AppEnv> {
+function networkAuth(config: Extract<CallerAuthConfig, { mode: 'network' }>, nameTenant: NameTenant | undefined): MiddlewareHandler<AppEnv> {
   const trusted = cidrMatcher(config.trustedNetworks);
   const isProxy = cidrMatcher(config.trustedProxies);
   // Synchronous until next(): no await of its own, so no extra promise per request.
@@ -46,8 +53,20 @@ function networkAuth(config: Extract<CallerAuthConfig, { mode: 'network' }>): Mi
     if (!trusted(clientAddress(c, isProxy))) {
       throw new Forbidden('untrusted_network', 'callers from this address are not served (TRUSTED_NETWORKS)');
     }
-    c.set('tenantId', readTenantHeader(c, true) as string);
-    return next();
+    if (nameTenant === undefined) {
+      c.set('tenantId', readTenantHeader(c, true) as string);
+      return next();
+    }
+    // A trusted caller may name any tenant, by host as by header: the host adds no trust of its own.
+    const named = nameTenant(c);
+    if (typeof named === 'string') {
+      c.set('tenantId', named);
+      return next();
+    }
+    return named.then((tenantId) => {
+      c.set('tenantId', tenantId);
+      return next();
+    });
   };
 }
 
@@ -86,7 +105,7 @@ export function clientAddress(c: Context, isProxy: (address: string | undefined)
   return hops[0];
 }
 
-function jwtAuth(config: Extract<CallerAuthConfig, { mode: 'jwt' }>): MiddlewareHandler<AppEnv> {
+function jwtAuth(config: Extract<CallerAuthConfig, { mode: 'jwt' }>, nameTenant: NameTenant | undefined): MiddlewareHandler<AppEnv> {
   const key: Uint8Array | JWTVerifyGetKey =
     config.jwksUrl !== undefined
       ? createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: config.jwksCooldownMs })
@@ -128,9 +147,16 @@ function jwtAuth(config: Extract<CallerAuthConfig, { mode: 'jwt' }>): Middleware
       throw new Forbidden('invalid_tenant_claim', `the token's ${config.tenantClaim} claim must be a tenant UUID`);
     }
     const tenantId = claim.toLowerCase();
-    const requested = readTenantHeader(c, false);
-    if (requested !== undefined && requested !== tenantId) {
-      throw new Forbidden('tenant_mismatch', `x-tenant-id does not match the token's ${config.tenantClaim} claim`);
+    if (nameTenant !== undefined) {
+      // The host only says which tenant is meant; the token decides which one the caller may act for.
+      if ((await nameTenant(c)) !== tenantId) {
+        throw new Forbidden('tenant_mismatch', `the Host header names another tenant than the token's ${config.tenantClaim} claim`);
+      }
+    } else {
+      const requested = readTenantHeader(c, false);
+      if (requested !== undefined && requested !== tenantId) {
+        throw new Forbidden('tenant_mismatch', `x-tenant-id does not match the token's ${config.tenantClaim} claim`);
+      }
     }
     c.set('tenantId', tenantId);
     await next();

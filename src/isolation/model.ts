@@ -1,25 +1,39 @@
-// What an isolation model decides, so that a new one (a schema per tenant, a database per tenant,
-// Citus) plugs in beside the row model without touching the request path or the catalog: how the
-// shared pool scopes a session to a tenant, and what a tenant needs created and removed in the
-// database. A dedicated pool logs in as the tenant's own role under every model (src/pool/tenant-pool.ts).
+// What an isolation model decides, so that a new one (a database per tenant, Citus) plugs in beside the
+// row and schema models without touching the request path or the catalog: how a session is scoped to a
+// tenant (the shared role's setting, and where unqualified table names resolve), and what a tenant
+// needs created and removed in the database. A dedicated pool logs in as the tenant's own role under
+// every model (src/pool/tenant-pool.ts), with the model's search_path.
 import type { TransactionSql } from 'postgres';
-import type { IsolationModelName } from '../tenants/placement.js';
+import type { IsolationModelName, Placement } from '../tenants/placement.js';
 
-/** A new tenant's role and the SCRAM verifier of its password (never the password itself). */
+/** A new tenant: its role, the SCRAM verifier of its password (never the password), its data name. */
 export interface TenantLogin {
   readonly role: string;
   readonly verifier: string;
+  readonly dataName: string | null;
 }
 
 export interface IsolationModel {
   readonly name: IsolationModelName;
+  /** Tenants provisioned per transaction in bulk: what one transaction's locks and catalog changes allow. */
+  readonly bulkChunk: number;
   /**
    * The simple-protocol statement that scopes a shared-pool session (`local`: only its transaction) to
    * the tenant. Its only value is the tenant's id from the catalog.
    */
   sharedScope(tenantId: string, local: boolean): string;
-  /** Creates what the tenants need, in the catalog transaction that records them. */
-  provision(tx: TransactionSql, logins: readonly TenantLogin[]): Promise<void>;
+  /**
+   * The search_path the tenant's statements run under (a SET value, identifiers quoted); undefined for
+   * the session's default. Statements name tables unqualified and functions qualified.
+   */
+  searchPath(placement: Placement): string | undefined;
+  /** The schema or database a new tenant gets, from its role name; null when it gets none. */
+  dataNameFor(role: string): string | null;
+  /**
+   * Creates what the tenants need, in the catalog transaction that records them. Returns the
+   * tenant-data version they are created at (null when the model keeps no tenant data of its own).
+   */
+  provision(tx: TransactionSql, logins: readonly TenantLogin[]): Promise<number | null>;
   /** Removes what the tenant had, in the transaction that deletes its catalog row. */
-  deprovision(tx: TransactionSql, role: string): Promise<void>;
+  deprovision(tx: TransactionSql, role: string, dataName: string | null): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { Unavailable } from '../errors.js';
 import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
 import type { ConnectionBudget } from './budget.js';
 import { isDeadlineMiss, withDeadline } from './deadline.js';
+import type { IsolationModels } from '../isolation/models.js';
 import type { DedicatedPool, DedicatedPools } from './dedicated-pools.js';
 import type { Limiter, WaitQueue } from './limiter.js';
 import { isOutgrown, shouldPromote, type PromotionPolicy } from './promotion.js';
@@ -26,6 +27,8 @@ export interface ServerPoolsDeps {
   readonly budget: ConnectionBudget;
   readonly queue: WaitQueue;
   readonly rates: RateTracker;
+  /** How each model scopes a tenant's statements (its search_path on the shared pool). */
+  readonly models: IsolationModels;
 }
 
 export interface ServerPoolsOptions {
@@ -35,6 +38,11 @@ export interface ServerPoolsOptions {
   readonly now: () => number;
   /** Told when a dedicated pool was dropped because a statement on it missed its deadline (for logs). */
   readonly onStuckPool?: (tenantId: string) => void;
+  /**
+   * The tenant-data version this build's statements need (the highest in sql/tenant/). A tenant whose
+   * own schema is behind it is refused with a retryable 503 until `npm run migrate` has brought it up.
+   */
+  readonly tenantDataVersion: number;
 }
 
 export interface ServerPoolsStats {
@@ -117,11 +125,18 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     }
   };
 
+  const searchPathOf = (tenant: TenantEntry): string | undefined => {
+    const model = deps.models.get(tenant.placement.model);
+    if (!model) throw new Unavailable('tenant_model_unsupported', 'this gateway instance cannot serve the tenant\'s isolation model; retry shortly', 1);
+    return model.searchPath(tenant.placement);
+  };
+
   const onShared = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
+    const path = searchPathOf(tenant);
     await acquire(sharedLimiter, tenant.id);
     try {
       servedShared++;
-      return await withDeadline(shared.run(tenant.id, renderBound(build)), options.deadlineMs);
+      return await withDeadline(shared.run(tenant.id, renderBound(build), path), options.deadlineMs);
     } catch (err) {
       if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) await recheckTenant(tenant.id);
       throw translateDbError(err) ?? err;
@@ -130,7 +145,16 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     }
   };
 
+  /** The serving rule for tenant schemas: behind this build's statements, refuse (never half-serve). */
+  const requireCurrentData = (tenant: TenantEntry): void => {
+    const version = tenant.placement.dataVersion;
+    if (version !== null && version < options.tenantDataVersion) {
+      throw new Unavailable('tenant_schema_behind', `the tenant's schema is at version ${version}, this gateway needs ${options.tenantDataVersion}; run the tenant migrations (npm run migrate)`, 5);
+    }
+  };
+
   const query = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
+    requireCurrentData(tenant);
     const rate = rates.hit(tenant.id);
     const pool = dedicated.get(tenant.id);
     if (pool) {

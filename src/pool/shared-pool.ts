@@ -11,6 +11,12 @@
 // isolation model (src/isolation/rls.ts), through quoteLiteral, the one tested escaping function;
 // tenant-supplied values stay bind parameters.
 //
+// Schema tenants (src/isolation/schema.ts) run the same statement text under their own search_path,
+// sent with the scope in the same simple query (`SET …; SET search_path = "s_…", pg_temp`), so a session
+// never holds one tenant's scope with another's path. PostgreSQL re-plans a cached statement whose
+// search_path changed since it was planned: a schema tenant back on "its" connection keeps its plan,
+// one that moves pays a plan, and the number of prepared statements stays that of the row model.
+//
 // The role never changes, so PostgreSQL keeps each prepared statement's plan (a role switch per request
 // re-planned every statement). The setting is session-level, so each connection remembers the tenant
 // it last served: a tenant that comes back to "its" connection skips the setting altogether, and the
@@ -34,8 +40,11 @@ import { STALE_SCOPE } from '../db/errors.js';
 import type { BoundStatement } from '../db/statement.js';
 
 export interface SharedPool {
-  /** Runs `statement` for `tenantId` (it must check the scope); returns the statement's rows. */
-  run(tenantId: string, statement: BoundStatement): Promise<Row[]>;
+  /**
+   * Runs `statement` for `tenantId` (it must check the scope); returns the statement's rows.
+   * `searchPath`: where its unqualified names resolve (a tenant schema); undefined: the session default.
+   */
+  run(tenantId: string, statement: BoundStatement, searchPath?: string): Promise<Row[]>;
   /** Connections of the pool, for tests and monitoring. */
   readonly connections: readonly Sql[];
   /** Scope changes sent (SET statements), and statements re-run after a stale-scope error. */
@@ -70,8 +79,12 @@ interface Connection {
   readonly sql: Sql;
   /** The tenant whose scope the connection will hold once everything sent so far has run. */
   scope: string | undefined;
+  /** Its search_path then: DEFAULT_PATH for the session's default, undefined when unknown. */
+  path: string | undefined;
   inFlight: number;
 }
+
+const DEFAULT_PATH = '';
 
 export function createSharedPool(options: SharedPoolOptions): SharedPool {
   let scopeSets = 0;
@@ -81,6 +94,7 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
   for (let i = 0; i < options.max; i++) {
     const connection: Connection = {
       scope: undefined,
+      path: DEFAULT_PATH,
       inFlight: 0,
       sql: postgres(
         options.databaseUrl,
@@ -96,6 +110,7 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
           // A new session starts without the setting: forget the remembered scope.
           onclose: () => {
             connection.scope = undefined;
+            connection.path = DEFAULT_PATH;
           },
         }),
       ),
@@ -109,6 +124,7 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
    * slow one waits for it, and the server's cores work on separate connections in parallel.
    */
   const pick = (tenantId: string): Connection => {
+    // (A tenant's search_path follows from the tenant: matching the scope matches the path.)
     let idle: Connection | undefined;
     let own: Connection | undefined;
     let best = connections[0] as Connection;
@@ -124,12 +140,26 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     return idle ?? own ?? best;
   };
 
-  const send = (c: Connection, tenantId: string, statement: BoundStatement, forceScope: boolean): Promise<Row[]> => {
+  /**
+   * The scope, and the search_path when it changes, in one simple query: one implicit transaction, so a
+   * session never holds one tenant's scope with another tenant's path.
+   */
+  const scopeText = (c: Connection, tenantId: string, path: string, local: boolean): string => {
+    const scope = options.scope(tenantId, local);
+    if (c.path === path) return scope;
+    const set = local ? 'SET LOCAL' : 'SET';
+    return path === DEFAULT_PATH ? (local ? scope : `${scope}; RESET search_path`) : `${scope}; ${set} search_path = ${path}`;
+  };
+
+  const send = (c: Connection, tenantId: string, statement: BoundStatement, path: string, forceScope: boolean): Promise<Row[]> => {
     const pending: Promise<unknown>[] = [];
-    if (forceScope || c.scope !== tenantId) {
-      const text = options.scope(tenantId, false);
+    if (forceScope || c.scope !== tenantId || c.path !== path) {
+      // Forced: the session's state is in doubt, so its path is set (or reset) too.
+      if (forceScope) c.path = undefined;
+      const text = scopeText(c, tenantId, path, false);
       scopeSets++;
       c.scope = tenantId;
+      c.path = path;
       pending.push(c.sql.unsafe(text));
     }
     const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
@@ -142,8 +172,9 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     return Promise.allSettled(pending).then((settled) => {
       const outcome = settled[settled.length - 1] as PromiseSettledResult<Row[]>;
       if (outcome.status === 'fulfilled' && settled.every((s) => s.status === 'fulfilled')) return outcome.value;
-      // Whatever failed, the session's scope is no longer known.
+      // Whatever failed, the session's scope and path are no longer known.
       c.scope = undefined;
+      c.path = undefined;
       if (outcome.status === 'fulfilled') return outcome.value;
       throw outcome.reason;
     });
@@ -154,8 +185,10 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
    * aborted and COMMIT ends it as a rollback, so the next request on the connection starts clean;
    * the scope never outlives the transaction, so there is no scope to remember.
    */
-  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement): Promise<Row[]> => {
-    const begin = c.sql.unsafe(`BEGIN; ${options.scope(tenantId, true)}`);
+  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement, path: string): Promise<Row[]> => {
+    // SET LOCAL ends with the transaction: the session's own path (the default) is back after COMMIT.
+    const local = { ...c, path: DEFAULT_PATH };
+    const begin = c.sql.unsafe(`BEGIN; ${scopeText(local, tenantId, path, true)}`);
     scopeSets++;
     const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
     const commit = c.sql.unsafe('COMMIT');
@@ -164,19 +197,20 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
 
   return {
     connections: connections.map((c) => c.sql),
-    async run(tenantId, statement) {
+    async run(tenantId, statement, searchPath) {
+      const path = searchPath ?? DEFAULT_PATH;
       const c = pick(tenantId);
       c.inFlight++;
       try {
-        if (transactional) return await sendInTransaction(c, tenantId, statement);
+        if (transactional) return await sendInTransaction(c, tenantId, statement, path);
         try {
-          return await send(c, tenantId, statement, false);
+          return await send(c, tenantId, statement, path, false);
         } catch (err) {
           // The session lost its scope behind our back (a reconnect) or it was never what we thought:
           // the statement refused to run. Set it and try once more.
           if ((err as { code?: unknown }).code !== STALE_SCOPE) throw err;
           scopeRetries++;
-          return await send(c, tenantId, statement, true);
+          return await send(c, tenantId, statement, path, true);
         }
       } finally {
         c.inFlight--;

@@ -1,7 +1,7 @@
 // Tenant administration over HTTP (admin JWT required): create, list, rotate, delete. Rotation and
 // deletion close the tenant's cached pool here, so the next request logs in afresh.
 import { Hono, type Context } from 'hono';
-import { BadRequest } from '../errors.js';
+import { BadRequest, NotFound } from '../errors.js';
 import { requireAdmin } from '../http/admin-auth.js';
 import { readJsonBody } from '../http/json-body.js';
 import { isUuid, parsePositiveInteger } from '../http/params.js';
@@ -22,12 +22,27 @@ export function adminTenantRoutes(deps: AdminDeps): Hono {
   app.use('*', requireAdmin(deps.adminKey));
 
   app.post('/', async (c) => {
-    const { name } = parseCreateTenant(await readJsonBody(c, deps.bodyLimitBytes));
-    const tenant = await deps.tenants.create(name);
+    const { name, model } = parseCreateTenant(await readJsonBody(c, deps.bodyLimitBytes));
+    const tenant = await deps.tenants.create(name, model);
     return c.json(
-      { id: tenant.id, name: tenant.name, db_user: tenant.db_user, status: tenant.status, created_at: tenant.created_at },
+      {
+        id: tenant.id,
+        name: tenant.name,
+        db_user: tenant.db_user,
+        status: tenant.status,
+        server: tenant.server,
+        model: tenant.model,
+        created_at: tenant.created_at,
+      },
       201,
     );
+  });
+
+  app.get('/:id', async (c) => {
+    const id = tenantIdParam(c);
+    const tenant = await deps.tenants.get(id);
+    if (!tenant) throw new NotFound('tenant_not_found', `no tenant with id ${id}`);
+    return c.json(tenant);
   });
 
   app.get('/', async (c) => {

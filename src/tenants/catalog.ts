@@ -9,7 +9,8 @@ import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.j
 import { translateDbError } from '../db/errors.js';
 import { Conflict, NotFound } from '../errors.js';
 import type { IsolationModel } from '../isolation/model.js';
-import { ISOLATION_MODELS } from '../isolation/models.js';
+import type { IsolationModels } from '../isolation/models.js';
+import { rlsModel } from '../isolation/rls.js';
 import type { IsolationModelName } from './placement.js';
 import { roleNameFor } from './role-name.js';
 
@@ -20,6 +21,8 @@ export interface Tenant {
   readonly status: string;
   readonly rate_limit_rps: number | null;
   readonly rate_limit_burst: number | null;
+  readonly server: string;
+  readonly model: IsolationModelName;
   readonly created_at: Date;
   readonly updated_at: Date;
 }
@@ -32,9 +35,10 @@ export interface TenantPage {
 }
 
 export interface TenantCatalog {
-  create(name: string): Promise<Tenant>;
+  /** `model`: the tenant's isolation model; the catalog's default when left out. */
+  create(name: string, model?: IsolationModelName): Promise<Tenant>;
   /** Creates many tenants in a few statements (rows and roles in one transaction per chunk). */
-  createMany(names: readonly string[]): Promise<Tenant[]>;
+  createMany(names: readonly string[], model?: IsolationModelName): Promise<Tenant[]>;
   list(page: number, pageSize: number): Promise<TenantPage>;
   get(id: string): Promise<Tenant | undefined>;
   findByName(name: string): Promise<Tenant | undefined>;
@@ -48,27 +52,25 @@ export interface TenantCatalog {
 }
 
 // Every column a tenant is shown with; never the password.
-const COLUMNS = 'id, name, db_user, status, rate_limit_rps, rate_limit_burst, created_at, updated_at';
+const COLUMNS = 'id, name, db_user, status, rate_limit_rps, rate_limit_burst, server, model, created_at, updated_at';
 
-// Tenants per transaction in createMany: large enough to amortise round trips, small enough that one
-// transaction's role catalog changes stay modest.
-const BULK_CHUNK = 1000;
+export interface TenantCatalogOptions {
+  /** The isolation models this catalog can provision, by name (default: the row model alone). */
+  readonly models?: IsolationModels;
+  /** The model of tenants created without one. */
+  readonly defaultModel?: IsolationModelName;
+}
 
-/**
- * `models`: the isolation models this gateway can provision, by name; new tenants get the first
- * (today only the row model exists).
- */
-export function createTenantCatalog(
-  sql: Sql,
-  keys: KeyRing,
-  models: ReadonlyMap<IsolationModelName, IsolationModel> = ISOLATION_MODELS,
-): TenantCatalog {
+const ROW_MODEL_ONLY: IsolationModels = new Map([[rlsModel.name, rlsModel]]);
+
+export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCatalogOptions = {}): TenantCatalog {
+  const models = options.models ?? ROW_MODEL_ONLY;
   const modelOf = (name: string): IsolationModel => {
     const found = models.get(name as IsolationModelName);
     if (!found) throw new Error(`no isolation model ${JSON.stringify(name)} in this gateway`);
     return found;
   };
-  const model = modelOf('rls');
+  const defaultModel = options.defaultModel ?? 'rls';
   const sealNewPassword = (): { sealed: string; verifier: string } => {
     const password = generateRolePassword();
     return { sealed: keys.seal(password), verifier: scramSha256Verifier(password) };
@@ -76,20 +78,22 @@ export function createTenantCatalog(
 
   const notFound = (id: string): NotFound => new NotFound('tenant_not_found', `no tenant with id ${id}`);
 
-  const createChunk = async (names: string[]): Promise<Tenant[]> => {
+  const createChunk = async (names: string[], model: IsolationModel): Promise<Tenant[]> => {
     const ids = names.map(() => randomUUID());
     const dbUsers = ids.map(roleNameFor);
+    const dataNames = dbUsers.map((role) => model.dataNameFor(role));
     const passwords = names.map(() => generateRolePassword());
     const sealed = passwords.map((p) => keys.seal(p));
     const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
     try {
       return await sql.begin(async (tx) => {
-        const inserted = await tx<Tenant[]>`
-          INSERT INTO tenants (id, name, db_user, db_password_encrypted)
-          SELECT * FROM unnest(${ids}::uuid[], ${names}::text[], ${dbUsers}::text[], ${sealed}::text[])
+        const version = await model.provision(tx, dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string, dataName: dataNames[i] ?? null })));
+        return await tx<Tenant[]>`
+          INSERT INTO tenants (id, name, db_user, db_password_encrypted, model, data_name, data_version)
+          SELECT id, name, db_user, pw, ${model.name}, d, ${version}::int
+          FROM unnest(${ids}::uuid[], ${names}::text[], ${dbUsers}::text[], ${sealed}::text[], ${dataNames as string[]}::text[])
+            AS x(id, name, db_user, pw, d)
           RETURNING ${sql.unsafe(COLUMNS)}`;
-        await model.provision(tx, dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string })));
-        return inserted;
       });
     } catch (err) {
       if (isUniqueViolation(err, 'tenants_name_key')) {
@@ -100,17 +104,19 @@ export function createTenantCatalog(
   };
 
   return {
-    async create(name) {
+    async create(name, modelName = defaultModel) {
+      const model = modelOf(modelName);
       const id = randomUUID();
       const dbUser = roleNameFor(id);
+      const dataName = model.dataNameFor(dbUser);
       const { sealed, verifier } = sealNewPassword();
       try {
         return await sql.begin(async (tx) => {
+          const version = await model.provision(tx, [{ role: dbUser, verifier, dataName }]);
           const [tenant] = await tx<Tenant[]>`
-            INSERT INTO tenants (id, name, db_user, db_password_encrypted)
-            VALUES (${id}, ${name}, ${dbUser}, ${sealed})
+            INSERT INTO tenants (id, name, db_user, db_password_encrypted, model, data_name, data_version)
+            VALUES (${id}, ${name}, ${dbUser}, ${sealed}, ${model.name}, ${dataName}, ${version})
             RETURNING ${sql.unsafe(COLUMNS)}`;
-          await model.provision(tx, [{ role: dbUser, verifier }]);
           return tenant as Tenant;
         });
       } catch (err) {
@@ -121,9 +127,10 @@ export function createTenantCatalog(
       }
     },
 
-    async createMany(names) {
+    async createMany(names, modelName = defaultModel) {
+      const model = modelOf(modelName);
       const chunks: string[][] = [];
-      for (let i = 0; i < names.length; i += BULK_CHUNK) chunks.push(names.slice(i, i + BULK_CHUNK));
+      for (let i = 0; i < names.length; i += model.bulkChunk) chunks.push(names.slice(i, i + model.bulkChunk));
       const created: Tenant[][] = [];
       // PostgreSQL spends ~2 ms of CPU per role created with a password: two chunks at a time use both
       // cores of a small server. Each chunk is one transaction; chunks are not atomic together.
@@ -131,7 +138,7 @@ export function createTenantCatalog(
       const worker = async (): Promise<void> => {
         while (next < chunks.length) {
           const index = next++;
-          created[index] = await createChunk(chunks[index] as string[]);
+          created[index] = await createChunk(chunks[index] as string[], model);
         }
       };
       await Promise.all([worker(), worker()]);
@@ -189,9 +196,10 @@ export function createTenantCatalog(
 
     async remove(id) {
       await sql.begin(async (tx) => {
-        const [row] = await tx<{ db_user: string; model: string }[]>`DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model`;
+        const [row] = await tx<{ db_user: string; model: string; data_name: string | null }[]>`
+          DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model, data_name`;
         if (!row) throw notFound(id);
-        await modelOf(row.model).deprovision(tx, row.db_user);
+        await modelOf(row.model).deprovision(tx, row.db_user, row.data_name);
       });
     },
   };

@@ -1,15 +1,23 @@
-// Validates the body of POST /v1/admin/tenants: {"name": "..."} and nothing else.
+// Validates the body of POST /v1/admin/tenants: {"name": "...", "model": "rls" | "schema"} (model
+// optional) and nothing else.
 import { BadRequest } from '../errors.js';
 import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
+import { ISOLATION_MODEL_NAMES, isIsolationModelName, type IsolationModelName } from './placement.js';
 
 const MAX_NAME_LENGTH = 100;
 
-export function parseCreateTenant(body: unknown): { name: string } {
+export function parseCreateTenant(body: unknown): { name: string; model?: IsolationModelName } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadRequest('invalid_body', 'the body must be a JSON object like {"name": "acme"}', 'body');
   }
   for (const key of Object.keys(body)) {
-    if (key !== 'name') throw new BadRequest('unknown_field', `unknown field ${JSON.stringify(key)}; only name is accepted`, key);
+    if (key !== 'name' && key !== 'model') {
+      throw new BadRequest('unknown_field', `unknown field ${JSON.stringify(key)}; only name and model are accepted`, key);
+    }
+  }
+  const model: unknown = (body as { model?: unknown }).model;
+  if (model !== undefined && (typeof model !== 'string' || !isIsolationModelName(model))) {
+    throw new BadRequest('invalid_field', `model must be one of ${ISOLATION_MODEL_NAMES.join(', ')}`, 'model');
   }
   const name: unknown = (body as { name?: unknown }).name;
   if (name === undefined || name === null) throw invalidName('name is required');
@@ -19,7 +27,7 @@ export function parseCreateTenant(body: unknown): { name: string } {
   if (length < 1 || length > MAX_NAME_LENGTH || name.trim() === '') {
     throw invalidName(`name must be 1 to ${MAX_NAME_LENGTH} characters and not blank`);
   }
-  return { name };
+  return model === undefined ? { name } : { name, model };
 }
 
 function invalidName(message: string): BadRequest {

@@ -22,13 +22,16 @@ export async function ensureDemoTenant(tenants: TenantCatalog, registry: PoolReg
   return tenant.id;
 }
 
-export function demoInstructions(baseUrl: string, tenantId: string): string {
+/** `baseDomain`: TENANT_FROM=host's, where the tenant is named by its subdomain rather than its id. */
+export function demoInstructions(baseUrl: string, tenantId: string, baseDomain?: string): string {
+  // curl still connects to the local address; only the Host it sends names the tenant.
+  const names = baseDomain === undefined ? `x-tenant-id: ${tenantId}` : `Host: ${DEMO_NAME}.${baseDomain}`;
   return [
     '',
     `tenantgate is ready at ${baseUrl} — try:`,
-    `  curl -s '${baseUrl}/v1/internal/users' -H 'x-tenant-id: ${tenantId}'`,
-    `  curl -s '${baseUrl}/v1/internal/users?sort_column=first_name&sort_direction=ascending&search=al' -H 'x-tenant-id: ${tenantId}'`,
-    `  curl -s -X POST '${baseUrl}/v1/internal/users' -H 'x-tenant-id: ${tenantId}' -H 'content-type: application/json' -d '{"first_name":"Katherine","last_name":"Johnson"}'`,
+    `  curl -s '${baseUrl}/v1/internal/users' -H '${names}'`,
+    `  curl -s '${baseUrl}/v1/internal/users?sort_column=first_name&sort_direction=ascending&search=al' -H '${names}'`,
+    `  curl -s -X POST '${baseUrl}/v1/internal/users' -H '${names}' -H 'content-type: application/json' -d '{"first_name":"Katherine","last_name":"Johnson"}'`,
     `  TOKEN=$(npm run -s cli -- token admin)`,
     `  curl -s '${baseUrl}/v1/admin/tenants' -H "authorization: Bearer $TOKEN"`,
     '',

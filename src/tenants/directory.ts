@@ -66,7 +66,7 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
     let rows: TenantRow[];
     try {
       rows = await catalog<TenantRow[]>`
-        SELECT db_user, status, rate_limit_rps, rate_limit_burst, server, model, data_name FROM tenants WHERE id = ${tenantId}`;
+        SELECT db_user, status, rate_limit_rps, rate_limit_burst, server, model, data_name, data_version FROM tenants WHERE id = ${tenantId}`;
     } catch (err) {
       throw translateDbError(err) ?? err;
     }

@@ -1,23 +1,32 @@
 // Where a tenant lives and how it is kept apart from the others: the server its data is on, its
-// isolation model, and (for models that give a tenant its own) the name of its schema or database.
-// Read with the tenant from the catalog (sql/007); the pool registry routes by it.
+// isolation model, and (for models that give a tenant its own) the name of its schema or database and
+// the tenant-data version it is at. Read with the tenant from the catalog (sql/007, sql/009); the pool
+// registry routes by it.
 import { Unavailable } from '../errors.js';
 
-export type IsolationModelName = 'rls';
+export const ISOLATION_MODEL_NAMES = ['rls', 'schema'] as const;
+export type IsolationModelName = (typeof ISOLATION_MODEL_NAMES)[number];
 
 export interface Placement {
   readonly server: string;
   readonly model: IsolationModelName;
   /** The tenant's own schema or database; null when its rows live in shared tables. */
   readonly dataName: string | null;
+  /** The last tenant-data migration its schema has (null under the row model). */
+  readonly dataVersion: number | null;
 }
 
-const MODELS: ReadonlySet<string> = new Set<IsolationModelName>(['rls']);
+const MODELS: ReadonlySet<string> = new Set<string>(ISOLATION_MODEL_NAMES);
+
+export function isIsolationModelName(name: string): name is IsolationModelName {
+  return MODELS.has(name);
+}
 
 export interface PlacementRow {
   readonly server: string;
   readonly model: string;
   readonly data_name: string | null;
+  readonly data_version: number | null;
 }
 
 /**
@@ -25,8 +34,8 @@ export interface PlacementRow {
  * fleet being upgraded) is refused with a retryable 503, never guessed at.
  */
 export function placementOf(row: PlacementRow): Placement {
-  if (!MODELS.has(row.model)) {
+  if (!isIsolationModelName(row.model)) {
     throw new Unavailable('tenant_model_unsupported', 'this gateway instance cannot serve the tenant\'s isolation model; retry shortly', 1);
   }
-  return { server: row.server, model: row.model as IsolationModelName, dataName: row.data_name };
+  return { server: row.server, model: row.model, dataName: row.data_name, dataVersion: row.data_version };
 }

@@ -1,7 +1,7 @@
 // The users statements a tenant runs, each one round trip returning plain rows (the JSON is written by
 // src/users/response.ts). Every statement names its tenant itself (`tenant_id = $n`): PostgreSQL's RLS
 // policy confines it as well (by the tenant's role on a dedicated pool, by the session's scope on the
-// shared one), and the two must agree or there are no rows. Reads also call tenantgate_check_scope($n),
+// shared one), and the two must agree or there are no rows. Reads also call public.tenantgate_check_scope($n),
 // which turns a disagreement into an error instead of an empty page. The explicit filter is also what
 // routes a statement to one shard on Citus, where RLS quals prune nothing.
 //
@@ -77,7 +77,7 @@ export function countUsersStatement(scope: TenantScope, params: ListParams): Sta
     totalExpression(w, scope, params);
     w.sql(' AS total');
     if (scope.checkContext) {
-      w.sql(' WHERE tenantgate_check_scope(');
+      w.sql(' WHERE public.tenantgate_check_scope(');
       w.value(scope.tenantId, 'uuid');
       w.sql(')');
     }
@@ -112,7 +112,7 @@ function tenantWhere(w: SqlWriter, scope: TenantScope, check: boolean): void {
   w.sql(' WHERE tenant_id = ');
   w.value(scope.tenantId, 'uuid');
   if (check && scope.checkContext) {
-    w.sql(' AND tenantgate_check_scope(');
+    w.sql(' AND public.tenantgate_check_scope(');
     w.value(scope.tenantId, 'uuid');
     w.sql(')');
   }

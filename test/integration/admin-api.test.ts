@@ -201,12 +201,12 @@ describe('admin authentication', () => {
 });
 
 describe('POST /v1/admin/tenants', () => {
-  it('answers 201 with exactly id, name, db_user, status and created_at', async () => {
+  it('answers 201 with exactly id, name, db_user, status, server, model and created_at', async () => {
     const name = uniqueName();
     const res = await adminRequest(TENANTS, { method: 'POST', json: { name } });
     expect(res.status).toBe(201);
     const tenant = (await res.json()) as TenantJson;
-    expect(Object.keys(tenant).sort()).toEqual(['created_at', 'db_user', 'id', 'name', 'status']);
+    expect(Object.keys(tenant).sort()).toEqual(['created_at', 'db_user', 'id', 'model', 'name', 'server', 'status']);
     expect(tenant.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(tenant.name).toBe(name);
     expect(tenant.db_user).toBe(`t_${tenant.id.replaceAll('-', '')}`);
@@ -339,7 +339,7 @@ describe('GET /v1/admin/tenants', () => {
     expect(first).toMatchObject({ page: 1, page_size: 50, total, total_pages: Math.ceil(total / 50) });
     expect(first.records).toHaveLength(Math.min(total, 50));
     for (const record of first.records) {
-      expect(Object.keys(record).sort()).toEqual(['created_at', 'db_user', 'id', 'name', 'rate_limit_burst', 'rate_limit_rps', 'status', 'updated_at']);
+      expect(Object.keys(record).sort()).toEqual(['created_at', 'db_user', 'id', 'model', 'name', 'rate_limit_burst', 'rate_limit_rps', 'server', 'status', 'updated_at']);
     }
   });
 

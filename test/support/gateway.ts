@@ -9,12 +9,14 @@ import { serve, type ServerType } from '@hono/node-server';
 import { afterEach } from 'vitest';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from '../../src/config.js';
 import type { CallerAuthConfig } from '../../src/http/caller-auth.js';
+import type { TenantSource } from '../../src/http/tenant-host.js';
 import { parseCidrList } from '../../src/http/cidr.js';
 import { singleKeyRing, type KeyRing } from '../../src/crypto/key-ring.js';
 import { buildGateway, type Gateway } from '../../src/gateway.js';
 import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/log.js';
+import { isIsolationModelName, type IsolationModelName } from '../../src/tenants/placement.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestGateway {
@@ -29,7 +31,7 @@ export interface TestGateway {
   /** fetch relative to the gateway, JSON in and out. */
   request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   /** Creates a tenant through the admin API and returns its id. */
-  createTenant(name?: string): Promise<{ id: string; db_user: string }>;
+  createTenant(name?: string, model?: IsolationModelName): Promise<{ id: string; db_user: string; model: IsolationModelName }>;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,8 @@ export interface TestGatewayOptions {
   readonly pool?: Partial<PoolConfig>;
   readonly queue?: Partial<QueueConfig>;
   readonly auth?: CallerAuthConfig;
+  /** TENANT_FROM (default: the auth mode's own, header or claim). */
+  readonly tenant?: TenantSource;
   /** Who may read /metrics and /health/ready (default: loopback). */
   readonly monitoringNetworks?: string;
   readonly rateLimit?: RateLimitConfig;
@@ -51,6 +55,18 @@ export interface TestGatewayOptions {
   readonly bodyLimitBytes?: number;
   /** REQUEST_TIMEOUT in ms (default 30 s). */
   readonly requestTimeoutMs?: number;
+  /**
+   * The model of tenants created without one (TENANT_MODEL). Default: TEST_TENANT_MODEL from the
+   * environment, else rls; .ci/run runs suites a second time with TEST_TENANT_MODEL=schema.
+   */
+  readonly defaultModel?: IsolationModelName;
+}
+
+/** The model suites run their tenants under (TEST_TENANT_MODEL; rls unless set). */
+export function testTenantModel(): IsolationModelName {
+  const model = process.env.TEST_TENANT_MODEL ?? 'rls';
+  if (!isIsolationModelName(model)) throw new Error(`TEST_TENANT_MODEL=${model} is not a model`);
+  return model;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -84,9 +100,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
     queue: { timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250, ...options.queue },
     auth: options.auth ?? { mode: 'network', trustedNetworks: parseCidrList('127.0.0.0/8,::1/128'), trustedProxies: [] },
+    ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
     monitoringNetworks: parseCidrList(options.monitoringNetworks ?? '127.0.0.0/8,::1/128'),
     rateLimit: options.rateLimit ?? { rps: 0, burst: 1 },
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
+    defaultModel: options.defaultModel ?? testTenantModel(),
     logger: options.logDestination
       ? createLogger(options.logLevel ?? 'info', options.logDestination)
       : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
@@ -115,14 +133,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     db,
     gateway,
     request,
-    async createTenant(name) {
+    async createTenant(name, model) {
       const res = await request('/v1/admin/tenants', {
         method: 'POST',
         headers: { authorization: `Bearer ${adminToken}` },
-        json: { name: name ?? `tenant-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}` },
+        json: { name: name ?? `tenant-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}`, ...(model === undefined ? {} : { model }) },
       });
       if (res.status !== 201) throw new Error(`creating a tenant answered ${res.status}: ${await res.text()}`);
-      return (await res.json()) as { id: string; db_user: string };
+      return (await res.json()) as { id: string; db_user: string; model: IsolationModelName };
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

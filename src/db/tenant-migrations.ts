@@ -1,0 +1,172 @@
+// Tenant-data migrations: the numbered SQL files of sql/tenant/, applied inside each tenant's own
+// schema (schema model), apart from the catalog's migrations (src/db/migrate.ts). The catalog keeps a
+// ledger per tenant (tenants.data_version, data_failure), so a run that is interrupted resumes where
+// each tenant stopped, a tenant that fails is recorded and the others go on, and "nothing to do" is a
+// single indexed count however many tenants there are.
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Sql, TransactionSql } from 'postgres';
+import { schemaSearchPath } from './search-path.js';
+
+export const TENANT_MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/tenant/', import.meta.url));
+
+export interface TenantMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface TenantMigrations {
+  readonly list: readonly TenantMigration[];
+  /** The highest version: what this build's statements need a tenant schema to be at. */
+  readonly latest: number;
+  /** Applies every migration above `from` to `schema`, in the caller's transaction; returns the version reached. */
+  applyAll(tx: TransactionSql, schema: string, from?: number): Promise<number>;
+}
+
+export async function loadTenantMigrations(dir = TENANT_MIGRATIONS_DIR): Promise<TenantMigrations> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql'));
+  const list: TenantMigration[] = [];
+  for (const file of files) {
+    const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
+    if (!match) throw new Error(`tenant migration file ${file} must be named NNN_name.sql`);
+    list.push({ version: Number(match[1]), name: match[2] ?? file, text: await readFile(`${dir}/${file}`, 'utf8') });
+  }
+  list.sort((a, b) => a.version - b.version);
+  const latest = list[list.length - 1]?.version ?? 0;
+  return {
+    list,
+    latest,
+    async applyAll(tx, schema, from = 0) {
+      let reached = from;
+      for (const m of list) {
+        if (m.version <= from) continue;
+        await applyOne(tx, schema, m);
+        reached = m.version;
+      }
+      return reached;
+    },
+  };
+}
+
+/** One migration in `schema`: under its search_path for the migration's statements only. */
+async function applyOne(tx: TransactionSql, schema: string, m: TenantMigration): Promise<void> {
+  const [saved] = await tx<{ path: string }[]>`SELECT current_setting('search_path') AS path`;
+  await tx.unsafe(`SET LOCAL search_path = ${schemaSearchPath(schema)}`);
+  await tx.unsafe(m.text);
+  await tx`SELECT set_config('search_path', ${saved?.path ?? 'public'}, true)`;
+}
+
+export interface TenantMigrationFailure {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly version: number;
+  readonly error: string;
+}
+
+export interface TenantMigrationRun {
+  /** Tenants behind when the run started. */
+  readonly behind: number;
+  readonly migrated: number;
+  readonly failed: readonly TenantMigrationFailure[];
+  /** True when the canary failed and the run stopped before the others. */
+  readonly stoppedAtCanary: boolean;
+  readonly ms: number;
+}
+
+export interface TenantMigrationOptions {
+  /** Tenants migrated at once (each on its own connection of `sql`). */
+  readonly concurrency: number;
+  /** Migrate this many tenants first; if any fails, stop there. */
+  readonly canary?: number;
+  readonly onTenant?: (done: number, total: number) => void;
+}
+
+interface BehindTenant {
+  readonly id: string;
+  readonly name: string;
+  readonly data_name: string;
+}
+
+/**
+ * Brings every schema tenant behind `migrations.latest` up to it: each migration of each tenant in its
+ * own transaction, with the ledger row locked and advanced in it, so two runs never apply one twice and
+ * an interrupted run leaves every tenant at a version it fully reached.
+ */
+export async function migrateTenantSchemas(sql: Sql, migrations: TenantMigrations, options: TenantMigrationOptions): Promise<TenantMigrationRun> {
+  const started = Date.now();
+  const behind = await sql<BehindTenant[]>`
+    SELECT id, name, data_name FROM tenants
+    WHERE model = 'schema' AND data_version < ${migrations.latest}
+    ORDER BY created_at, id`;
+  const failed: TenantMigrationFailure[] = [];
+  let migrated = 0;
+  let done = 0;
+
+  const migrateOne = async (t: BehindTenant): Promise<boolean> => {
+    for (const m of migrations.list) {
+      try {
+        const applied = await sql.begin(async (tx) => {
+          const [row] = await tx<{ data_version: number | null }[]>`
+            SELECT data_version FROM tenants WHERE id = ${t.id} AND model = 'schema' FOR UPDATE`;
+          // Deleted meanwhile, or already there (another run): nothing to do for this one.
+          if (!row || (row.data_version ?? 0) >= m.version) return false;
+          await applyOne(tx, t.data_name, m);
+          await tx`UPDATE tenants SET data_version = ${m.version}, data_failure = NULL WHERE id = ${t.id}`;
+          return true;
+        });
+        if (!applied) continue;
+      } catch (err) {
+        const error = `version ${m.version} (${m.name}): ${(err as { message?: string }).message ?? String(err)}`;
+        failed.push({ tenantId: t.id, name: t.name, version: m.version, error });
+        await sql`UPDATE tenants SET data_failure = ${error} WHERE id = ${t.id}`.catch(() => undefined);
+        return false;
+      }
+    }
+    migrated++;
+    return true;
+  };
+
+  const runAll = async (tenants: readonly BehindTenant[]): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < tenants.length) {
+        const t = tenants[next++] as BehindTenant;
+        await migrateOne(t);
+        options.onTenant?.(++done, behind.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  };
+
+  const canary = Math.min(options.canary ?? 0, behind.length);
+  if (canary > 0) {
+    await runAll(behind.slice(0, canary));
+    if (failed.length > 0) return { behind: behind.length, migrated, failed, stoppedAtCanary: true, ms: Date.now() - started };
+  }
+  await runAll(behind.slice(canary));
+  return { behind: behind.length, migrated, failed, stoppedAtCanary: false, ms: Date.now() - started };
+}
+
+export interface TenantMigrationStatus {
+  readonly latest: number;
+  /** Schema tenants per data version. */
+  readonly versions: readonly { readonly version: number; readonly tenants: number }[];
+  readonly behind: number;
+  readonly failed: readonly { readonly tenantId: string; readonly name: string; readonly version: number; readonly error: string }[];
+}
+
+export async function tenantMigrationStatus(sql: Sql, migrations: TenantMigrations): Promise<TenantMigrationStatus> {
+  const versions = await sql<{ version: number; tenants: number }[]>`
+    SELECT data_version AS version, count(*)::int AS tenants FROM tenants
+    WHERE model = 'schema' GROUP BY data_version ORDER BY data_version`;
+  const failures = await sql<{ id: string; name: string; data_version: number; data_failure: string }[]>`
+    SELECT id, name, data_version, data_failure FROM tenants
+    WHERE model = 'schema' AND data_failure IS NOT NULL ORDER BY name LIMIT 100`;
+  return {
+    latest: migrations.latest,
+    versions: versions.map((v) => ({ version: v.version, tenants: v.tenants })),
+    behind: versions.filter((v) => v.version < migrations.latest).reduce((n, v) => n + v.tenants, 0),
+    failed: failures.map((f) => ({ tenantId: f.id, name: f.name, version: f.data_version, error: f.data_failure })),
+  };
+}

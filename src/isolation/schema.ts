@@ -1,0 +1,35 @@
+// The schema model: a tenant's tables in its own schema (s_<tenant id hex>), made by the tenant-data
+// migrations of sql/tenant/ (sql/009 for the roles and grants). Statements are the row model's, same
+// text: they run under search_path = the tenant's schema, then pg_temp, so `users` is the tenant's own
+// table, and the shared role is still held to the session's scope by each table's policy.
+import { schemaSearchPath } from '../db/search-path.js';
+import type { TenantMigrations } from '../db/tenant-migrations.js';
+import type { IsolationModel } from './model.js';
+import { tenantScopeSetting } from './rls.js';
+
+export function createSchemaModel(migrations: TenantMigrations): IsolationModel {
+  return {
+    name: 'schema',
+    // Each tenant's tables and indexes take about ten locks until commit: max_locks_per_transaction
+    // (64 × max_connections slots by default) bounds how many schemas one transaction may create.
+    bulkChunk: 50,
+    sharedScope: tenantScopeSetting,
+    searchPath(placement) {
+      if (placement.dataName === null) throw new Error('a schema tenant without a schema');
+      return schemaSearchPath(placement.dataName);
+    },
+    dataNameFor: (role) => `s_${role.slice(2)}`,
+    async provision(tx, logins) {
+      let version = 0;
+      for (const login of logins) {
+        if (login.dataName === null) throw new Error('a schema tenant needs a schema name');
+        await tx`SELECT tenantgate_create_schema_tenant(${login.role}, ${login.verifier}, ${login.dataName})`;
+        version = await migrations.applyAll(tx, login.dataName);
+      }
+      return version;
+    },
+    async deprovision(tx, role, dataName) {
+      await tx`SELECT tenantgate_drop_schema_tenant(${role}, ${dataName})`;
+    },
+  };
+}

@@ -1,0 +1,237 @@
+// The schema model's isolation, by PostgreSQL and through the API: a schema tenant's rows live in its own
+// schema; its role can use only that schema; the shared role is still held to the session's scope by
+// each table's policy; and no search_path trick (CVE-2018-1058 class) changes what our statements
+// resolve to. Row-model tenants live beside them on the same gateway and server.
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderBound } from '../../src/db/statement.js';
+import { schemaSearchPath } from '../../src/db/search-path.js';
+import { tenantScopeSetting } from '../../src/isolation/rls.js';
+import { ensureAuthenticator } from '../../src/pool/authenticator.js';
+import { createSharedPool, type SharedPool } from '../../src/pool/shared-pool.js';
+import { parseListParams } from '../../src/users/list-params.js';
+import { createUserStatement, listUsersStatement } from '../../src/users/queries.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+let gw: TestGateway;
+let a: { id: string; db_user: string };
+let b: { id: string; db_user: string };
+let r: { id: string; db_user: string };
+let raw: Sql;
+let pool: SharedPool;
+const schemaOf = (t: { db_user: string }): string => `s_${t.db_user.slice(2)}`;
+
+const names = async (tenantId: string): Promise<string[]> => {
+  const res = await gw.request('/v1/internal/users?page_size=100&sort_column=first_name&sort_direction=ascending', { headers: { 'x-tenant-id': tenantId } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { records: { first_name: string }[] }).records.map((u) => u.first_name);
+};
+
+const create = async (tenantId: string, first: string): Promise<void> => {
+  const res = await gw.request('/v1/internal/users', { method: 'POST', headers: { 'x-tenant-id': tenantId }, json: { first_name: first, last_name: 'X' } });
+  expect(res.status, await res.clone().text()).toBe(201);
+};
+
+/** Runs `fn` on B's dedicated pool: logged in as B's own role, under B's search_path. */
+const asB = <T>(fn: (sql: Sql) => Promise<T>): Promise<T> => gw.gateway.registry.run(b.id, fn);
+
+beforeAll(async () => {
+  // The shared path unless a test opens a dedicated pool itself.
+  gw = await startTestGateway({ pool: { promoteRps: 1_000_000 } });
+  a = await gw.createTenant(undefined, 'schema');
+  b = await gw.createTenant(undefined, 'schema');
+  r = await gw.createTenant(undefined, 'rls');
+  for (const [t, people] of [[a, ['Alice', 'Anna']], [b, ['Bob']], [r, ['Rita']]] as const) {
+    for (const p of people) await create(t.id, p);
+  }
+  const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
+  raw = postgres(gw.db.url, { ...login, max: 1, onnotice: () => {}, fetch_types: false });
+  pool = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting });
+});
+
+afterAll(async () => {
+  await raw?.end();
+  await pool?.end();
+  await gw?.close();
+});
+
+describe('schema tenants through the API', () => {
+  it('are created with their model and server, and shown so', async () => {
+    const res = await gw.request(`/v1/admin/tenants/${a.id}`, { headers: { authorization: `Bearer ${gw.adminToken}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: a.id, model: 'schema', server: 'main' });
+    const [row] = await gw.db.admin`SELECT model, data_name, data_version FROM tenants WHERE id = ${a.id}`;
+    expect(row).toEqual({ model: 'schema', data_name: schemaOf(a), data_version: 1 });
+  });
+
+  it('keep their users in their own schema, none in the shared table', async () => {
+    const inSchema = await gw.db.admin.unsafe(`SELECT first_name FROM ${schemaSearchPath(schemaOf(a)).split(',')[0]}.users ORDER BY 1`);
+    expect(inSchema.map((u) => u.first_name)).toEqual(['Alice', 'Anna']);
+    const [shared] = await gw.db.admin`SELECT count(*)::int AS n FROM public.users WHERE tenant_id IN (${a.id}, ${b.id})`;
+    expect(shared?.n).toBe(0);
+  });
+
+  it('each see only their own users, beside a row-model tenant, on the shared path', async () => {
+    // Interleaved, so the one shared connection keeps switching scope and search_path.
+    for (let i = 0; i < 3; i++) {
+      expect(await names(a.id)).toEqual(['Alice', 'Anna']);
+      expect(await names(r.id)).toEqual(['Rita']);
+      expect(await names(b.id)).toEqual(['Bob']);
+    }
+  });
+
+  it('each see only their own users on their dedicated pools', async () => {
+    await gw.gateway.registry.run(a.id, async () => undefined);
+    await asB(async () => undefined);
+    expect(await names(a.id)).toEqual(['Alice', 'Anna']);
+    expect(await names(b.id)).toEqual(['Bob']);
+    expect(await names(r.id)).toEqual(['Rita']);
+  });
+
+  it('rejects an unknown model, naming the field', async () => {
+    const res = await gw.request('/v1/admin/tenants', { method: 'POST', headers: { authorization: `Bearer ${gw.adminToken}` }, json: { name: 'm1', model: 'database' } });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('invalid_field');
+    expect(body.error.message).toMatch(/^model must be one of rls, schema/);
+  });
+});
+
+describe("on schema tenant B's own pool", () => {
+  it('runs as B, with B\'s schema then pg_temp as its search_path', async () => {
+    const [row] = await asB((sql) => sql`SELECT current_user AS who, current_setting('search_path') AS path`);
+    expect(row).toEqual({ who: b.db_user, path: `"${schemaOf(b)}", pg_temp` });
+  });
+
+  it("cannot read or write A's schema, not even by a qualified name", async () => {
+    const s = `"${schemaOf(a)}"`;
+    await expect(asB((sql) => sql.unsafe(`SELECT * FROM ${s}.users`))).rejects.toMatchObject({ code: '42501' });
+    await expect(asB((sql) => sql.unsafe(`INSERT INTO ${s}.users (tenant_id, first_name, last_name) VALUES ('${a.id}', 'x', 'y')`))).rejects.toMatchObject({ code: '42501' });
+    // Without USAGE the schema is skipped by name look-up: not even its tables' names resolve.
+    await expect(asB((sql) => sql.begin((tx) => tx.unsafe(`SET LOCAL search_path = ${s}; SELECT * FROM users`)))).rejects.toMatchObject({ code: '42P01' });
+  });
+
+  it('cannot read the shared users table or the catalog', async () => {
+    await expect(asB((sql) => sql`SELECT * FROM public.users`)).rejects.toMatchObject({ code: '42501' });
+    await expect(asB((sql) => sql`SELECT * FROM public.tenants`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('cannot create objects anywhere: its schema, public, temporary, a schema of its own', async () => {
+    for (const ddl of [
+      `CREATE TABLE "${schemaOf(b)}".t (x int)`,
+      'CREATE TABLE public.t (x int)',
+      'CREATE TEMP TABLE users (x int)',
+      'CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+      `CREATE SCHEMA "${b.db_user}"`,
+    ]) {
+      await expect(asB((sql) => sql.unsafe(ddl)), ddl).rejects.toMatchObject({ code: '42501' });
+    }
+  });
+
+  it("cannot claim A's scope: a tenant role's setting is ignored", async () => {
+    const rows = await asB((sql) =>
+      sql.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL tenantgate.tenant_id = '${a.id}'`);
+        return tx<{ first_name: string; tenant_id: string }[]>`SELECT first_name, tenant_id FROM users`;
+      }),
+    );
+    expect(rows.map((u) => u.first_name)).toEqual(['Bob']);
+    expect(rows.every((u) => u.tenant_id === b.id)).toBe(true);
+  });
+
+  it('cannot move its rows to another tenant or delete them', async () => {
+    await expect(asB((sql) => sql`UPDATE users SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
+    await expect(asB((sql) => sql`DELETE FROM users`)).rejects.toMatchObject({ code: '42501' });
+  });
+});
+
+describe('the shared role on schema tenants', () => {
+  const listA = renderBound(listUsersStatement({ tenantId: '00000000-0000-0000-0000-000000000000', checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
+
+  it("reads A's rows under A's scope and path, through the pool", async () => {
+    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
+    const rows = await pool.run(a.id, st, schemaSearchPath(schemaOf(a)));
+    expect(rows.map((u) => u.first_name).sort()).toEqual(['Alice', 'Anna']);
+    // And a row-model tenant right after, on the same connection: back to the default path.
+    const rr = renderBound(listUsersStatement({ tenantId: r.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
+    expect((await pool.run(r.id, rr)).map((u) => u.first_name)).toEqual(['Rita']);
+    expect(listA.text).toContain('public.tenantgate_check_scope');
+  });
+
+  it("sees nothing of A's schema without a scope, or under B's scope", async () => {
+    const path = schemaSearchPath(schemaOf(a));
+    await raw.unsafe(`RESET tenantgate.tenant_id; SET search_path = ${path}`);
+    expect(await raw`SELECT * FROM users`).toHaveLength(0);
+    await raw.unsafe(tenantScopeSetting(b.id, false));
+    expect(await raw`SELECT * FROM users`).toHaveLength(0);
+    // The statement's own check turns the stale scope into an error, which makes the pool re-scope.
+    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
+    await expect(raw.unsafe(st.text, st.params)).rejects.toMatchObject({ code: 'TG001' });
+  });
+
+  it("cannot insert into A's schema under B's scope or under none", async () => {
+    const path = schemaSearchPath(schemaOf(a));
+    const insert = renderBound(createUserStatement({ tenantId: a.id, checkContext: true }, { firstName: 'Mallory', lastName: 'X' }));
+    await raw.unsafe(`${tenantScopeSetting(b.id, false)}; SET search_path = ${path}`);
+    await expect(raw.unsafe(insert.text, insert.params)).rejects.toMatchObject({ code: 'TG001' });
+    await raw.unsafe(`RESET tenantgate.tenant_id`);
+    await expect(raw.unsafe(insert.text, insert.params)).rejects.toMatchObject({ code: 'TG001' });
+    const [n] = await gw.db.admin.unsafe(`SELECT count(*)::int AS n FROM "${schemaOf(a)}".users WHERE first_name = 'Mallory'`);
+    expect(n?.n).toBe(0);
+    await raw.unsafe('RESET search_path');
+  });
+});
+
+describe('search_path tricks (CVE-2018-1058 class) change nothing', () => {
+  it('a users table in public, a schema named like the role, and a look-alike function do not capture our statements', async () => {
+    // Made by a superuser, as a careless administrator might: tenants themselves can create nothing.
+    await gw.db.admin.unsafe(`
+      CREATE SCHEMA "${b.db_user}";
+      CREATE TABLE "${b.db_user}".users (LIKE public.users);
+      GRANT USAGE ON SCHEMA "${b.db_user}" TO "${b.db_user}";
+      GRANT SELECT, INSERT ON "${b.db_user}".users TO "${b.db_user}";
+      INSERT INTO "${b.db_user}".users (tenant_id, id, first_name, last_name, confirmed, created_at, updated_at)
+        VALUES ('${b.id}', gen_random_uuid(), 'Decoy', 'X', false, now(), now());
+      CREATE FUNCTION "${b.db_user}".tenantgate_check_scope(uuid) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+      GRANT EXECUTE ON FUNCTION "${b.db_user}".tenantgate_check_scope(uuid) TO PUBLIC;`);
+    try {
+      // Both paths: the dedicated pool opened above, and the shared one after its eviction.
+      expect(await names(b.id)).toEqual(['Bob']);
+      await create(b.id, 'Bea');
+      await gw.gateway.registry.evict(b.id);
+      expect(await names(b.id)).toEqual(['Bea', 'Bob']);
+      const [decoy] = await gw.db.admin.unsafe(`SELECT count(*)::int AS n FROM "${b.db_user}".users`);
+      expect(decoy?.n).toBe(1);
+    } finally {
+      await gw.db.admin.unsafe(`DROP SCHEMA "${b.db_user}" CASCADE`);
+    }
+  });
+});
+
+describe('deleting a schema tenant', () => {
+  it('drops its schema, grants and role', async () => {
+    const gone = await gw.createTenant(undefined, 'schema');
+    await create(gone.id, 'Temp');
+    const res = await gw.request(`/v1/admin/tenants/${gone.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${gw.adminToken}` } });
+    expect(res.status).toBe(204);
+    const [left] = await gw.db.admin`
+      SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = ${schemaOf(gone)})::int AS schemas,
+             (SELECT count(*) FROM pg_roles WHERE rolname = ${gone.db_user})::int AS roles`;
+    expect(left).toEqual({ schemas: 0, roles: 0 });
+  });
+});
+
+describe('a tenant whose schema is behind this build', () => {
+  it('is refused with 503 tenant_schema_behind and Retry-After, then served once migrated', async () => {
+    const t = await gw.createTenant(undefined, 'schema');
+    await gw.db.admin`UPDATE tenants SET data_version = 0 WHERE id = ${t.id}`;
+    await gw.gateway.registry.evict(t.id);
+    const res = await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': t.id } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(await res.json()).toMatchObject({ error: { code: 'tenant_schema_behind' } });
+    await gw.db.admin`UPDATE tenants SET data_version = 1 WHERE id = ${t.id}`;
+    await gw.gateway.registry.evict(t.id);
+    expect((await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': t.id } })).status).toBe(200);
+  });
+});
