@@ -8,6 +8,17 @@ export const STALE_SCOPE = 'TG001';
 const QUERY_CANCELED = '57014';
 /** A row names a tenant that is not in the catalog (users.tenant_id references tenants). */
 export const FOREIGN_KEY_VIOLATION = '23503';
+/** A table the statement names does not exist: under the schema model, the tenant's schema is gone. */
+export const UNDEFINED_TABLE = '42P01';
+
+/**
+ * The tenant's data is gone under the statement: its row in the catalog (a write's foreign key, row
+ * model) or its schema (schema model). Only the catalog may then say whether the tenant is gone.
+ */
+export function isTenantDataGone(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === FOREIGN_KEY_VIOLATION || code === UNDEFINED_TABLE;
+}
 
 // postgres.js raises these (as `code`) when a connection cannot be had or is lost.
 const DRIVER_CONNECTION_CODES = new Set([

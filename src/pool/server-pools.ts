@@ -6,7 +6,7 @@
 // queue, and gets 503 + Retry-After after QUEUE_TIMEOUT. Promotion happens in the background; a
 // request never waits for a pool to be created.
 import type { Row, Sql } from 'postgres';
-import { FOREIGN_KEY_VIOLATION, isAuthenticationFailure, translateDbError } from '../db/errors.js';
+import { isAuthenticationFailure, isTenantDataGone, translateDbError } from '../db/errors.js';
 import { renderBound, type StatementBuilder } from '../db/statement.js';
 import { Unavailable } from '../errors.js';
 import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
@@ -83,8 +83,8 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
   };
 
   /**
-   * A write referred to a tenant the catalog does not hold: most likely one deleted since it was cached
-   * (elsewhere; the change feed is on its way). Only the catalog may say so: this throws its 404 (or
+   * A statement met a tenant whose data is gone (a write's foreign key, or a schema tenant's table):
+   * most likely one deleted since it was cached (elsewhere; the change feed is on its way). Only the catalog may say so: this throws its 404 (or
    * 403) when the tenant is gone, and a retryable 503 in the unlikely case it is back.
    */
   const recheckTenant = async (tenantId: string): Promise<never> => {
@@ -117,7 +117,7 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
         dedicated.discard(tenantId, pool);
         options.onStuckPool?.(tenantId);
       }
-      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) await recheckTenant(tenantId);
+      if (isTenantDataGone(err)) await recheckTenant(tenantId);
       throw translateDbError(err) ?? err;
     } finally {
       pool.limiter.release(tenantId);
@@ -138,7 +138,7 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
       servedShared++;
       return await withDeadline(shared.run(tenant.id, renderBound(build), path), options.deadlineMs);
     } catch (err) {
-      if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) await recheckTenant(tenant.id);
+      if (isTenantDataGone(err)) await recheckTenant(tenant.id);
       throw translateDbError(err) ?? err;
     } finally {
       sharedLimiter.release(tenant.id);

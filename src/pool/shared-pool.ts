@@ -110,7 +110,9 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
           // A new session starts without the setting: forget the remembered scope.
           onclose: () => {
             connection.scope = undefined;
-            connection.path = DEFAULT_PATH;
+            // Not the default: a scope change queued before the loss can still run on the next
+            // session (the driver carries queued queries over), leaving a tenant schema's path there.
+            connection.path = undefined;
           },
         }),
       ),

@@ -57,14 +57,14 @@ function errorCode(status: number, contentType: string | null, text: string): st
 
 async function storedUsers(tenantId: string): Promise<UserJson[]> {
   return gw.db.admin<UserJson[]>`
-    SELECT id::text AS id, first_name, last_name FROM users WHERE tenant_id = ${tenantId} ORDER BY id`;
+    SELECT id::text AS id, first_name, last_name FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId} ORDER BY id`;
 }
 
 async function usersTableIntact(): Promise<{ exists: boolean; rls: boolean; total: number }> {
   const [row] = await gw.db.admin<{ exists: boolean; rls: boolean; total: number }[]>`
     SELECT to_regclass('public.users') IS NOT NULL AS exists,
            (SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE oid = 'public.users'::regclass) AS rls,
-           (SELECT count(*)::int FROM users) AS total`;
+           (SELECT count(*)::int FROM ${(await gw.allUsers()).table}) AS total`;
   return row as { exists: boolean; rls: boolean; total: number };
 }
 
@@ -672,7 +672,7 @@ describe('Unicode names', () => {
     expect(res.status, text).toBe(201);
     const user = JSON.parse(text) as UserJson;
     expect([user.first_name, user.last_name]).toEqual([first, last]);
-    const [row] = await gw.db.admin<{ first_name: string; last_name: string }[]>`SELECT first_name, last_name FROM users WHERE id = ${user.id}`;
+    const [row] = await gw.db.admin<{ first_name: string; last_name: string }[]>`SELECT first_name, last_name FROM ${gw.usersOf(tenantId)} WHERE id = ${user.id}`;
     expect(row).toEqual({ first_name: first, last_name: last });
     const page = (await (await list(tenantId, new URLSearchParams({ id: user.id }).toString())).json()) as { records: UserJson[] };
     expect(page.records.map((u) => [u.first_name, u.last_name])).toEqual([[first, last]]);

@@ -124,14 +124,14 @@ describe("on tenant B's own pool", () => {
 
   it("cannot UPDATE its rows into A's tenant_id", async () => {
     await expect(onPoolOf(b.id, (sql) => sql`UPDATE users SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
-    const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM users WHERE tenant_id = ${a.id}`;
+    const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(count?.n).toBe(3);
   });
 
   it("cannot UPDATE A's rows (they match nothing)", async () => {
     const result = await onPoolOf(b.id, (sql) => sql`UPDATE users SET first_name = 'pwned' WHERE id = ${aUserIds[0] ?? ''}`);
     expect(result.count).toBe(0);
-    const [row] = await gw.db.admin`SELECT first_name FROM users WHERE id = ${aUserIds[0] ?? ''}`;
+    const [row] = await gw.db.admin`SELECT first_name FROM ${gw.usersOf(a.id)} WHERE id = ${aUserIds[0] ?? ''}`;
     expect(row?.first_name).toBe('Alice');
   });
 
@@ -139,12 +139,12 @@ describe("on tenant B's own pool", () => {
     await expect(
       onPoolOf(b.id, (sql) => sql`INSERT INTO users (tenant_id, first_name, last_name) VALUES (${a.id}, 'Mallory', 'M')`),
     ).rejects.toBeDefined();
-    const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM users WHERE tenant_id = ${a.id}`;
+    const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(count?.n).toBe(3);
     const [row] = await onPoolOf(b.id, (sql) => sql`
       INSERT INTO users (first_name, last_name) VALUES ('Mallory', 'M') RETURNING tenant_id`);
     expect(row?.tenant_id).toBe(b.id);
-    await gw.db.admin`DELETE FROM users WHERE first_name = 'Mallory'`;
+    await gw.db.admin`DELETE FROM ${gw.usersOf(b.id)} WHERE first_name = 'Mallory'`;
   });
 
   it("cannot claim A's scope: a tenant role's tenantgate.tenant_id setting is ignored", async () => {
@@ -164,7 +164,7 @@ describe("on tenant B's own pool", () => {
   });
 
   it('cannot read the tenant catalog or any password', async () => {
-    await expect(onPoolOf(b.id, (sql) => sql`SELECT db_password_encrypted FROM tenants`)).rejects.toMatchObject({ code: '42501' });
+    await expect(onPoolOf(b.id, (sql) => sql`SELECT db_password_encrypted FROM public.tenants`)).rejects.toMatchObject({ code: '42501' });
     await expect(onPoolOf(b.id, (sql) => sql`SELECT rolpassword FROM pg_authid`)).rejects.toMatchObject({ code: '42501' });
   });
 
@@ -183,7 +183,7 @@ describe("on tenant B's own pool", () => {
 
   it('cannot use the role-management functions of the gateway', async () => {
     await expect(
-      onPoolOf(b.id, (sql) => sql`SELECT tenantgate_set_role_password(${a.db_user}, 'x')`),
+      onPoolOf(b.id, (sql) => sql`SELECT public.tenantgate_set_role_password(${a.db_user}, 'x')`),
     ).rejects.toMatchObject({ code: '42501' });
   });
 

@@ -107,8 +107,9 @@ describe("on schema tenant B's own pool", () => {
     const s = `"${schemaOf(a)}"`;
     await expect(asB((sql) => sql.unsafe(`SELECT * FROM ${s}.users`))).rejects.toMatchObject({ code: '42501' });
     await expect(asB((sql) => sql.unsafe(`INSERT INTO ${s}.users (tenant_id, first_name, last_name) VALUES ('${a.id}', 'x', 'y')`))).rejects.toMatchObject({ code: '42501' });
-    // Without USAGE the schema is skipped by name look-up: not even its tables' names resolve.
-    await expect(asB((sql) => sql.begin((tx) => tx.unsafe(`SET LOCAL search_path = ${s}; SELECT * FROM users`)))).rejects.toMatchObject({ code: '42P01' });
+    // Without USAGE the schema is skipped by name look-up: not even its tables' names resolve (42P01,
+    // which the pool reads as "the tenant's data is gone", asks the catalog, and answers tenant_changed).
+    await expect(asB((sql) => sql.begin((tx) => tx.unsafe(`SET LOCAL search_path = ${s}; SELECT * FROM users`)))).rejects.toMatchObject({ code: 'tenant_changed' });
   });
 
   it('cannot read the shared users table or the catalog', async () => {

@@ -51,11 +51,19 @@ function postRaw(headers: Record<string, string>, body: string | Uint8Array): Pr
   return fetch(gw.url + USERS, { method: 'POST', headers, body });
 }
 
+/** Whose each created user is: under the schema model a user's row lives in its tenant's schema. */
+const tenantOfUser = new Map<string, string>();
+
 async function createUser(tenantId: string, firstName: string, lastName: string): Promise<UserJson> {
   const res = await post(tenantId, { first_name: firstName, last_name: lastName });
   if (res.status !== 201) throw new Error(`creating a user answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as UserJson;
+  const user = (await res.json()) as UserJson;
+  tenantOfUser.set(user.id, tenantId);
+  return user;
 }
+
+/** The users table holding this user (created through createUser). */
+const tableOfUser = (id: string): ReturnType<TestGateway['usersOf']> => gw.usersOf(tenantOfUser.get(id) ?? '');
 
 async function createUsers(tenantId: string, count: number, prefix = 'User'): Promise<UserJson[]> {
   const users: UserJson[] = [];
@@ -82,8 +90,8 @@ async function listIds(tenantId: string, query: Record<string, string>): Promise
 async function storedCount(tenantId?: string): Promise<number> {
   const sql = gw.db.admin;
   const [row] = tenantId === undefined
-    ? await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM users`
-    : await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM users WHERE tenant_id = ${tenantId}`;
+    ? await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${(await gw.allUsers()).table}`
+    : await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
   return row?.n ?? -1;
 }
 
@@ -97,7 +105,7 @@ async function forceColumns(id: string, values: { confirmed?: boolean; created_a
   await gw.db.admin.begin(async (tx) => {
     await tx`SET LOCAL session_replication_role = replica`;
     const [row] = await tx<{ id: string }[]>`
-      UPDATE users SET
+      UPDATE ${tableOfUser(id)} SET
         confirmed = coalesce(${values.confirmed ?? null}::boolean, confirmed),
         created_at = coalesce(${values.created_at ?? null}::text::timestamptz, created_at),
         updated_at = coalesce(${values.updated_at ?? null}::text::timestamptz, updated_at)
@@ -135,7 +143,7 @@ describe('POST /v1/internal/users', () => {
     const rows = await gw.db.admin<{ tenant_id: string; first_name: string; last_name: string; confirmed: boolean; same_times: boolean }[]>`
       SELECT tenant_id, first_name, last_name, confirmed,
              created_at = ${user.created_at}::text::timestamptz AND updated_at = ${user.updated_at}::text::timestamptz AS same_times
-      FROM users WHERE id = ${user.id}`;
+      FROM ${tableOfUser(user.id)} WHERE id = ${user.id}`;
     expect(rows).toEqual([{ tenant_id: tenantId, first_name: 'Grace', last_name: 'Hopper', confirmed: false, same_times: true }]);
   });
 
@@ -145,7 +153,7 @@ describe('POST /v1/internal/users', () => {
     const user = await createUser(tenantId, firstName, 'Ñandú\\');
     expect(user.first_name).toBe(firstName);
     const [row] = await gw.db.admin<{ first_name: string; last_name: string }[]>`
-      SELECT first_name, last_name FROM users WHERE id = ${user.id}`;
+      SELECT first_name, last_name FROM ${tableOfUser(user.id)} WHERE id = ${user.id}`;
     expect(row).toEqual({ first_name: firstName, last_name: 'Ñandú\\' });
   });
 
@@ -156,7 +164,7 @@ describe('POST /v1/internal/users', () => {
     await createUser(tenantId, ascii, emoji);
     await createUser(tenantId, emoji, ascii);
     const rows = await gw.db.admin<{ f: number; l: number }[]>`
-      SELECT char_length(first_name) AS f, char_length(last_name) AS l FROM users WHERE tenant_id = ${tenantId}`;
+      SELECT char_length(first_name) AS f, char_length(last_name) AS l FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
     expect(rows).toEqual([{ f: 50, l: 50 }, { f: 50, l: 50 }]);
   });
 
@@ -502,7 +510,7 @@ describe('GET /v1/internal/users equality filters', () => {
     alice = await createUser(tenantId, 'Alice', 'Smith');
     lowerAlice = await createUser(tenantId, 'alice', 'Jones');
     bob = await createUser(tenantId, 'Bob', 'Smith');
-    await gw.db.admin`UPDATE users SET confirmed = true WHERE id IN ${gw.db.admin([alice.id, bob.id])}`;
+    await gw.db.admin`UPDATE ${gw.usersOf(tenantId)} SET confirmed = true WHERE id IN ${gw.db.admin([alice.id, bob.id])}`;
   });
 
   const ids = async (query: Record<string, string>): Promise<string[]> =>

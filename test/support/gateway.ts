@@ -17,6 +17,7 @@ import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/log.js';
 import { isIsolationModelName, type IsolationModelName } from '../../src/tenants/placement.js';
+import type { PendingQuery, Row } from 'postgres';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestGateway {
@@ -32,6 +33,18 @@ export interface TestGateway {
   request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   /** Creates a tenant through the admin API and returns its id. */
   createTenant(name?: string, model?: IsolationModelName): Promise<{ id: string; db_user: string; model: IsolationModelName }>;
+  /**
+   * A tenant's users table for `db.admin` queries (a fragment): `users` for a row-model tenant, its own
+   * schema's for a schema tenant, so one test checks what is stored under either model.
+   */
+  usersOf(tenantId: string): PendingQuery<Row[]>;
+  /** The same table's qualified name, as text. */
+  usersTableName(tenantId: string): string;
+  /**
+   * Every user of every tenant this gateway created, under either model: `table` is a fragment. (Boxed:
+   * a query fragment is thenable, and a promise resolving to it would run it.)
+   */
+  allUsers(): Promise<{ readonly table: PendingQuery<Row[]> }>;
   close(): Promise<void>;
 }
 
@@ -124,7 +137,20 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
 
   let counter = 0;
+  // Schema tenants this gateway created, by id: their users table.
+  const schemaTables = new Map<string, string>();
+  const usersTableName = (tenantId: string): string => schemaTables.get(tenantId) ?? 'public.users';
+  const usersOf = (tenantId: string): PendingQuery<Row[]> => db.admin.unsafe(usersTableName(tenantId));
   return {
+    usersOf,
+    usersTableName,
+    async allUsers() {
+      // Deleted tenants' schemas are gone.
+      const present = await db.admin<{ t: string }[]>`
+        SELECT t FROM unnest(${[...schemaTables.values()]}::text[]) AS t WHERE to_regclass(t) IS NOT NULL`;
+      const tables = ['public.users', ...present.map((p) => p.t)];
+      return { table: db.admin.unsafe(`(${tables.map((t) => `SELECT * FROM ${t}`).join(' UNION ALL ')}) AS all_users`) };
+    },
     url,
     adminToken,
     adminSecret,
@@ -140,7 +166,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         json: { name: name ?? `tenant-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}`, ...(model === undefined ? {} : { model }) },
       });
       if (res.status !== 201) throw new Error(`creating a tenant answered ${res.status}: ${await res.text()}`);
-      return (await res.json()) as { id: string; db_user: string; model: IsolationModelName };
+      const tenant = (await res.json()) as { id: string; db_user: string; model: IsolationModelName };
+      if (tenant.model === 'schema') schemaTables.set(tenant.id, `"s_${tenant.db_user.slice(2)}".users`);
+      return tenant;
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
