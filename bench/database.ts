@@ -144,6 +144,12 @@ export async function bigTenantId(sql: Sql): Promise<string> {
   return row.id;
 }
 
+/** Every tenant in the catalog: what the gateway knows of. */
+export async function catalogTenantCount(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM tenants`;
+  return row?.n ?? 0;
+}
+
 /** Removes the users earlier POSTs created, so every run that writes starts from the same table. */
 export async function removePostedUsers(sql: Sql): Promise<number> {
   const deleted = await sql`

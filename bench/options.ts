@@ -1,10 +1,23 @@
 // Command-line options of `npm run bench`, parsed and checked once.
 import { parseArgs } from 'node:util';
 
-export const SCENARIO_KEYS = ['a', 'b', 'c', 'd', 'e', 'f1', 'f2', 'f3'] as const;
+/** What `all` (and `npm run bench`) runs: the row-model scenarios. */
+export const DEFAULT_SCENARIO_KEYS = ['a', 'b', 'c', 'd', 'e', 'f1', 'f2', 'f3'] as const;
+/** c and d served to schema tenants (the gateway) and their row-model twins (the baseline). */
+export const SCHEMA_SCENARIO_KEYS = ['c1s', 'cs', 'ds'] as const;
+export const SCENARIO_KEYS = [...DEFAULT_SCENARIO_KEYS, ...SCHEMA_SCENARIO_KEYS] as const;
 export type ScenarioKey = (typeof SCENARIO_KEYS)[number];
+export type DefaultScenarioKey = (typeof DEFAULT_SCENARIO_KEYS)[number];
+export type SchemaScenarioKey = (typeof SCHEMA_SCENARIO_KEYS)[number];
 /** Names that stand for several scenarios on the command line. */
-const SCENARIO_GROUPS: ReadonlyMap<string, readonly ScenarioKey[]> = new Map([['f', ['f1', 'f2', 'f3']]]);
+const SCENARIO_GROUPS: ReadonlyMap<string, readonly ScenarioKey[]> = new Map<string, readonly ScenarioKey[]>([
+  ['f', ['f1', 'f2', 'f3']],
+  ['schema', SCHEMA_SCENARIO_KEYS],
+]);
+
+export function isSchemaScenario(key: ScenarioKey): key is SchemaScenarioKey {
+  return (SCHEMA_SCENARIO_KEYS as readonly string[]).includes(key);
+}
 
 export interface BenchOptions {
   readonly scenarios: readonly ScenarioKey[];
@@ -21,7 +34,7 @@ export interface BenchOptions {
   readonly profileDir: string | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|f|f1|f2|f3|all|a,c] [--duration SECONDS] [--connections N]
+export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|f|f1|f2|f3|all|c1s|cs|ds|schema|a,c] [--duration SECONDS] [--connections N]
                        [--warmup SECONDS] [--no-readme] [--gateway-env NAME=VALUE ...] [--profile DIR]`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -55,13 +68,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
 export class UsageError extends Error {}
 
 function parseScenarios(text: string): ScenarioKey[] {
-  if (text === 'all') return [...SCENARIO_KEYS];
+  if (text === 'all') return [...DEFAULT_SCENARIO_KEYS];
   const keys: ScenarioKey[] = [];
   for (const key of text.split(',').map((s) => s.trim().toLowerCase())) {
     const group = SCENARIO_GROUPS.get(key);
     if (group) keys.push(...group);
     else if ((SCENARIO_KEYS as readonly string[]).includes(key)) keys.push(key as ScenarioKey);
-    else throw new UsageError(`--scenario must be one of ${SCENARIO_KEYS.join(', ')}, f (= f1,f2,f3) or all (got "${key}")`);
+    else {
+      throw new UsageError(
+        `--scenario must be one of ${SCENARIO_KEYS.join(', ')}, f (= f1,f2,f3), schema (= ${SCHEMA_SCENARIO_KEYS.join(',')}) or all (= ${DEFAULT_SCENARIO_KEYS.join(',')}) (got "${key}")`,
+      );
+    }
   }
   return [...new Set(keys)];
 }

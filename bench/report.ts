@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoadFigures } from './load.js';
 import type { MachineInfo } from './machine.js';
-import type { BenchOptions, ScenarioKey } from './options.js';
+import { isSchemaScenario, type BenchOptions, type ScenarioKey } from './options.js';
 import type { ConnectionPeaks } from './sample.js';
 import type { Scenario } from './scenarios.js';
 import type { ServerKind } from './servers.js';
@@ -13,8 +13,16 @@ import { evaluateTarget, targetLabel, throughputRatio, type TargetResult } from 
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
-const START = '<!-- results:start -->';
-const END = '<!-- results:end -->';
+/** The generated tables: the row-model scenarios', and the schema scenarios' apart (run on their own). */
+const TABLES = [
+  { name: 'results table', start: '<!-- results:start -->', end: '<!-- results:end -->', holds: (key: ScenarioKey) => !isSchemaScenario(key) },
+  {
+    name: 'schema results table',
+    start: '<!-- schema-results:start -->',
+    end: '<!-- schema-results:end -->',
+    holds: (key: ScenarioKey) => isSchemaScenario(key),
+  },
+] as const;
 /** Gateway RSS after the 10,000-tenant scenarios should stay under this. */
 export const RSS_TARGET_MB = 250;
 
@@ -183,7 +191,7 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
     .filter((s) => s.gateway.pathShare)
     .map((s) => `${s.key}: ${Math.round((s.gateway.pathShare?.dedicated ?? 0) * 100)}% dedicated`);
   const rss = report.scenarios
-    .filter((s) => s.key === 'c' || s.key === 'd' || s.key === 'f2')
+    .filter((s) => s.tenantCount >= 10_000)
     .map((s) => `${s.key}: ${s.gateway.rssAfterMb ?? '?'} MB after, ${s.gateway.rssPeakMb} MB peak`);
   return [
     `Measured ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, Node ${m.node}, ` +
@@ -197,7 +205,7 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
     ...table,
     '',
     `Tenants known to the gateway: ${report.tenantsKnown.toLocaleString('en-US')}. ` +
-      `Gateway RSS against the ${RSS_TARGET_MB} MB target: ${rss.length > 0 ? rss.join('; ') : 'scenarios c/d/f2 not run'}.` +
+      `Gateway RSS against the ${RSS_TARGET_MB} MB target: ${rss.length > 0 ? rss.join('; ') : 'no 10,000-tenant scenario run'}.` +
       (shares.length > 0 ? ` Requests on dedicated pools: ${shares.join(', ')}.` : ''),
     'Non-2xx counts include connection errors and timeouts; peak connections are sampled from `pg_stat_activity` every 100 ms. ' +
       '"Other CPU" is the share of the machine other processes used during the run: above a few percent, the figures are skewed. ' +
@@ -207,11 +215,24 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
   ].join('\n');
 }
 
-/** Replaces the text between the markers, keeping the hand-written rest of bench/README.md. */
-export async function updateReadme(section: string): Promise<void> {
-  const text = await readFile(README, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`bench/README.md lacks the ${START} … ${END} markers`);
-  await writeFile(README, `${text.slice(0, start + START.length)}\n${section}\n${text.slice(end)}`);
+/**
+ * Replaces the text between the markers of each table this run has scenarios for, keeping the other
+ * table and the hand-written rest of bench/README.md: a run of the schema scenarios alone leaves the
+ * row-model table as it was, and the other way round. Returns the names of the tables written.
+ */
+export async function updateReadme(report: BenchReport, resultsFile: string): Promise<string[]> {
+  let text = await readFile(README, 'utf8');
+  const written: string[] = [];
+  for (const table of TABLES) {
+    const scenarios = report.scenarios.filter((s) => table.holds(s.key));
+    if (scenarios.length === 0) continue;
+    const start = text.indexOf(table.start);
+    const end = text.indexOf(table.end);
+    if (start < 0 || end < start) throw new Error(`bench/README.md lacks the ${table.start} … ${table.end} markers`);
+    const section = markdownSection({ ...report, scenarios }, resultsFile);
+    text = `${text.slice(0, start + table.start.length)}\n${section}\n${text.slice(end)}`;
+    written.push(table.name);
+  }
+  await writeFile(README, text);
+  return written;
 }

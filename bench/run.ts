@@ -5,6 +5,7 @@
 import {
   benchTenantIds,
   bigTenantId,
+  catalogTenantCount,
   openBenchDatabase,
   provision,
   removePostedUsers,
@@ -16,10 +17,9 @@ import { runLoad } from './load.js';
 import { machineInfo } from './machine.js';
 import { pathShare, readPathCounts } from './metrics.js';
 import { probe } from './probe.js';
-import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
+import { isSchemaScenario, parseOptions, USAGE, UsageError, type BenchOptions, type ScenarioKey } from './options.js';
 import {
   formatPerRequest,
-  markdownSection,
   scenarioResult,
   textTable,
   updateReadme,
@@ -29,7 +29,8 @@ import {
   type ServerRun,
 } from './report.js';
 import { sampleConnections, sampleRss, type RssSampler } from './sample.js';
-import { buildScenarios, type Scenario } from './scenarios.js';
+import { buildScenarios, buildSchemaScenarios, type Scenario } from './scenarios.js';
+import { provisionSchemaTenants, schemaTenantIds } from './schema-tenants.js';
 import { startServer, type RunningServer, type ServerKind, type ServerSpec } from './servers.js';
 import { openStatementStats, type StatementStats } from './statements.js';
 import { targetLabel, type TargetResult } from './targets.js';
@@ -92,10 +93,19 @@ async function runSuite(ctx: Context): Promise<void> {
   const startedAt = new Date().toISOString();
   const machine = await machineInfo(await serverVersion(ctx.db.sql));
   const provisioning = await provision(ctx.db, TENANTS, log);
-  const scenarios = buildScenarios({ small: await benchTenantIds(ctx.db.sql, TENANTS), big: await bigTenantId(ctx.db.sql) });
+  // The schema tenants (and their 80,000 relations) only once a schema scenario asks for them; kept after.
+  const withSchema = ctx.options.scenarios.some(isSchemaScenario);
+  const schemaProvisioning = withSchema ? await provisionSchemaTenants(ctx.db, TENANTS, log) : undefined;
+  const tenants = { small: await benchTenantIds(ctx.db.sql, TENANTS), big: await bigTenantId(ctx.db.sql) };
+  const scenarios: Partial<Record<ScenarioKey, Scenario>> = {
+    ...buildScenarios(tenants),
+    ...(withSchema ? buildSchemaScenarios({ ...tenants, schema: await schemaTenantIds(ctx.db.sql, TENANTS) }) : {}),
+  };
   const results: ScenarioResult[] = [];
   for (const key of ctx.options.scenarios) {
-    results.push(await runScenario(ctx, scenarios[key]));
+    const scenario = scenarios[key];
+    if (!scenario) throw new Error(`scenario ${key} was not built`);
+    results.push(await runScenario(ctx, scenario));
   }
   const report: BenchReport = {
     startedAt,
@@ -104,9 +114,9 @@ async function runSuite(ctx: Context): Promise<void> {
     machine,
     gatewayEnv: publicGatewayEnv(ctx.options),
     baselinePoolMax: BASELINE_POOL_MAX,
-    // The small tenants and the big one.
-    tenantsKnown: TENANTS + 1,
-    provisioning,
+    // Every tenant in the catalog: the small ones, the big one and, once provisioned, the schema tenants.
+    tenantsKnown: await catalogTenantCount(ctx.db.sql),
+    provisioning: schemaProvisioning ? { ...provisioning, schema: schemaProvisioning } : provisioning,
     statementStatsUnavailable: ctx.stats.unavailable,
     scenarios: results,
   };
@@ -114,8 +124,8 @@ async function runSuite(ctx: Context): Promise<void> {
   log(`\n${textTable(report)}\n`);
   log(`raw figures: bench/${file}`);
   if (ctx.options.updateReadme) {
-    await updateReadme(markdownSection(report, file));
-    log('bench/README.md: results table updated');
+    const tables = await updateReadme(report, file);
+    log(`bench/README.md: ${tables.join(' and ')} updated`);
   }
   warnAboutBudget(results);
 }
@@ -151,7 +161,8 @@ async function measureServer(
   onReady?: (server: RunningServer) => Promise<void>,
 ): Promise<ServerRun> {
   ctx.signal.throwIfAborted();
-  if (scenario.writes) await removePostedUsers(ctx.db.sql);
+  // Schema scenarios too: their tenants' tables hold their twins' users without any POSTed row.
+  if (scenario.writes || isSchemaScenario(scenario.key)) await removePostedUsers(ctx.db.sql);
   const connections = sampleConnections(ctx.db.url, kind);
   try {
     const server = await startServer(serverSpec(kind, ctx.db, ctx.options));
@@ -196,24 +207,24 @@ type Driven = Pick<
  */
 async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer, rss: RssSampler): Promise<Driven> {
   const settings = { baseUrl: server.baseUrl, connections: ctx.options.connections, signal: ctx.signal };
-  const probeSha256 = await probe(server.baseUrl, scenario.probe());
+  const probeSha256 = await probe(server.baseUrl, scenario.probe(server.kind));
   const warmup =
     ctx.options.warmupSeconds > 0
-      ? await runLoad({ ...settings, durationSeconds: ctx.options.warmupSeconds, requests: scenario.requests() })
+      ? await runLoad({ ...settings, durationSeconds: ctx.options.warmupSeconds, requests: scenario.requests(server.kind) })
       : undefined;
   // Thousands of tenants: the timed warm-up may not reach each one, and the gateway's tenant cache (a
   // start-up cost, not a per-request one) would then be filled during the measured run. One request per
   // tenant first, for every server alike.
   const coverage =
     ctx.options.warmupSeconds > 0 && scenario.tenantCount > 100
-      ? await runLoad({ ...settings, durationSeconds: 120, amount: scenario.tenantCount, requests: scenario.requests() })
+      ? await runLoad({ ...settings, durationSeconds: 120, amount: scenario.tenantCount, requests: scenario.requests(server.kind) })
       : undefined;
   ctx.signal.throwIfAborted();
   const counters = server.kind === 'gateway' ? () => readPathCounts(server.baseUrl) : async () => undefined;
   const before = await counters();
   await ctx.stats.reset();
   const foreign = await watchForeignCpu();
-  const load = await runLoad({ ...settings, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests() });
+  const load = await runLoad({ ...settings, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests(server.kind) });
   const foreignCpuPercent = await foreign.stop();
   // Interrupted: the figures are partial, report nothing.
   ctx.signal.throwIfAborted();
@@ -285,6 +296,7 @@ function describeRun(run: ServerRun): string {
   return (
     `  ${run.kind.padEnd(8)} ${String(l.requestsPerSecond).padStart(6)} req/s  p50 ${l.latencyMs.p50} ms  p99 ${l.latencyMs.p99} ms  ` +
     `plans/req ${formatPerRequest(st?.plansPerRequest)}  calls/req ${formatPerRequest(st?.callsPerRequest)}  ` +
+    (st ? `PG ms/req plan ${st.planMsPerRequest?.toFixed(3) ?? 'n/a'} exec ${st.execMsPerRequest.toFixed(3)}  ` : '') +
     `non-2xx+errors ${failures}${codes ? ` (${codes})` : ''}${l.timeouts ? `, ${l.timeouts} timeouts` : ''}  ` +
     `peak conns ${run.connections.peak}/${run.connectionBudget}  RSS ${run.rssAfterMb ?? '?'} MB (peak ${run.rssPeakMb})${share}` +
     (run.foreignCpuPercent !== undefined && run.foreignCpuPercent >= FOREIGN_CPU_WARNING

@@ -4,7 +4,8 @@
 import type autocannon from 'autocannon';
 import { collectCursors, type CursorSet } from './cursors.js';
 import { POSTED_USER } from './database.js';
-import type { ScenarioKey } from './options.js';
+import type { DefaultScenarioKey, SchemaScenarioKey, ScenarioKey } from './options.js';
+import type { ServerKind } from './servers.js';
 import { p50Target, ratioTarget, type Target } from './targets.js';
 
 export const USERS_PATH = '/v1/internal/users';
@@ -34,10 +35,16 @@ export interface Scenario {
    * before its probe; returns what to record (e.g. how long it took).
    */
   prepare?(baseUrl: string): Promise<unknown>;
-  /** A request of the scenario that both servers must answer with the same bytes. */
-  probe(): ProbeRequest;
-  /** A fresh request list: counters and PRNG restart, so every server sees the same sequence. */
-  requests(): autocannon.Request[];
+  /**
+   * A request of the scenario that both servers must answer with the same bytes. Per server: in the
+   * schema scenarios the gateway is asked for a schema tenant, the references for its row-model twin.
+   */
+  probe(server: ServerKind): ProbeRequest;
+  /**
+   * A fresh request list for `server`: counters and PRNG restart, so every server sees the same
+   * sequence (the same paths and, but for the schema scenarios' twins, the same tenants).
+   */
+  requests(server: ServerKind): autocannon.Request[];
 }
 
 export interface ProbeRequest {
@@ -52,22 +59,18 @@ export interface BenchTenants {
   readonly big: string;
 }
 
-/** All scenarios over the bench tenants. */
-export function buildScenarios(tenants: BenchTenants): Record<ScenarioKey, Scenario> {
+/** All row-model scenarios over the bench tenants (what `all` runs). */
+export function buildScenarios(tenants: BenchTenants): Record<DefaultScenarioKey, Scenario> {
   const first = (n: number): readonly string[] => {
     if (tenants.small.length < n) throw new Error(`scenario needs ${n} tenants, ${tenants.small.length} provisioned`);
     return tenants.small.slice(0, n);
   };
-  const zipf = zipfCdf(10_000, ZIPF_EXPONENT);
   const one = (ids: readonly string[]): (() => string) => () => ids[0] as string;
   return {
     a: scenario('a', '1 tenant, GET', first(1), [ratioTarget(0.95), ratioTarget(0.8, 'lean')], false, one),
     b: scenario('b', '100 tenants, round robin, GET', first(100), [ratioTarget(0.9)], false, roundRobin),
     c: scenario('c', '10,000 tenants, round robin, GET', first(10_000), [ratioTarget(0.8)], false, roundRobin),
-    d: scenario('d', `10,000 tenants, Zipf s=${ZIPF_EXPONENT}, GET`, first(10_000), [ratioTarget(0.9)], false, (ids) => {
-      const random = mulberry32(SEED);
-      return () => ids[sampleCdf(zipf, random())] as string;
-    }),
+    d: scenario('d', `10,000 tenants, Zipf s=${ZIPF_EXPONENT}, GET`, first(10_000), [ratioTarget(0.9)], false, zipfPicker()),
     e: scenario('e', '1,000 tenants, round robin, 20% POST / 80% GET', first(1000), [ratioTarget(0.85)], true, roundRobin),
     f1: scenario('f1', '1M-user tenant, page 1, GET', [tenants.big], [p50Target(BIG_TENANT_P50_MS)], false, one),
     f2: scenario('f2', '10,000 tenants, round robin, beside the 1M-user tenant, GET', first(10_000), [ratioTarget(0.8)], false, roundRobin),
@@ -75,8 +78,33 @@ export function buildScenarios(tenants: BenchTenants): Record<ScenarioKey, Scena
   };
 }
 
+/**
+ * c and d with schema tenants: the gateway serves bench-schema-NNNNNN, the baseline the row-model twin
+ * bench-NNNNNN with the same users (bench/schema-tenants.ts). Both lists are in the same order, so the
+ * same picker (round robin, or the Zipf draw from the same seed) names twins at every step.
+ */
+export function buildSchemaScenarios(tenants: BenchTenants & { readonly schema: readonly string[] }): Record<SchemaScenarioKey, Scenario> {
+  const twins = (n: number): { rows: readonly string[]; schema: readonly string[] } => {
+    if (tenants.small.length < n || tenants.schema.length < n) {
+      throw new Error(`scenario needs ${n} tenants of each model, ${tenants.schema.length} schema and ${tenants.small.length} row-model provisioned`);
+    }
+    return { rows: tenants.small.slice(0, n), schema: tenants.schema.slice(0, n) };
+  };
+  const t1k = twins(1000);
+  const t10k = twins(10_000);
+  return {
+    c1s: scenario('c1s', '1,000 schema tenants, round robin, GET', t1k.rows, [ratioTarget(0.6)], false, roundRobin, t1k.schema),
+    cs: scenario('cs', '10,000 schema tenants, round robin, GET', t10k.rows, [ratioTarget(0.6)], false, roundRobin, t10k.schema),
+    ds: scenario('ds', `10,000 schema tenants, Zipf s=${ZIPF_EXPONENT}, GET`, t10k.rows, [ratioTarget(0.8)], false, zipfPicker(), t10k.schema),
+  };
+}
+
 type PickerFactory = (ids: readonly string[]) => () => string;
 
+/**
+ * `ids`: the tenants the references (baseline, lean) are asked for; `gatewayIds`: the gateway's, index
+ * for index (the same tenants unless said otherwise).
+ */
 function scenario(
   key: ScenarioKey,
   title: string,
@@ -84,7 +112,10 @@ function scenario(
   targets: readonly Target[],
   writes: boolean,
   picker: PickerFactory,
+  gatewayIds: readonly string[] = ids,
 ): Scenario {
+  if (gatewayIds.length !== ids.length) throw new Error(`scenario ${key}: the gateway's tenant list must be as long as the references'`);
+  const idsFor = (server: ServerKind): readonly string[] => (server === 'gateway' ? gatewayIds : ids);
   return {
     key,
     title,
@@ -92,13 +123,26 @@ function scenario(
     targets,
     writes,
     withLean: targets.some((t) => t.kind === 'ratio' && t.against === 'lean'),
-    probe: () => ({ path: USERS_PATH, tenantId: ids[0] as string }),
-    requests: () => [
-      ids.length === 1
-        ? // One tenant: a static request, so autocannon builds its bytes once, as it would for the baseline.
-          { method: 'GET', path: USERS_PATH, headers: { 'x-tenant-id': ids[0] as string } }
-        : { method: 'GET', path: USERS_PATH, setupRequest: writes ? mixedSetup(picker(ids)) : getSetup(picker(ids)) },
-    ],
+    probe: (server) => ({ path: USERS_PATH, tenantId: idsFor(server)[0] as string }),
+    requests: (server) => {
+      const list = idsFor(server);
+      return [
+        list.length === 1
+          ? // One tenant: a static request, so autocannon builds its bytes once, as it would for the baseline.
+            { method: 'GET', path: USERS_PATH, headers: { 'x-tenant-id': list[0] as string } }
+          : { method: 'GET', path: USERS_PATH, setupRequest: writes ? mixedSetup(picker(list)) : getSetup(picker(list)) },
+      ];
+    },
+  };
+}
+
+/** Zipf over the first 10,000 tenants, s = ZIPF_EXPONENT, from the fixed seed. */
+function zipfPicker(): PickerFactory {
+  const zipf = zipfCdf(10_000, ZIPF_EXPONENT);
+  return (ids) => {
+    if (ids.length !== zipf.length) throw new Error(`the Zipf picker needs ${zipf.length} tenants, got ${ids.length}`);
+    const random = mulberry32(SEED);
+    return () => ids[sampleCdf(zipf, random())] as string;
   };
 }
 

@@ -15,10 +15,21 @@ export interface StatementFigures {
   readonly calls: number;
   readonly plansPerRequest: number | undefined;
   readonly callsPerRequest: number;
+  /** PostgreSQL's planning and execution time per request, ms (total_plan_time, total_exec_time). */
+  readonly planMsPerRequest: number | undefined;
+  readonly execMsPerRequest: number;
   /** The same sums by role: "tenant roles" (t_<hex>) together, other roles by name. */
   readonly byRole: Record<string, { readonly plans: number; readonly calls: number }>;
   /** The statements run most often (normalised text, shortened), to say what the calls were. */
-  readonly top: readonly { readonly role: string; readonly query: string; readonly plans: number; readonly calls: number }[];
+  readonly top: readonly {
+    readonly role: string;
+    readonly query: string;
+    readonly plans: number;
+    readonly calls: number;
+    /** Mean planning and execution time, ms. */
+    readonly meanPlanMs: number;
+    readonly meanExecMs: number;
+  }[];
   /** Entries pg_stat_statements evicted during the run (pg_stat_statements.max too small): figures too low. */
   readonly evicted: number;
 }
@@ -55,9 +66,10 @@ export async function openStatementStats(sql: Sql): Promise<StatementStats> {
       await sql.unsafe(`SELECT ${MARK} pg_stat_statements_reset()`);
     },
     async read(requests) {
-      const rows = await sql.unsafe<{ role: string; query: string; plans: number; calls: number }[]>(
+      const rows = await sql.unsafe<{ role: string; query: string; plans: number; calls: number; planMs: number; execMs: number }[]>(
         `SELECT ${MARK} CASE WHEN r.rolname ~ '^t_[0-9a-f]{32}$' THEN 'tenant roles' ELSE coalesce(r.rolname, s.userid::text) END AS role,
-                left(min(s.query), ${TOP_QUERY_CHARS}) AS query, sum(s.plans)::float8 AS plans, sum(s.calls)::float8 AS calls
+                left(min(s.query), ${TOP_QUERY_CHARS}) AS query, sum(s.plans)::float8 AS plans, sum(s.calls)::float8 AS calls,
+                sum(s.total_plan_time)::float8 AS "planMs", sum(s.total_exec_time)::float8 AS "execMs"
          FROM pg_stat_statements s LEFT JOIN pg_roles r ON r.oid = s.userid
          WHERE s.toplevel AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
            AND s.query NOT LIKE '%${MARK}%'
@@ -68,20 +80,34 @@ export async function openStatementStats(sql: Sql): Promise<StatementStats> {
       const byRole: Record<string, { plans: number; calls: number }> = {};
       let plans = 0;
       let calls = 0;
+      let planMs = 0;
+      let execMs = 0;
       for (const row of rows) {
         const role = byRole[row.role] ?? { plans: 0, calls: 0 };
         byRole[row.role] = { plans: role.plans + row.plans, calls: role.calls + row.calls };
         plans += row.plans;
         calls += row.calls;
+        planMs += row.planMs;
+        execMs += row.execMs;
       }
       const per = (n: number): number => (requests > 0 ? Math.round((n / requests) * 1000) / 1000 : 0);
+      const mean = (ms: number, n: number): number => (n > 0 ? Math.round((ms / n) * 10_000) / 10_000 : 0);
       return {
         plans: planning ? plans : undefined,
         calls,
         plansPerRequest: planning ? per(plans) : undefined,
         callsPerRequest: per(calls),
+        planMsPerRequest: planning ? (requests > 0 ? Math.round((planMs / requests) * 10_000) / 10_000 : 0) : undefined,
+        execMsPerRequest: requests > 0 ? Math.round((execMs / requests) * 10_000) / 10_000 : 0,
         byRole,
-        top: rows.slice(0, TOP_STATEMENTS).map(({ role, query, plans, calls }) => ({ role, query, plans, calls })),
+        top: rows.slice(0, TOP_STATEMENTS).map(({ role, query, plans, calls, planMs, execMs }) => ({
+          role,
+          query,
+          plans,
+          calls,
+          meanPlanMs: mean(planMs, plans),
+          meanExecMs: mean(execMs, calls),
+        })),
         evicted: info?.dealloc ?? 0,
       };
     },
