@@ -183,6 +183,31 @@ describe('the shared role on schema tenants', () => {
   });
 });
 
+describe('schema tenants on a shared pool of several connections', () => {
+  it('go to their home connection while it has room, so their tables stay cached in one backend', async () => {
+    const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
+    const four = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 4, pipelineDepth: 16, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting });
+    try {
+      const st = (t: { id: string }): { text: string; params: string[] } => ({
+        text: 'SELECT pg_backend_pid() AS pid, pg_sleep(0.02) FROM users WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1',
+        params: [t.id],
+      });
+      const pids = new Map<string, Set<number>>([[a.id, new Set()], [b.id, new Set()]]);
+      // Concurrent and overlapping: without the affinity they would spread over the idle connections.
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const t = i % 2 === 0 ? a : b;
+          for (const row of await four.run(t.id, st(t), schemaSearchPath(schemaOf(t)))) pids.get(t.id)?.add(row.pid as number);
+        }),
+      );
+      expect(pids.get(a.id)?.size).toBe(1);
+      expect(pids.get(b.id)?.size).toBe(1);
+    } finally {
+      await four.end();
+    }
+  });
+});
+
 describe('search_path tricks (CVE-2018-1058 class) change nothing', () => {
   it('a users table in public, a schema named like the role, and a look-alike function do not capture our statements', async () => {
     // Made by a superuser, as a careless administrator might: tenants themselves can create nothing.
