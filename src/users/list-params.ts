@@ -79,10 +79,25 @@ const SEARCH_COLUMNS_MESSAGE =
   SEARCHABLE_COLUMNS.join(', ');
 const TIMESTAMP_HINT =
   'an RFC 3339 date-time such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00.123456+02:00' +
-  ' (UTC offset at most ±15:59)';
+  ' (UTC offset at most ±15:59; in a URL, + may be written %2B)';
+
+/**
+ * A `+` sent unencoded in a query string arrives as a space (form encoding): `…T10:00:00 01:00` can
+ * only have been `…T10:00:00+01:00`, since no valid date-time holds a space there.
+ */
+const SPACED_OFFSET = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?) (\d{2}:\d{2})$/;
+
+function restorePlus(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const m = SPACED_OFFSET.exec(text);
+  return m === null ? text : `${m[1]}+${m[2]}`;
+}
 
 export function parseListParams(query: URLSearchParams): ListParams {
-  const raw = collect(query);
+  const collected = collect(query);
+  const raw: RawParams = { ...collected, date_after: restorePlus(collected.date_after), date_before: restorePlus(collected.date_before) };
+  if (raw.date_after === undefined) delete raw.date_after;
+  if (raw.date_before === undefined) delete raw.date_before;
   checkDateRange(raw);
   const sortColumn = raw.sort_column === undefined ? undefined : parseSortColumn(raw.sort_column);
   const sortDirection = raw.sort_direction === undefined ? undefined : parseSortDirection(raw.sort_direction);

@@ -248,6 +248,20 @@ describe('date range', () => {
     expect(error.message).toMatch(/^date_after must be an RFC 3339 date-time/);
   });
 
+  it('reads a + that arrived as a space (sent unencoded in the query string) as the offset sign', () => {
+    // As a browser or curl sends it: the query string's + decodes to a space.
+    expect(parse('date_after=2026-01-01T10:00:00+01:00&date_before=2026-01-02T10:00:00.5+01:00')).toMatchObject({
+      dateAfter: '2026-01-01T10:00:00+01:00',
+      dateBefore: '2026-01-02T10:00:00.5+01:00',
+    });
+    // Encoded, as before; and the error message's own example, pasted into a URL, now works.
+    expect(parse('date_after=2026-01-01T10:00:00%2B01:00').dateAfter).toBe('2026-01-01T10:00:00+01:00');
+    expect(parse('date_after=2024-01-31T12:00:00.123456+02:00').dateAfter).toBe('2024-01-31T12:00:00.123456+02:00');
+    // Only there: a space anywhere else is still an error.
+    expectInvalid({ date_after: '2026-01-01 10:00:00+01:00' }, 'date_after');
+    expectInvalid({ date_after: '2026-01-01T10:00:00 1:00' }, 'date_after');
+  });
+
   it('names date_before when it is malformed', () => {
     expectInvalid({ date_before: 'yesterday' }, 'date_before');
   });
