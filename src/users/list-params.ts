@@ -87,17 +87,15 @@ const TIMESTAMP_HINT =
  */
 const SPACED_OFFSET = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?) (\d{2}:\d{2})$/;
 
-function restorePlus(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
+function restorePlus(text: string): string {
   const m = SPACED_OFFSET.exec(text);
   return m === null ? text : `${m[1]}+${m[2]}`;
 }
 
 export function parseListParams(query: URLSearchParams): ListParams {
-  const collected = collect(query);
-  const raw: RawParams = { ...collected, date_after: restorePlus(collected.date_after), date_before: restorePlus(collected.date_before) };
-  if (raw.date_after === undefined) delete raw.date_after;
-  if (raw.date_before === undefined) delete raw.date_before;
+  const raw = collect(query);
+  if (raw.date_after !== undefined) raw.date_after = restorePlus(raw.date_after);
+  if (raw.date_before !== undefined) raw.date_before = restorePlus(raw.date_before);
   checkDateRange(raw);
   const sortColumn = raw.sort_column === undefined ? undefined : parseSortColumn(raw.sort_column);
   const sortDirection = raw.sort_direction === undefined ? undefined : parseSortDirection(raw.sort_direction);
