@@ -44,6 +44,13 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
     expect(config.queue).toEqual({ timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250 });
   });
 
+  it('reads TENANT_MODEL (rls unless set) and refuses an unknown model, naming the variable', () => {
+    expect(loadConfig({}).tenantModel).toBe('rls');
+    expect(loadConfig({ TENANT_MODEL: 'schema' }).tenantModel).toBe('schema');
+    const error = configError({ TENANT_MODEL: 'database' });
+    expect(error.message).toContain('TENANT_MODEL');
+  });
+
   it('treats blank variables as unset', () => {
     const config = loadConfig({ DATABASE_URL: '  ', PORT: '', CREDENTIALS_KEY: ' ' });
     expect(config.database.kind).toBe('embedded');
