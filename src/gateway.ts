@@ -122,7 +122,6 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     idleTimeoutSeconds: pool.idleTimeoutSeconds,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,
     statementTimeoutMs: pool.queryTimeoutMs,
-    models,
   });
   const idleTimeoutMs = pool.idleTimeoutSeconds * 1000;
   const policy: PromotionPolicy = {

@@ -34,8 +34,14 @@ export interface ConnectionSettings {
    * rejection unhandled when the session dies during it, which would end the process.
    */
   readonly fetchTypes?: boolean;
-  /** The session's search_path (a tenant schema's, src/db/search-path.ts); undefined: the server's default. */
+  /** The session's search_path (src/db/tenant-tables.ts); undefined: the server's default. */
   readonly searchPath?: string;
+  /**
+   * Prepared statements kept per connection; the least recently used beyond it are closed on the
+   * server. Undefined: no bound (postgres.js's own behaviour). An option of our patch of postgres.js
+   * (patches/), so missing from its typings.
+   */
+  readonly maxPrepared?: number;
 }
 
 export type ConnectionOptions = Options<Record<string, never>>;
@@ -54,6 +60,7 @@ export function connectionOptions(settings: ConnectionSettings): ConnectionOptio
     // onnotify is the option postgres.js's own listen() builds on; it is missing from its typings.
     ...(settings.onnotify === undefined ? {} : ({ onnotify: settings.onnotify } as Record<string, unknown>)),
     ...(settings.keepOpen === true ? { max_lifetime: null } : {}),
+    ...(settings.maxPrepared === undefined ? {} : ({ max_prepared: settings.maxPrepared } as Record<string, unknown>)),
     connection: {
       application_name: settings.applicationName,
       TimeZone: 'UTC',

@@ -1,9 +1,10 @@
 // What an isolation model decides, so that a new one (a database per tenant, Citus) plugs in beside the
 // row and schema models without touching the request path or the catalog: how a session is scoped to a
-// tenant (the shared role's setting, and where unqualified table names resolve), and what a tenant
-// needs created and removed in the database. A dedicated pool logs in as the tenant's own role under
-// every model (src/pool/tenant-pool.ts), with the model's search_path.
+// tenant (the shared role's setting), where its tables are (the qualified names its statements use), and
+// what a tenant needs created and removed in the database. A dedicated pool logs in as the tenant's own
+// role under every model (src/pool/tenant-pool.ts).
 import type { TransactionSql } from 'postgres';
+import type { TenantTables } from '../db/tenant-tables.js';
 import type { IsolationModelName, Placement } from '../tenants/placement.js';
 
 /** A new tenant: its role, the SCRAM verifier of its password (never the password), its data name. */
@@ -22,11 +23,8 @@ export interface IsolationModel {
    * the tenant. Its only value is the tenant's id from the catalog.
    */
   sharedScope(tenantId: string, local: boolean): string;
-  /**
-   * The search_path the tenant's statements run under (a SET value, identifiers quoted); undefined for
-   * the session's default. Statements name tables unqualified and functions qualified.
-   */
-  searchPath(placement: Placement): string | undefined;
+  /** The tenant's tables, qualified: statements name nothing through a search_path. */
+  tables(placement: Placement): TenantTables;
   /** The schema or database a new tenant gets, from its role name; null when it gets none. */
   dataNameFor(role: string): string | null;
   /**

@@ -2,6 +2,7 @@
 // sql/004). A tenant is a login role, a member of the base role `tenantgate_tenant`; the shared pool's
 // one role is scoped to a tenant by the session setting `tenantgate.tenant_id`, which its policy reads.
 import { quoteLiteral } from '../db/quote.js';
+import { SHARED_TABLES } from '../db/tenant-tables.js';
 import type { IsolationModel } from './model.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -18,7 +19,7 @@ export const rlsModel: IsolationModel = {
   // A role each: large enough to amortise round trips, small enough to keep one transaction modest.
   bulkChunk: 1000,
   sharedScope: tenantScopeSetting,
-  searchPath: () => undefined,
+  tables: () => SHARED_TABLES,
   dataNameFor: () => null,
   async provision(tx, logins) {
     // The role's name and verifier are parameters; the function quotes the name with format('%I').

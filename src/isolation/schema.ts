@@ -1,8 +1,8 @@
 // The schema model: a tenant's tables in its own schema (s_<tenant id hex>), made by the tenant-data
-// migrations of sql/tenant/ (sql/009 for the roles and grants). Statements are the row model's, same
-// text: they run under search_path = the tenant's schema, then pg_temp, so `users` is the tenant's own
-// table, and the shared role is still held to the session's scope by each table's policy.
-import { schemaSearchPath } from '../db/search-path.js';
+// migrations of sql/tenant/ (sql/009 for the roles and grants). Statements are the row model's, with the
+// tenant's schema named in their text (src/db/tenant-tables.ts), and the shared role is still held to the
+// session's scope by each table's policy.
+import { schemaTables } from '../db/tenant-tables.js';
 import type { TenantMigrations } from '../db/tenant-migrations.js';
 import type { IsolationModel } from './model.js';
 import { tenantScopeSetting } from './rls.js';
@@ -14,9 +14,9 @@ export function createSchemaModel(migrations: TenantMigrations): IsolationModel 
     // (64 × max_connections slots by default) bounds how many schemas one transaction may create.
     bulkChunk: 50,
     sharedScope: tenantScopeSetting,
-    searchPath(placement) {
+    tables(placement) {
       if (placement.dataName === null) throw new Error('a schema tenant without a schema');
-      return schemaSearchPath(placement.dataName);
+      return schemaTables(placement.dataName);
     },
     dataNameFor: (role) => `s_${role.slice(2)}`,
     async provision(tx, logins) {

@@ -8,8 +8,10 @@
 import type { Row, Sql } from 'postgres';
 import { isAuthenticationFailure, isTenantDataGone, translateDbError } from '../db/errors.js';
 import { renderBound, type StatementBuilder } from '../db/statement.js';
+import { SHARED_TABLES, type TenantTables } from '../db/tenant-tables.js';
 import { Unavailable } from '../errors.js';
 import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
+import type { Placement } from '../tenants/placement.js';
 import type { ConnectionBudget } from './budget.js';
 import { isDeadlineMiss, withDeadline } from './deadline.js';
 import type { IsolationModels } from '../isolation/models.js';
@@ -27,7 +29,7 @@ export interface ServerPoolsDeps {
   readonly budget: ConnectionBudget;
   readonly queue: WaitQueue;
   readonly rates: RateTracker;
-  /** How each model scopes a tenant's statements (its search_path on the shared pool). */
+  /** Where each model's tenants have their tables (the qualified names their statements use). */
   readonly models: IsolationModels;
 }
 
@@ -125,18 +127,27 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     }
   };
 
-  const searchPathOf = (tenant: TenantEntry): string | undefined => {
-    const model = deps.models.get(tenant.placement.model);
-    if (!model) throw new Unavailable('tenant_model_unsupported', 'this gateway instance cannot serve the tenant\'s isolation model; retry shortly', 1);
-    return model.searchPath(tenant.placement);
+  /** Computed once per cached placement: the same object until the tenant's placement changes. */
+  const tablesByPlacement = new WeakMap<Placement, TenantTables>();
+  const tablesOf = (placement: Placement): TenantTables => {
+    let tables = tablesByPlacement.get(placement);
+    if (tables === undefined) {
+      const model = deps.models.get(placement.model);
+      if (!model) throw new Unavailable('tenant_model_unsupported', 'this gateway instance cannot serve the tenant\'s isolation model; retry shortly', 1);
+      tables = model.tables(placement);
+      tablesByPlacement.set(placement, tables);
+    }
+    return tables;
   };
 
   const onShared = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
-    const path = searchPathOf(tenant);
+    const tables = tablesOf(tenant.placement);
+    // A tenant with tables of its own has statements of its own: they are prepared on its home connection.
+    const atHome = tables !== SHARED_TABLES;
     await acquire(sharedLimiter, tenant.id);
     try {
       servedShared++;
-      return await withDeadline(shared.run(tenant.id, renderBound(build), path), options.deadlineMs);
+      return await withDeadline(shared.run(tenant.id, renderBound(build, tables), atHome), options.deadlineMs);
     } catch (err) {
       if (isTenantDataGone(err)) await recheckTenant(tenant.id);
       throw translateDbError(err) ?? err;
@@ -162,8 +173,9 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
       // Outgrown: a pool sized for the rate that promoted it is replaced by a bigger one in the
       // background (the old one drains once the new one is in place).
       if (isOutgrown(pool.size, rate, policy)) dedicated.promoteInBackground(tenant.id, rate);
+      const tables = tablesOf(tenant.placement);
       const run = (sql: Sql): Promise<Row[]> => {
-        const { text, params } = renderBound(build);
+        const { text, params } = renderBound(build, tables);
         return sql.unsafe(text, params, { prepare: true }) as unknown as Promise<Row[]>;
       };
       return onDedicated(tenant.id, pool, run, () => query(tenant, build));

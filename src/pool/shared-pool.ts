@@ -11,11 +11,12 @@
 // isolation model (src/isolation/rls.ts), through quoteLiteral, the one tested escaping function;
 // tenant-supplied values stay bind parameters.
 //
-// Schema tenants (src/isolation/schema.ts) run the same statement text under their own search_path,
-// sent with the scope in the same simple query (`SET …; SET search_path = "s_…", pg_temp`), so a session
-// never holds one tenant's scope with another's path. PostgreSQL re-plans a cached statement whose
-// search_path changed since it was planned: a schema tenant back on "its" connection keeps its plan,
-// one that moves pays a plan, and the number of prepared statements stays that of the row model.
+// Schema tenants (src/isolation/schema.ts) run statements that name their own schema's tables
+// (src/db/tenant-tables.ts): a text per tenant, so a prepared statement per tenant and connection. Each
+// schema tenant has a home connection where its statements stay prepared, and each connection keeps at
+// most PREPARED_PER_CONNECTION statements (the least recently used are closed on the server). No
+// session's search_path ever changes: every session runs under STATEMENT_SEARCH_PATH, where an
+// unqualified table name resolves to nothing.
 //
 // The role never changes, so PostgreSQL keeps each prepared statement's plan (a role switch per request
 // re-planned every statement). The setting is session-level, so each connection remembers the tenant
@@ -38,13 +39,22 @@ import postgres, { type Row, type Sql } from 'postgres';
 import { connectionOptions } from '../db/connection-options.js';
 import { STALE_SCOPE } from '../db/errors.js';
 import type { BoundStatement } from '../db/statement.js';
+import { STATEMENT_SEARCH_PATH } from '../db/tenant-tables.js';
+
+/**
+ * Prepared statements a shared connection keeps. The row model needs a handful (one text per statement
+ * shape, shared by every tenant); a schema tenant needs its own, so this bounds what thousands of
+ * schema tenants cost each backend (a prepared statement and its generic plan: bench/README.md).
+ */
+export const PREPARED_PER_CONNECTION = 1000;
 
 export interface SharedPool {
   /**
-   * Runs `statement` for `tenantId` (it must check the scope); returns the statement's rows.
-   * `searchPath`: where its unqualified names resolve (a tenant schema); undefined: the session default.
+   * Runs `statement` for `tenantId` (it must check the scope); returns the statement's rows. `home`:
+   * the statement's text is the tenant's own (it names the tenant's schema), so run it on the tenant's
+   * home connection when that has room, where it is already prepared.
    */
-  run(tenantId: string, statement: BoundStatement, searchPath?: string): Promise<Row[]>;
+  run(tenantId: string, statement: BoundStatement, home?: boolean): Promise<Row[]>;
   /** Connections of the pool, for tests and monitoring. */
   readonly connections: readonly Sql[];
   /** Scope changes sent (SET statements), and statements re-run after a stale-scope error. */
@@ -71,6 +81,8 @@ export interface SharedPoolOptions {
   readonly scopeMode?: ScopeMode;
   /** The statement that scopes a session (`local`: its transaction) to a tenant: the isolation model's. */
   readonly scope: (tenantId: string, local: boolean) => string;
+  /** Prepared statements kept per connection (PREPARED_PER_CONNECTION unless told). */
+  readonly preparedPerConnection?: number;
 }
 
 export type ScopeMode = 'session' | 'transaction';
@@ -79,12 +91,8 @@ interface Connection {
   readonly sql: Sql;
   /** The tenant whose scope the connection will hold once everything sent so far has run. */
   scope: string | undefined;
-  /** Its search_path then: DEFAULT_PATH for the session's default, undefined when unknown. */
-  path: string | undefined;
   inFlight: number;
 }
-
-const DEFAULT_PATH = '';
 
 export function createSharedPool(options: SharedPoolOptions): SharedPool {
   let scopeSets = 0;
@@ -94,7 +102,6 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
   for (let i = 0; i < options.max; i++) {
     const connection: Connection = {
       scope: undefined,
-      path: DEFAULT_PATH,
       inFlight: 0,
       sql: postgres(
         options.databaseUrl,
@@ -107,12 +114,11 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
           statementTimeoutMs: options.statementTimeoutMs,
           genericPlans: true,
           fetchTypes: false,
+          searchPath: STATEMENT_SEARCH_PATH,
+          maxPrepared: options.preparedPerConnection ?? PREPARED_PER_CONNECTION,
           // A new session starts without the setting: forget the remembered scope.
           onclose: () => {
             connection.scope = undefined;
-            // Not the default: a scope change queued before the loss can still run on the next
-            // session (the driver carries queued queries over), leaving a tenant schema's path there.
-            connection.path = undefined;
           },
         }),
       ),
@@ -121,23 +127,22 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
   }
 
   /**
+   * A schema tenant's home connection, from its id: its statements are prepared there, and PostgreSQL
+   * caches the catalog entries of every table a backend touched (≈ 45 KB a schema, bench/README.md), so
+   * sending a schema tenant home whenever the home has pipeline room keeps both in one backend.
+   */
+  const home = (tenantId: string): Connection => connections[Number.parseInt(tenantId.slice(-8), 16) % connections.length] as Connection;
+
+  /**
    * An idle connection, the tenant's own first (no scope to send); else the tenant's own connection if
    * its pipeline has room; else the least busy. Idle before pipelined: a statement queued behind a
    * slow one waits for it, and the server's cores work on separate connections in parallel.
    */
-  /**
-   * A schema tenant's home connection, from its id. PostgreSQL caches the catalog entries of every
-   * table a backend touched (≈ 45 KB a schema, bench/README.md): sending a schema tenant to its home
-   * whenever the home has pipeline room keeps its tables cached in one backend, not in all of them.
-   */
-  const home = (tenantId: string): Connection => connections[Number.parseInt(tenantId.slice(-8), 16) % connections.length] as Connection;
-
-  const pick = (tenantId: string, schema: boolean): Connection => {
-    if (schema) {
+  const pick = (tenantId: string, atHome: boolean): Connection => {
+    if (atHome) {
       const h = home(tenantId);
       if (h.inFlight < options.pipelineDepth) return h;
     }
-    // (A tenant's search_path follows from the tenant: matching the scope matches the path.)
     let idle: Connection | undefined;
     let own: Connection | undefined;
     let best = connections[0] as Connection;
@@ -153,26 +158,13 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     return idle ?? own ?? best;
   };
 
-  /**
-   * The scope, and the search_path when it changes, in one simple query: one implicit transaction, so a
-   * session never holds one tenant's scope with another tenant's path.
-   */
-  const scopeText = (c: Connection, tenantId: string, path: string, local: boolean): string => {
-    const scope = options.scope(tenantId, local);
-    if (c.path === path) return scope;
-    const set = local ? 'SET LOCAL' : 'SET';
-    return path === DEFAULT_PATH ? (local ? scope : `${scope}; RESET search_path`) : `${scope}; ${set} search_path = ${path}`;
-  };
-
-  const send = (c: Connection, tenantId: string, statement: BoundStatement, path: string, forceScope: boolean): Promise<Row[]> => {
+  const send = (c: Connection, tenantId: string, statement: BoundStatement, forceScope: boolean): Promise<Row[]> => {
     const pending: Promise<unknown>[] = [];
-    if (forceScope || c.scope !== tenantId || c.path !== path) {
-      // Forced: the session's state is in doubt, so its path is set (or reset) too.
-      if (forceScope) c.path = undefined;
-      const text = scopeText(c, tenantId, path, false);
+    if (forceScope || c.scope !== tenantId) {
+      // Rendered first: a value that is not a tenant id throws here, before anything is counted or sent.
+      const text = options.scope(tenantId, false);
       scopeSets++;
       c.scope = tenantId;
-      c.path = path;
       pending.push(c.sql.unsafe(text));
     }
     const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
@@ -185,9 +177,8 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     return Promise.allSettled(pending).then((settled) => {
       const outcome = settled[settled.length - 1] as PromiseSettledResult<Row[]>;
       if (outcome.status === 'fulfilled' && settled.every((s) => s.status === 'fulfilled')) return outcome.value;
-      // Whatever failed, the session's scope and path are no longer known.
+      // Whatever failed, the session's scope is no longer known.
       c.scope = undefined;
-      c.path = undefined;
       if (outcome.status === 'fulfilled') return outcome.value;
       throw outcome.reason;
     });
@@ -198,10 +189,8 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
    * aborted and COMMIT ends it as a rollback, so the next request on the connection starts clean;
    * the scope never outlives the transaction, so there is no scope to remember.
    */
-  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement, path: string): Promise<Row[]> => {
-    // SET LOCAL ends with the transaction: the session's own path (the default) is back after COMMIT.
-    const local = { ...c, path: DEFAULT_PATH };
-    const begin = c.sql.unsafe(`BEGIN; ${scopeText(local, tenantId, path, true)}`);
+  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement): Promise<Row[]> => {
+    const begin = c.sql.unsafe(`BEGIN; ${options.scope(tenantId, true)}`);
     scopeSets++;
     const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
     const commit = c.sql.unsafe('COMMIT');
@@ -210,20 +199,19 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
 
   return {
     connections: connections.map((c) => c.sql),
-    async run(tenantId, statement, searchPath) {
-      const path = searchPath ?? DEFAULT_PATH;
-      const c = pick(tenantId, path !== DEFAULT_PATH);
+    async run(tenantId, statement, atHome = false) {
+      const c = pick(tenantId, atHome);
       c.inFlight++;
       try {
-        if (transactional) return await sendInTransaction(c, tenantId, statement, path);
+        if (transactional) return await sendInTransaction(c, tenantId, statement);
         try {
-          return await send(c, tenantId, statement, path, false);
+          return await send(c, tenantId, statement, false);
         } catch (err) {
           // The session lost its scope behind our back (a reconnect) or it was never what we thought:
           // the statement refused to run. Set it and try once more.
           if ((err as { code?: unknown }).code !== STALE_SCOPE) throw err;
           scopeRetries++;
-          return await send(c, tenantId, statement, path, true);
+          return await send(c, tenantId, statement, true);
         }
       } finally {
         c.inFlight--;

@@ -5,9 +5,8 @@ import postgres, { type Sql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { connectionOptions } from '../db/connection-options.js';
 import { isAuthenticationFailure, translateDbError } from '../db/errors.js';
+import { STATEMENT_SEARCH_PATH } from '../db/tenant-tables.js';
 import { Forbidden, NotFound } from '../errors.js';
-import type { IsolationModels } from '../isolation/models.js';
-import { placementOf } from '../tenants/placement.js';
 import type { PoolOpener } from './dedicated-pools.js';
 
 export interface TenantPoolOptions {
@@ -18,32 +17,24 @@ export interface TenantPoolOptions {
   readonly idleTimeoutSeconds: number;
   readonly connectTimeoutSeconds: number;
   readonly statementTimeoutMs: number;
-  /** The tenant's model gives its sessions' search_path (its own schema under the schema model). */
-  readonly models: IsolationModels;
 }
 
 interface TenantLogin {
   readonly db_user: string;
   readonly db_password_encrypted: string;
   readonly status: string;
-  readonly server: string;
-  readonly model: string;
-  readonly data_name: string | null;
-  readonly data_version: number | null;
 }
 
 export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions): PoolOpener {
   const readLogin = async (tenantId: string): Promise<TenantLogin> => {
     const [row] = await catalog<TenantLogin[]>`
-      SELECT db_user, db_password_encrypted, status, server, model, data_name, data_version FROM tenants WHERE id = ${tenantId}`;
+      SELECT db_user, db_password_encrypted, status FROM tenants WHERE id = ${tenantId}`;
     if (!row) throw new NotFound('tenant_not_found', `no tenant with id ${tenantId}`);
     if (row.status !== 'active') throw new Forbidden('tenant_suspended', `tenant ${tenantId} is suspended`);
     return row;
   };
 
   const connect = async (login: TenantLogin, size: number): Promise<Sql> => {
-    const placement = placementOf(login);
-    const searchPath = options.models.get(placement.model)?.searchPath(placement);
     const sql = postgres(
       options.databaseUrl,
       connectionOptions({
@@ -56,7 +47,7 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
         statementTimeoutMs: options.statementTimeoutMs,
         genericPlans: true,
         fetchTypes: false,
-        ...(searchPath === undefined ? {} : { searchPath }),
+        searchPath: STATEMENT_SEARCH_PATH,
       }),
     );
     try {

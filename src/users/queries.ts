@@ -6,7 +6,7 @@
 // routes a statement to one shard on Citus, where RLS quals prune nothing.
 //
 // Statements are builders (src/db/statement.ts) rendered with bind parameters and prepared; identifiers
-// come only from the column whitelist.
+// come only from the column whitelist, and tables through w.table (qualified, per isolation model).
 import { quoteIdentifier } from '../db/quote.js';
 import type { SqlWriter, StatementBuilder } from '../db/statement.js';
 import { SORTABLE_COLUMNS, type SortableColumn } from './columns.js';
@@ -57,7 +57,8 @@ export function listUsersStatement(scope: TenantScope, params: ListParams): Stat
   return (w) => {
     w.sql(`SELECT ${USER_COLUMNS}, `);
     totalExpression(w, scope, params);
-    w.sql(' AS total FROM users');
+    w.sql(' AS total FROM ');
+    w.table('users');
     tenantWhere(w, scope, true);
     filters(w, params);
     keyset(w, params);
@@ -87,7 +88,9 @@ export function countUsersStatement(scope: TenantScope, params: ListParams): Sta
 /** The tenant column is given explicitly (Citus routes on it); the trigger checks it against the scope. */
 export function createUserStatement(scope: TenantScope, input: { firstName: string; lastName: string }): StatementBuilder {
   return (w) => {
-    w.sql('INSERT INTO users (tenant_id, first_name, last_name) VALUES (');
+    w.sql('INSERT INTO ');
+    w.table('users');
+    w.sql(' (tenant_id, first_name, last_name) VALUES (');
     w.value(scope.tenantId, 'uuid');
     w.sql(', ');
     w.value(input.firstName, 'text');
@@ -102,7 +105,8 @@ function totalExpression(w: SqlWriter, scope: TenantScope, params: ListParams): 
     w.sql('NULL::int8');
     return;
   }
-  w.sql(params.count === 'exact' ? '(SELECT count(*) FROM users' : '(SELECT count(*) FROM (SELECT 1 FROM users');
+  w.sql(params.count === 'exact' ? '(SELECT count(*) FROM ' : '(SELECT count(*) FROM (SELECT 1 FROM ');
+  w.table('users');
   tenantWhere(w, scope, false);
   filters(w, params);
   w.sql(params.count === 'exact' ? ')' : ` LIMIT ${TOTAL_COUNT_CAP + 1}) AS capped)`);

@@ -84,7 +84,7 @@ describe('the global connection budget', () => {
     const [a, c] = [await gw.createTenant(), await gw.createTenant()];
     // a's dedicated pool is busy (blocked on the lock), so it cannot give its connections away.
     const lock = await lockUsers(gw.db.admin);
-    const busy = gw.gateway.registry.run(a.id, (sql) => sql`SELECT count(*) FROM users`);
+    const busy = gw.gateway.registry.run(a.id, (sql) => sql`SELECT count(*) FROM public.users`);
     await waitFor(() => gw.gateway.registry.stats().dedicatedInUse === 1, 5_000, "a's query to start");
     const cRequests = Array.from({ length: 5 }, () => listUsers(gw, c.id));
     await waitFor(() => gw.gateway.registry.stats().sharedInUse > 0, 5_000, "c's requests to start");

@@ -108,7 +108,7 @@ describe("on tenant B's own pool", () => {
   });
 
   it("sees none of A's rows with a hand-written SELECT * FROM users", async () => {
-    const rows = await onPoolOf(b.id, (sql) => sql`SELECT * FROM users`);
+    const rows = await onPoolOf(b.id, (sql) => sql`SELECT * FROM ${sql.unsafe(gw.usersTableName(b.id))}`);
     expect(rows.length).toBe(1);
     expect(rows.every((r) => r.tenant_id === b.id)).toBe(true);
   });
@@ -117,19 +117,19 @@ describe("on tenant B's own pool", () => {
     await expect(
       onPoolOf(b.id, (sql) => sql.begin(async (tx) => {
         await tx`SET LOCAL row_security = off`;
-        return tx`SELECT * FROM users`;
+        return tx`SELECT * FROM ${tx.unsafe(gw.usersTableName(b.id))}`;
       })),
     ).rejects.toMatchObject({ code: '42501' });
   });
 
   it("cannot UPDATE its rows into A's tenant_id", async () => {
-    await expect(onPoolOf(b.id, (sql) => sql`UPDATE users SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
+    await expect(onPoolOf(b.id, (sql) => sql`UPDATE ${sql.unsafe(gw.usersTableName(b.id))} SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
     const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(count?.n).toBe(3);
   });
 
   it("cannot UPDATE A's rows (they match nothing)", async () => {
-    const result = await onPoolOf(b.id, (sql) => sql`UPDATE users SET first_name = 'pwned' WHERE id = ${aUserIds[0] ?? ''}`);
+    const result = await onPoolOf(b.id, (sql) => sql`UPDATE ${sql.unsafe(gw.usersTableName(b.id))} SET first_name = 'pwned' WHERE id = ${aUserIds[0] ?? ''}`);
     expect(result.count).toBe(0);
     const [row] = await gw.db.admin`SELECT first_name FROM ${gw.usersOf(a.id)} WHERE id = ${aUserIds[0] ?? ''}`;
     expect(row?.first_name).toBe('Alice');
@@ -137,12 +137,12 @@ describe("on tenant B's own pool", () => {
 
   it('cannot INSERT a row into A: a row naming A is refused, one naming no tenant becomes B\'s', async () => {
     await expect(
-      onPoolOf(b.id, (sql) => sql`INSERT INTO users (tenant_id, first_name, last_name) VALUES (${a.id}, 'Mallory', 'M')`),
+      onPoolOf(b.id, (sql) => sql`INSERT INTO ${sql.unsafe(gw.usersTableName(b.id))} (tenant_id, first_name, last_name) VALUES (${a.id}, 'Mallory', 'M')`),
     ).rejects.toBeDefined();
     const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(count?.n).toBe(3);
     const [row] = await onPoolOf(b.id, (sql) => sql`
-      INSERT INTO users (first_name, last_name) VALUES ('Mallory', 'M') RETURNING tenant_id`);
+      INSERT INTO ${sql.unsafe(gw.usersTableName(b.id))} (first_name, last_name) VALUES ('Mallory', 'M') RETURNING tenant_id`);
     expect(row?.tenant_id).toBe(b.id);
     await gw.db.admin`DELETE FROM ${gw.usersOf(b.id)} WHERE first_name = 'Mallory'`;
   });
@@ -151,7 +151,7 @@ describe("on tenant B's own pool", () => {
     const rows = await onPoolOf(b.id, async (sql) => {
       await sql`SELECT set_config('tenantgate.tenant_id', ${a.id}, false)`;
       try {
-        return await sql`SELECT first_name FROM users`;
+        return await sql`SELECT first_name FROM ${sql.unsafe(gw.usersTableName(b.id))}`;
       } finally {
         await sql`RESET tenantgate.tenant_id`;
       }
@@ -188,6 +188,6 @@ describe("on tenant B's own pool", () => {
   });
 
   it('cannot delete rows, not even its own', async () => {
-    await expect(onPoolOf(b.id, (sql) => sql`DELETE FROM users`)).rejects.toMatchObject({ code: '42501' });
+    await expect(onPoolOf(b.id, (sql) => sql`DELETE FROM ${sql.unsafe(gw.usersTableName(b.id))}`)).rejects.toMatchObject({ code: '42501' });
   });
 });

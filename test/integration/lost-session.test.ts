@@ -72,7 +72,7 @@ describe('the shared pool when its session is lost under queued statements', () 
     // A statement not yet prepared on this session is sent as Parse/Describe first: postgres.js queues
     // everything after it inside the instance until it is described.
     const marker = `lost_session_${Date.now()}`;
-    const slow = { text: `SELECT pg_sleep(0.5) AS ${marker} WHERE tenantgate_check_scope($1::uuid)`, params: [a.id] };
+    const slow = { text: `SELECT pg_sleep(0.5) AS ${marker} WHERE public.tenantgate_check_scope($1::uuid)`, params: [a.id] };
     const names = ['queued1', 'queued2', 'queued3'];
     const outcomes = [single.run(a.id, slow), ...names.map((n) => single.run(a.id, renderBound(insert(a.id, n))))].map((p) =>
       p.then((rows) => ({ ok: true as const, rows }), (err: unknown) => ({ ok: false as const, err })),

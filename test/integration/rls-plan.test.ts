@@ -61,9 +61,9 @@ const queries: [string, () => BoundStatement][] = [
   ["the gateway's list statement with search and filters", list('search=own&confirmed=false&sort_column=first_name')],
   ["the gateway's list statement with an exact count", list('count=exact&sort_column=last_name&sort_direction=ascending')],
   ["the gateway's count for pages past the end", bound((scope) => countUsersStatement(scope, parseListParams(new URLSearchParams(''))))],
-  ['a hand-written list page', plain('SELECT * FROM users ORDER BY created_at DESC, id DESC LIMIT 10')],
-  ['a hand-written total count', plain('SELECT count(*) FROM users')],
-  ['a hand-written search', plain("SELECT * FROM users WHERE first_name ILIKE '%own1%' ORDER BY first_name LIMIT 10")],
+  ['a hand-written list page', plain('SELECT * FROM public.users ORDER BY created_at DESC, id DESC LIMIT 10')],
+  ['a hand-written total count', plain('SELECT count(*) FROM public.users')],
+  ['a hand-written search', plain("SELECT * FROM public.users WHERE first_name ILIKE '%own1%' ORDER BY first_name LIMIT 10")],
 ];
 
 type Path = 'dedicated' | 'shared';

@@ -5,7 +5,7 @@
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBound } from '../../src/db/statement.js';
-import { schemaSearchPath } from '../../src/db/search-path.js';
+import { schemaTables, STATEMENT_SEARCH_PATH } from '../../src/db/tenant-tables.js';
 import { tenantScopeSetting } from '../../src/isolation/rls.js';
 import { ensureAuthenticator } from '../../src/pool/authenticator.js';
 import { createSharedPool, type SharedPool } from '../../src/pool/shared-pool.js';
@@ -32,7 +32,7 @@ const create = async (tenantId: string, first: string): Promise<void> => {
   expect(res.status, await res.clone().text()).toBe(201);
 };
 
-/** Runs `fn` on B's dedicated pool: logged in as B's own role, under B's search_path. */
+/** Runs `fn` on B's dedicated pool: logged in as B's own role. */
 const asB = <T>(fn: (sql: Sql) => Promise<T>): Promise<T> => gw.gateway.registry.run(b.id, fn);
 
 beforeAll(async () => {
@@ -65,14 +65,14 @@ describe('schema tenants through the API', () => {
   });
 
   it('keep their users in their own schema, none in the shared table', async () => {
-    const inSchema = await gw.db.admin.unsafe(`SELECT first_name FROM ${schemaSearchPath(schemaOf(a)).split(',')[0]}.users ORDER BY 1`);
+    const inSchema = await gw.db.admin.unsafe(`SELECT first_name FROM ${schemaTables(schemaOf(a)).users} ORDER BY 1`);
     expect(inSchema.map((u) => u.first_name)).toEqual(['Alice', 'Anna']);
     const [shared] = await gw.db.admin`SELECT count(*)::int AS n FROM public.users WHERE tenant_id IN (${a.id}, ${b.id})`;
     expect(shared?.n).toBe(0);
   });
 
   it('each see only their own users, beside a row-model tenant, on the shared path', async () => {
-    // Interleaved, so the one shared connection keeps switching scope and search_path.
+    // Interleaved, so the one shared connection keeps switching scope and statement text.
     for (let i = 0; i < 3; i++) {
       expect(await names(a.id)).toEqual(['Alice', 'Anna']);
       expect(await names(r.id)).toEqual(['Rita']);
@@ -98,9 +98,10 @@ describe('schema tenants through the API', () => {
 });
 
 describe("on schema tenant B's own pool", () => {
-  it('runs as B, with B\'s schema then pg_temp as its search_path', async () => {
+  it('runs as B, under a search_path where no table name resolves (statements name their schema)', async () => {
     const [row] = await asB((sql) => sql`SELECT current_user AS who, current_setting('search_path') AS path`);
-    expect(row).toEqual({ who: b.db_user, path: `"${schemaOf(b)}", pg_temp` });
+    expect(row).toEqual({ who: b.db_user, path: STATEMENT_SEARCH_PATH });
+    await expect(asB((sql) => sql`SELECT * FROM users`)).rejects.toMatchObject({ code: 'tenant_changed' });
   });
 
   it("cannot read or write A's schema, not even by a qualified name", async () => {
@@ -133,7 +134,7 @@ describe("on schema tenant B's own pool", () => {
     const rows = await asB((sql) =>
       sql.begin(async (tx) => {
         await tx.unsafe(`SET LOCAL tenantgate.tenant_id = '${a.id}'`);
-        return tx<{ first_name: string; tenant_id: string }[]>`SELECT first_name, tenant_id FROM users`;
+        return tx.unsafe<{ first_name: string; tenant_id: string }[]>(`SELECT first_name, tenant_id FROM ${schemaTables(schemaOf(b)).users}`);
       }),
     );
     expect(rows.map((u) => u.first_name)).toEqual(['Bob']);
@@ -141,39 +142,39 @@ describe("on schema tenant B's own pool", () => {
   });
 
   it('cannot move its rows to another tenant or delete them', async () => {
-    await expect(asB((sql) => sql`UPDATE users SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
-    await expect(asB((sql) => sql`DELETE FROM users`)).rejects.toMatchObject({ code: '42501' });
+    await expect(asB((sql) => sql`UPDATE ${sql.unsafe(schemaTables(schemaOf(b)).users)} SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
+    await expect(asB((sql) => sql`DELETE FROM ${sql.unsafe(schemaTables(schemaOf(b)).users)}`)).rejects.toMatchObject({ code: '42501' });
   });
 });
 
 describe('the shared role on schema tenants', () => {
   const listA = renderBound(listUsersStatement({ tenantId: '00000000-0000-0000-0000-000000000000', checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
 
-  it("reads A's rows under A's scope and path, through the pool", async () => {
-    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
-    const rows = await pool.run(a.id, st, schemaSearchPath(schemaOf(a)));
+  it("reads A's rows under A's scope, with A's schema in the text, through the pool", async () => {
+    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))), schemaTables(schemaOf(a)));
+    expect(st.text).toContain(`FROM "${schemaOf(a)}".users`);
+    const rows = await pool.run(a.id, st, true);
     expect(rows.map((u) => u.first_name).sort()).toEqual(['Alice', 'Anna']);
-    // And a row-model tenant right after, on the same connection: back to the default path.
+    // And a row-model tenant right after, on the same connection: the shared table, named so.
     const rr = renderBound(listUsersStatement({ tenantId: r.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
     expect((await pool.run(r.id, rr)).map((u) => u.first_name)).toEqual(['Rita']);
     expect(listA.text).toContain('public.tenantgate_check_scope');
   });
 
   it("sees nothing of A's schema without a scope, or under B's scope", async () => {
-    const path = schemaSearchPath(schemaOf(a));
-    await raw.unsafe(`RESET tenantgate.tenant_id; SET search_path = ${path}`);
-    expect(await raw`SELECT * FROM users`).toHaveLength(0);
+    const usersOfA = schemaTables(schemaOf(a)).users;
+    await raw.unsafe(`RESET tenantgate.tenant_id; SET search_path = ${STATEMENT_SEARCH_PATH}`);
+    expect(await raw.unsafe(`SELECT * FROM ${usersOfA}`)).toHaveLength(0);
     await raw.unsafe(tenantScopeSetting(b.id, false));
-    expect(await raw`SELECT * FROM users`).toHaveLength(0);
+    expect(await raw.unsafe(`SELECT * FROM ${usersOfA}`)).toHaveLength(0);
     // The statement's own check turns the stale scope into an error, which makes the pool re-scope.
-    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
+    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))), schemaTables(schemaOf(a)));
     await expect(raw.unsafe(st.text, st.params)).rejects.toMatchObject({ code: 'TG001' });
   });
 
   it("cannot insert into A's schema under B's scope or under none", async () => {
-    const path = schemaSearchPath(schemaOf(a));
-    const insert = renderBound(createUserStatement({ tenantId: a.id, checkContext: true }, { firstName: 'Mallory', lastName: 'X' }));
-    await raw.unsafe(`${tenantScopeSetting(b.id, false)}; SET search_path = ${path}`);
+    const insert = renderBound(createUserStatement({ tenantId: a.id, checkContext: true }, { firstName: 'Mallory', lastName: 'X' }), schemaTables(schemaOf(a)));
+    await raw.unsafe(`${tenantScopeSetting(b.id, false)}; SET search_path = ${STATEMENT_SEARCH_PATH}`);
     await expect(raw.unsafe(insert.text, insert.params)).rejects.toMatchObject({ code: 'TG001' });
     await raw.unsafe(`RESET tenantgate.tenant_id`);
     await expect(raw.unsafe(insert.text, insert.params)).rejects.toMatchObject({ code: 'TG001' });
@@ -183,13 +184,43 @@ describe('the shared role on schema tenants', () => {
   });
 });
 
+describe('statements that name their tables', () => {
+  it('fail closed when a table is named without its schema: no session resolves an unqualified name', async () => {
+    const bare = { text: 'SELECT * FROM users WHERE public.tenantgate_check_scope($1::uuid)', params: [a.id] };
+    for (const t of [a, r]) {
+      await expect(pool.run(t.id, { ...bare, params: [t.id] }, t === a)).rejects.toMatchObject({ code: '42P01' });
+    }
+    // The pool is fine afterwards.
+    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))), schemaTables(schemaOf(a)));
+    expect((await pool.run(a.id, st, true)).map((u) => u.first_name).sort()).toEqual(['Alice', 'Anna']);
+  });
+
+  it('are prepared per tenant, and a connection keeps at most its bound of them', async () => {
+    const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
+    const small = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting, preparedPerConnection: 2 });
+    try {
+      const params = parseListParams(new URLSearchParams('page_size=100'));
+      for (let i = 0; i < 3; i++) {
+        for (const t of [a, b, r]) {
+          const tables = t === r ? undefined : schemaTables(schemaOf(t));
+          expect((await small.run(t.id, renderBound(listUsersStatement({ tenantId: t.id, checkContext: true }, params), tables), t !== r)).length).toBeGreaterThan(0);
+        }
+      }
+      const [row] = await small.run(a.id, { text: 'SELECT count(*)::int AS n FROM pg_catalog.pg_prepared_statements WHERE public.tenantgate_check_scope($1::uuid)', params: [a.id] });
+      expect(row?.n).toBeLessThanOrEqual(2);
+    } finally {
+      await small.end();
+    }
+  });
+});
+
 describe('schema tenants on a shared pool of several connections', () => {
   it('go to their home connection while it has room, so their tables stay cached in one backend', async () => {
     const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
     const four = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 4, pipelineDepth: 16, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting });
     try {
-      const st = (t: { id: string }): { text: string; params: string[] } => ({
-        text: 'SELECT pg_backend_pid() AS pid, pg_sleep(0.02) FROM users WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1',
+      const st = (t: { id: string; db_user: string }): { text: string; params: string[] } => ({
+        text: `SELECT pg_backend_pid() AS pid, pg_sleep(0.02) FROM ${schemaTables(schemaOf(t)).users} WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1`,
         params: [t.id],
       });
       const pids = new Map<string, Set<number>>([[a.id, new Set()], [b.id, new Set()]]);
@@ -197,7 +228,7 @@ describe('schema tenants on a shared pool of several connections', () => {
       await Promise.all(
         Array.from({ length: 12 }, async (_, i) => {
           const t = i % 2 === 0 ? a : b;
-          for (const row of await four.run(t.id, st(t), schemaSearchPath(schemaOf(t)))) pids.get(t.id)?.add(row.pid as number);
+          for (const row of await four.run(t.id, st(t), true)) pids.get(t.id)?.add(row.pid as number);
         }),
       );
       expect(pids.get(a.id)?.size).toBe(1);

@@ -225,7 +225,7 @@ describe('the transaction form (SHARED_SCOPE_MODE=transaction, for Citus)', () =
   });
 
   it('after a failing statement the connection is clean and the next tenant runs as itself', async () => {
-    const failing = { text: 'SELECT 1/0 WHERE tenantgate_check_scope($1::uuid)', params: [a.id] };
+    const failing = { text: 'SELECT 1/0 WHERE public.tenantgate_check_scope($1::uuid)', params: [a.id] };
     await expect(tx.run(a.id, failing)).rejects.toMatchObject({ code: '22012' });
     expect((await tx.run(b.id, renderBound(list(b.id)))).map((r) => r.first_name)).toEqual(['Bob']);
     expect(((await scopeAfter()) as { s: string | null }).s ?? '').toBe('');
