@@ -1,7 +1,8 @@
 // Schema tenants at scale, measured on a fresh embedded PostgreSQL (not part of `npm run bench`):
 // bulk creation of N schema tenants through the catalog (the CLI's create-many), one tenant through
 // the same path, a one-column ALTER migrated across all of them, the "nothing to do" check, and the
-// memory of one backend that has served a statement in every schema (catalog caches are per backend).
+// memory of one backend that has served a statement in every schema (catalog caches are per backend),
+// and then what preparing the gateway's list statement for each schema adds (the plan cache).
 //   npx tsx bench/schema-scale.ts [--tenants 10000] [--concurrency 4]
 import { chmod, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,14 @@ import postgres from 'postgres';
 import { singleKeyRing } from '../src/crypto/key-ring.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
+import { renderBound } from '../src/db/statement.js';
+import { schemaTables } from '../src/db/tenant-tables.js';
 import { loadTenantMigrations, migrateTenantSchemas, TENANT_MIGRATIONS_DIR } from '../src/db/tenant-migrations.js';
 import { isolationModels } from '../src/isolation/models.js';
 import { ensureAuthenticator } from '../src/pool/authenticator.js';
 import { createTenantCatalog } from '../src/tenants/catalog.js';
+import { parseListParams } from '../src/users/list-params.js';
+import { listUsersStatement } from '../src/users/queries.js';
 import { freePort } from '../soak/ports.js';
 
 const { values } = parseArgs({ options: { tenants: { type: 'string' }, concurrency: { type: 'string' } } });
@@ -81,6 +86,18 @@ try {
   for (const s of schemas) await one.unsafe(`SELECT count(*) FROM "${s.data_name}".users WHERE tenant_id = gen_random_uuid()`);
   out.touchAllSeconds = (Date.now() - t0) / 1000;
   out.backendMbAfterAll = await memory();
+  // Then the gateway's default list statement prepared once per schema (its text names the schema, so
+  // a statement each), as a shared connection keeps them: the plan cache's share of a backend, per
+  // prepared statement, on top of the catalog caches above (max_prepared bounds it: PREPARED_PER_CONNECTION).
+  const list = listUsersStatement({ tenantId: '00000000-0000-0000-0000-000000000000', checkContext: false }, parseListParams(new URLSearchParams()));
+  t0 = Date.now();
+  for (const s of schemas) {
+    const { text, params } = renderBound(list, schemaTables(s.data_name));
+    await one.unsafe(text, params, { prepare: true });
+  }
+  out.prepareAllSeconds = (Date.now() - t0) / 1000;
+  out.backendMbAfterPreparingAll = await memory();
+  out.kbPerPreparedStatement = Math.round(((Number(out.backendMbAfterPreparingAll) - Number(out.backendMbAfterAll)) * 1024) / schemas.length);
   await one.end();
 } finally {
   console.log(JSON.stringify(out));

@@ -5,6 +5,7 @@ import { CidrError, parseCidrList, type Cidr } from './http/cidr.js';
 import type { CallerAuthConfig } from './http/caller-auth.js';
 import { isDnsName, type TenantSource } from './http/tenant-host.js';
 import { parseKeyRing } from './crypto/key-ring.js';
+import { PREPARED_PER_CONNECTION } from './pool/shared-pool.js';
 
 export type DatabaseConfig =
   | { readonly kind: 'url'; readonly url: string }
@@ -39,6 +40,8 @@ export interface PoolConfig {
   readonly queryTimeoutMs: number;
   /** Statements in flight per connection (pipelined); 1 turns pipelining off. */
   readonly pipelineDepth: number;
+  /** Prepared statements a shared-pool connection keeps (schema tenants prepare their own). */
+  readonly sharedPreparedMax: number;
 }
 
 export interface QueueConfig {
@@ -276,6 +279,7 @@ function readPool(env: Env): PoolConfig {
     tenantCacheTtlSeconds: integer(env, 'TENANT_CACHE_TTL', 30, 1, 86_400),
     queryTimeoutMs: Math.round(seconds(env, 'QUERY_TIMEOUT', 30, 0.1, 3600) * 1000),
     pipelineDepth: integer(env, 'PIPELINE_DEPTH', 4, 1, 64),
+    sharedPreparedMax: integer(env, 'SHARED_POOL_PREPARED_MAX', PREPARED_PER_CONNECTION, 10, 1_000_000),
   };
   const needed = pool.catalogPoolMax + pool.sharedPoolMax + pool.maxPerTenant;
   if (pool.maxConnectionsTotal < needed) {

@@ -94,6 +94,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     ...authenticator,
     max: pool.sharedPoolMax,
     pipelineDepth: pool.pipelineDepth,
+    preparedPerConnection: pool.sharedPreparedMax,
     scopeMode: pool.sharedScopeMode,
     scope: tenantScopeSetting,
     connectTimeoutSeconds: pool.connectTimeoutSeconds,

@@ -42,11 +42,14 @@ import type { BoundStatement } from '../db/statement.js';
 import { STATEMENT_SEARCH_PATH } from '../db/tenant-tables.js';
 
 /**
- * Prepared statements a shared connection keeps. The row model needs a handful (one text per statement
- * shape, shared by every tenant); a schema tenant needs its own, so this bounds what thousands of
- * schema tenants cost each backend (a prepared statement and its generic plan: bench/README.md).
+ * Prepared statements a shared connection keeps by default (SHARED_POOL_PREPARED_MAX). The row model
+ * needs a handful (one text per statement shape, shared by every tenant); a schema tenant needs its own,
+ * about 33 KB each in the backend (bench/README.md, *Schema tenants at scale*). 2,000 per connection is
+ * 10,000 schema tenants' default list over the 8 shared connections of the default configuration with
+ * room to spare (a round robin over more than the bound would find none of them prepared: LRU), for
+ * about 66 MB per backend.
  */
-export const PREPARED_PER_CONNECTION = 1000;
+export const PREPARED_PER_CONNECTION = 2000;
 
 export interface SharedPool {
   /**

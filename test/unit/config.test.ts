@@ -40,6 +40,7 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
       tenantCacheTtlSeconds: 30,
       queryTimeoutMs: 30_000,
       pipelineDepth: 4,
+      sharedPreparedMax: 2000,
     });
     expect(config.queue).toEqual({ timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250 });
   });
@@ -71,6 +72,7 @@ describe('budget and queue settings', () => {
     const config = loadConfig({
       MAX_CONNECTIONS_TOTAL: '90',
       SHARED_POOL_MAX: '12',
+      SHARED_POOL_PREPARED_MAX: '500',
       POOL_MAX: '6',
       QUEUE_TIMEOUT: '0.5',
       QUEUE_MAX: '200',
@@ -78,7 +80,7 @@ describe('budget and queue settings', () => {
       PROMOTE_RPS: '50',
       TENANT_CACHE_TTL: '10',
     });
-    expect(config.pool).toMatchObject({ maxConnectionsTotal: 90, sharedPoolMax: 12, maxPerTenant: 6, promoteRps: 50, tenantCacheTtlSeconds: 10 });
+    expect(config.pool).toMatchObject({ maxConnectionsTotal: 90, sharedPoolMax: 12, sharedPreparedMax: 500, maxPerTenant: 6, promoteRps: 50, tenantCacheTtlSeconds: 10 });
     expect(config.queue).toEqual({ timeoutMs: 500, maxWaiting: 200, maxWaitingPerTenant: 20 });
   });
 
@@ -125,6 +127,7 @@ describe('loadConfig rejects invalid values with a ConfigError naming the variab
     ['MAX_CONNECTIONS_TOTAL', { MAX_CONNECTIONS_TOTAL: '10' }],
     ['MAX_CONNECTIONS_TOTAL', { MAX_CONNECTIONS_TOTAL: '20', SHARED_POOL_MAX: '10', POOL_MAX: '8' }],
     ['SHARED_POOL_MAX', { SHARED_POOL_MAX: '0' }],
+    ['SHARED_POOL_PREPARED_MAX', { SHARED_POOL_PREPARED_MAX: '5' }],
     ['QUEUE_TIMEOUT', { QUEUE_TIMEOUT: 'soon' }],
     ['QUEUE_TIMEOUT', { QUEUE_TIMEOUT: '0' }],
     ['QUEUE_MAX', { QUEUE_MAX: '0' }],
