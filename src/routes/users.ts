@@ -1,13 +1,18 @@
-// GET and POST /v1/internal/users: thin handlers. Parsing is in src/users, pagination and SQL in
-// src/users/list-page.ts and queries.ts; PostgreSQL's RLS does the isolation, on whichever pool the
-// registry picks.
-import { Hono, type MiddlewareHandler } from 'hono';
+// /v1/internal/users and /v1/internal/users/{id}: thin handlers. Parsing is in src/users, pagination and
+// SQL in src/users/list-page.ts, queries.ts and user-statements.ts; PostgreSQL's RLS does the isolation,
+// on whichever pool the registry picks.
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { BadRequest } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
 import { readJsonBody } from '../http/json-body.js';
+import { onlyMethods } from '../http/methods.js';
+import { isUuid } from '../http/params.js';
 import type { PoolRegistry } from '../pool/registry.js';
 import { parseCreateUser } from '../users/create-input.js';
 import { createUserBody, listUsersPage, type RunStatement } from '../users/list-page.js';
 import { parseListParams } from '../users/list-params.js';
+import { parseUpdateUser } from '../users/update-input.js';
+import { deleteUser, getUserBody, updateUserBody } from '../users/user-operations.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
@@ -18,6 +23,7 @@ export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number, guar
     (tenantId: string): RunStatement =>
     (build) =>
       registry.query(tenantId, build);
+  const scopeOf = (c: Context<AppEnv>) => ({ tenantId: c.get('tenantId'), checkContext: true });
 
   app.get('/', guard, async (c) => {
     const url = c.req.url;
@@ -35,5 +41,34 @@ export function usersRoutes(registry: PoolRegistry, bodyLimitBytes: number, guar
     return c.body(body, 201, JSON_HEADERS);
   });
 
+  app.all('/', onlyMethods('GET', 'POST'));
+
+  app.get('/:id', guard, async (c) => {
+    const id = userIdParam(c);
+    const body = await getUserBody(runFor(c.get('tenantId')), scopeOf(c), id);
+    return c.body(body, 200, JSON_HEADERS);
+  });
+
+  app.patch('/:id', guard, async (c) => {
+    const id = userIdParam(c);
+    const input = parseUpdateUser(await readJsonBody(c, bodyLimitBytes));
+    const body = await updateUserBody(runFor(c.get('tenantId')), scopeOf(c), id, input);
+    return c.body(body, 200, JSON_HEADERS);
+  });
+
+  app.delete('/:id', guard, async (c) => {
+    const id = userIdParam(c);
+    await deleteUser(runFor(c.get('tenantId')), scopeOf(c), id);
+    return c.body(null, 204);
+  });
+
+  app.all('/:id', onlyMethods('GET', 'PATCH', 'DELETE'));
+
   return app;
+}
+
+function userIdParam(c: Context<AppEnv>): string {
+  const id = c.req.param('id') ?? '';
+  if (!isUuid(id)) throw new BadRequest('invalid_user_id', 'the user id in the path must be a UUID', 'id');
+  return id.toLowerCase();
 }

@@ -1,0 +1,54 @@
+// The statements on one user, by id: read, update, delete. Same rules as src/users/queries.ts: each names
+// its tenant (`tenant_id = $n`) and checks the session's scope (public.tenantgate_check_scope($n), a
+// one-time filter), so a stale scope on the shared pool raises TG001 and is re-scoped instead of
+// answering 404; RLS confines the rows as well, under both isolation models (same text: `users` is
+// the shared table or the tenant schema's own, by search_path). Another tenant's id matches no row.
+import type { SqlWriter, StatementBuilder } from '../db/statement.js';
+import { USER_COLUMNS, type TenantScope } from './queries.js';
+import type { UpdateUserInput } from './update-input.js';
+
+export function getUserStatement(scope: TenantScope, userId: string): StatementBuilder {
+  return (w) => {
+    w.sql(`SELECT ${USER_COLUMNS} FROM users`);
+    whereUser(w, scope, userId);
+  };
+}
+
+/** Only the fields given are set; the trigger moves updated_at (and keeps created_at and the tenant). */
+export function updateUserStatement(scope: TenantScope, userId: string, input: UpdateUserInput): StatementBuilder {
+  return (w) => {
+    w.sql('UPDATE users SET ');
+    let first = true;
+    const set = (column: string, value: string | boolean, type: 'text' | 'bool'): void => {
+      w.sql(`${first ? '' : ', '}${column} = `);
+      w.value(value, type);
+      first = false;
+    };
+    if (input.firstName !== undefined) set('first_name', input.firstName, 'text');
+    if (input.lastName !== undefined) set('last_name', input.lastName, 'text');
+    if (input.confirmed !== undefined) set('confirmed', input.confirmed, 'bool');
+    if (first) throw new Error('an update sets at least one column');
+    whereUser(w, scope, userId);
+    w.sql(` RETURNING ${USER_COLUMNS}`);
+  };
+}
+
+export function deleteUserStatement(scope: TenantScope, userId: string): StatementBuilder {
+  return (w) => {
+    w.sql('DELETE FROM users');
+    whereUser(w, scope, userId);
+    w.sql(' RETURNING id');
+  };
+}
+
+function whereUser(w: SqlWriter, scope: TenantScope, userId: string): void {
+  w.sql(' WHERE tenant_id = ');
+  w.value(scope.tenantId, 'uuid');
+  if (scope.checkContext) {
+    w.sql(' AND public.tenantgate_check_scope(');
+    w.value(scope.tenantId, 'uuid');
+    w.sql(')');
+  }
+  w.sql(' AND id = ');
+  w.value(userId, 'uuid');
+}
