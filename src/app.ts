@@ -21,6 +21,8 @@ export interface AppDeps {
   readonly registry: PoolRegistry;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
+  /** IDEMPOTENCY_TTL_SECONDS. */
+  readonly idempotencyTtlSeconds: number;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /** Caller authentication, tenant resolution and rate limits for /v1/internal/*, in order. */
@@ -44,7 +46,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
   app.route('/health', healthRoutes(deps.catalog, deps.draining));
-  app.route('/v1/internal/users', usersRoutes(deps.registry, deps.bodyLimitBytes, chainGuards(deps.tenantGuards)));
+  app.route('/v1/internal/users', usersRoutes(deps.registry, { bodyLimitBytes: deps.bodyLimitBytes, idempotencyTtlSeconds: deps.idempotencyTtlSeconds }, chainGuards(deps.tenantGuards)));
   app.route('/v1/admin/tenants', adminTenantRoutes(deps));
   return app;
 }

@@ -5,7 +5,8 @@
 // (src/pool/limiter.ts): a tenant holds at most POOL_MAX connections of any pool, waits in a bounded
 // queue, and gets 503 + Retry-After after QUEUE_TIMEOUT. Promotion happens in the background; a
 // request never waits for a pool to be created.
-import type { Row, Sql } from 'postgres';
+import type { PendingQuery, Row, Sql } from 'postgres';
+import { cancelStatement } from '../db/cancel.js';
 import { isAuthenticationFailure, isTenantDataGone, translateDbError } from '../db/errors.js';
 import { renderBound, type StatementBuilder } from '../db/statement.js';
 import { Unavailable } from '../errors.js';
@@ -93,15 +94,17 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     throw new Unavailable('tenant_changed', 'the tenant changed while the request ran; retry shortly', 1);
   };
 
-  const onDedicated = async <T>(tenantId: string, pool: DedicatedPool, fn: (sql: Sql) => Promise<T>, reroute: () => Promise<T>): Promise<T> => {
+  /** `fn` may cancel its statement when `signal` aborts: the deadline passed. */
+  const onDedicated = async <T>(tenantId: string, pool: DedicatedPool, fn: (sql: Sql, signal: AbortSignal) => Promise<T>, reroute: () => Promise<T>): Promise<T> => {
     await acquire(pool.limiter, tenantId);
     if (pool.closing) {
       // Evicted (rotation, deletion) while we waited: its connections are ending, go round again.
       pool.limiter.release(tenantId);
       return reroute();
     }
+    const missed = new AbortController();
     try {
-      return await withDeadline(fn(pool.sql), options.deadlineMs);
+      return await withDeadline(fn(pool.sql, missed.signal), options.deadlineMs, () => missed.abort());
     } catch (err) {
       // The role's password changed or the role is gone (possibly via another instance): drop the pool
       // and the cached entry so the next request re-reads the catalog instead of failing forever.
@@ -134,9 +137,10 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
   const onShared = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
     const path = searchPathOf(tenant);
     await acquire(sharedLimiter, tenant.id);
+    const missed = new AbortController();
     try {
       servedShared++;
-      return await withDeadline(shared.run(tenant.id, renderBound(build), path), options.deadlineMs);
+      return await withDeadline(shared.run(tenant.id, renderBound(build), path, missed.signal), options.deadlineMs, () => missed.abort());
     } catch (err) {
       if (isTenantDataGone(err)) await recheckTenant(tenant.id);
       throw translateDbError(err) ?? err;
@@ -162,9 +166,11 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
       // Outgrown: a pool sized for the rate that promoted it is replaced by a bigger one in the
       // background (the old one drains once the new one is in place).
       if (isOutgrown(pool.size, rate, policy)) dedicated.promoteInBackground(tenant.id, rate);
-      const run = (sql: Sql): Promise<Row[]> => {
+      const run = (sql: Sql, signal: AbortSignal): Promise<Row[]> => {
         const { text, params } = renderBound(build);
-        return sql.unsafe(text, params, { prepare: true }) as unknown as Promise<Row[]>;
+        const statement = sql.unsafe(text, params, { prepare: true }) as unknown as PendingQuery<Row[]>;
+        signal.addEventListener('abort', () => cancelStatement(statement), { once: true });
+        return statement;
       };
       return onDedicated(tenant.id, pool, run, () => query(tenant, build));
     }

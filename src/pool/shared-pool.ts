@@ -34,8 +34,9 @@
 // the proof: reads check the scope, and an insert by the shared role with no scope raises TG001
 // (sql/008), never 42501; and why the pool waits for both the SET and the statement and judges the
 // request by the statement's own outcome.
-import postgres, { type Row, type Sql } from 'postgres';
+import postgres, { type PendingQuery, type Row, type Sql } from 'postgres';
 import { connectionOptions } from '../db/connection-options.js';
+import { cancelStatement } from '../db/cancel.js';
 import { STALE_SCOPE } from '../db/errors.js';
 import type { BoundStatement } from '../db/statement.js';
 
@@ -43,8 +44,9 @@ export interface SharedPool {
   /**
    * Runs `statement` for `tenantId` (it must check the scope); returns the statement's rows.
    * `searchPath`: where its unqualified names resolve (a tenant schema); undefined: the session default.
+   * `signal`: aborting it cancels the statement (src/db/cancel.ts), sent or not.
    */
-  run(tenantId: string, statement: BoundStatement, searchPath?: string): Promise<Row[]>;
+  run(tenantId: string, statement: BoundStatement, searchPath?: string, signal?: AbortSignal): Promise<Row[]>;
   /** Connections of the pool, for tests and monitoring. */
   readonly connections: readonly Sql[];
   /** Scope changes sent (SET statements), and statements re-run after a stale-scope error. */
@@ -164,7 +166,14 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     return path === DEFAULT_PATH ? (local ? scope : `${scope}; RESET search_path`) : `${scope}; ${set} search_path = ${path}`;
   };
 
-  const send = (c: Connection, tenantId: string, statement: BoundStatement, path: string, forceScope: boolean): Promise<Row[]> => {
+  /** Cancels `query` when `signal` aborts (at once if it already has). */
+  const cancelOnAbort = (query: PendingQuery<Row[]>, signal: AbortSignal | undefined): void => {
+    if (signal === undefined) return;
+    if (signal.aborted) cancelStatement(query);
+    else signal.addEventListener('abort', () => cancelStatement(query), { once: true });
+  };
+
+  const send = (c: Connection, tenantId: string, statement: BoundStatement, path: string, forceScope: boolean, signal?: AbortSignal): Promise<Row[]> => {
     const pending: Promise<unknown>[] = [];
     if (forceScope || c.scope !== tenantId || c.path !== path) {
       // Forced: the session's state is in doubt, so its path is set (or reset) too.
@@ -175,7 +184,9 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
       c.path = path;
       pending.push(c.sql.unsafe(text));
     }
-    const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
+    const query = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as PendingQuery<Row[]>;
+    cancelOnAbort(query, signal);
+    const rows: Promise<Row[]> = query;
     pending.push(rows);
     // Both settled, not the first failure: when the SET fails (its session lost) the statement may
     // still run, on the next session (see the top of this file). Only the statement's own outcome says
@@ -198,32 +209,34 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
    * aborted and COMMIT ends it as a rollback, so the next request on the connection starts clean;
    * the scope never outlives the transaction, so there is no scope to remember.
    */
-  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement, path: string): Promise<Row[]> => {
+  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement, path: string, signal?: AbortSignal): Promise<Row[]> => {
     // SET LOCAL ends with the transaction: the session's own path (the default) is back after COMMIT.
     const local = { ...c, path: DEFAULT_PATH };
     const begin = c.sql.unsafe(`BEGIN; ${scopeText(local, tenantId, path, true)}`);
     scopeSets++;
-    const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
+    const query = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as PendingQuery<Row[]>;
+    cancelOnAbort(query, signal);
+    const rows: Promise<Row[]> = query;
     const commit = c.sql.unsafe('COMMIT');
     return Promise.all([begin, rows, commit]).then(() => rows);
   };
 
   return {
     connections: connections.map((c) => c.sql),
-    async run(tenantId, statement, searchPath) {
+    async run(tenantId, statement, searchPath, signal) {
       const path = searchPath ?? DEFAULT_PATH;
       const c = pick(tenantId, path !== DEFAULT_PATH);
       c.inFlight++;
       try {
-        if (transactional) return await sendInTransaction(c, tenantId, statement, path);
+        if (transactional) return await sendInTransaction(c, tenantId, statement, path, signal);
         try {
-          return await send(c, tenantId, statement, path, false);
+          return await send(c, tenantId, statement, path, false, signal);
         } catch (err) {
           // The session lost its scope behind our back (a reconnect) or it was never what we thought:
           // the statement refused to run. Set it and try once more.
-          if ((err as { code?: unknown }).code !== STALE_SCOPE) throw err;
+          if ((err as { code?: unknown }).code !== STALE_SCOPE || signal?.aborted) throw err;
           scopeRetries++;
-          return await send(c, tenantId, statement, path, true);
+          return await send(c, tenantId, statement, path, true, signal);
         }
       } finally {
         c.inFlight--;

@@ -16,7 +16,13 @@ export function getUserStatement(scope: TenantScope, userId: string): StatementB
 
 /** Only the fields given are set; the trigger moves updated_at (and keeps created_at and the tenant). */
 export function updateUserStatement(scope: TenantScope, userId: string, input: UpdateUserInput): StatementBuilder {
-  return (w) => {
+  const write = updateUserWrite(scope, userId, input);
+  return (w) => write(w, undefined);
+}
+
+/** The update, run only where `guard` (trusted SQL, for an idempotent write) holds. */
+export function updateUserWrite(scope: TenantScope, userId: string, input: UpdateUserInput): (w: SqlWriter, guard: string | undefined) => void {
+  return (w, guard) => {
     w.sql('UPDATE users SET ');
     let first = true;
     const set = (column: string, value: string | boolean, type: 'text' | 'bool'): void => {
@@ -29,7 +35,24 @@ export function updateUserStatement(scope: TenantScope, userId: string, input: U
     if (input.confirmed !== undefined) set('confirmed', input.confirmed, 'bool');
     if (first) throw new Error('an update sets at least one column');
     whereUser(w, scope, userId);
+    if (guard !== undefined) w.sql(` AND ${guard}`);
     w.sql(` RETURNING ${USER_COLUMNS}`);
+  };
+}
+
+/**
+ * createUserStatement (src/users/queries.ts) as a guarded write: the row only where `guard` holds. The
+ * trigger still takes the tenant from the scope and checks it against this one.
+ */
+export function createUserWrite(scope: TenantScope, input: { firstName: string; lastName: string }): (w: SqlWriter, guard: string) => void {
+  return (w, guard) => {
+    w.sql('INSERT INTO users (tenant_id, first_name, last_name) SELECT ');
+    w.value(scope.tenantId, 'uuid');
+    w.sql(', ');
+    w.value(input.firstName, 'text');
+    w.sql(', ');
+    w.value(input.lastName, 'text');
+    w.sql(` WHERE ${guard} RETURNING ${USER_COLUMNS}`);
   };
 }
 
