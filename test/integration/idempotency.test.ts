@@ -178,3 +178,28 @@ describe('the header', () => {
     expect((await post(tenant, { first_name: 'Fixed', last_name: 'Fixed' }, key)).status).toBe(201);
   });
 });
+
+describe('with SHARED_SCOPE_MODE=transaction (BEGIN; SET LOCAL …; statement; COMMIT)', () => {
+  let tx: TestGateway;
+  beforeAll(async () => {
+    tx = await startTestGateway({ peerOf: gw, pool: { promoteRps: 1_000_000, sharedScopeMode: 'transaction' } });
+  });
+  afterAll(async () => {
+    await tx?.close();
+  });
+
+  it.each(['rls', 'schema'] as const)('20 concurrent POSTs with one key write one row (%s)', async (model) => {
+    const tenant = (await tx.createTenant(undefined, model)).id;
+    const key = randomUUID();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const res = await tx.request(USERS, { method: 'POST', headers: { 'x-tenant-id': tenant, 'idempotency-key': key }, json: { first_name: 'InTx', last_name: model } });
+        return { status: res.status, body: await res.text() };
+      }),
+    );
+    expect(answers.map((x) => x.status)).toEqual(answers.map(() => 201));
+    expect(new Set(answers.map((x) => x.body)).size).toBe(1);
+    const [row] = await tx.db.admin`SELECT count(*)::int AS n FROM ${tx.usersOf(tenant)} WHERE tenant_id = ${tenant} AND first_name = 'InTx'`;
+    expect(row?.n).toBe(1);
+  });
+});
