@@ -165,6 +165,12 @@ describe('405 for a wrong method on a known path', () => {
     await expectError(res, 405, 'method_not_allowed');
   });
 
+  it.each(['/health', '/health/ready', '/metrics'])('POST %s answers 405 with Allow: GET, HEAD', async (path) => {
+    const res = await gw.request(path, { method: 'POST' });
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    await expectError(res, 405, 'method_not_allowed');
+  });
+
   it('an unknown path is still 404 route_not_found', async () => {
     await expectError(await gw.request('/v1/internal/nothing', { method: 'PUT' }), 404, 'route_not_found');
   });
