@@ -6,6 +6,7 @@ import { requestEnvelope } from './http/envelope.js';
 import type { AppEnv } from './http/env.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { chainGuards } from './http/guards.js';
+import { onlyMethods } from './http/methods.js';
 import type { GatewayMetrics } from './http/metrics.js';
 import { createRequestLog } from './http/request-log.js';
 import type { Logger } from './log.js';
@@ -21,6 +22,8 @@ export interface AppDeps {
   readonly registry: PoolRegistry;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
+  /** IDEMPOTENCY_TTL_SECONDS. */
+  readonly idempotencyTtlSeconds: number;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /** Caller authentication, tenant resolution and rate limits for /v1/internal/*, in order. */
@@ -43,8 +46,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/metrics', async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
+  app.all('/metrics', onlyMethods('GET'));
   app.route('/health', healthRoutes(deps.catalog, deps.draining));
-  app.route('/v1/internal/users', usersRoutes(deps.registry, deps.bodyLimitBytes, chainGuards(deps.tenantGuards)));
+  app.route('/v1/internal/users', usersRoutes(deps.registry, { bodyLimitBytes: deps.bodyLimitBytes, idempotencyTtlSeconds: deps.idempotencyTtlSeconds }, chainGuards(deps.tenantGuards)));
   app.route('/v1/admin/tenants', adminTenantRoutes(deps));
   return app;
 }

@@ -8,7 +8,7 @@ import { migrate } from './db/migrate.js';
 import { loadTenantMigrations, migrateTenantSchemas, tenantMigrationStatus, type TenantMigrations } from './db/tenant-migrations.js';
 import { isolationModels } from './isolation/models.js';
 import { openDatabase } from './db/open.js';
-import { AppError, BadRequest } from './errors.js';
+import { AppError, BadRequest, NotFound } from './errors.js';
 import { mintAdminToken } from './http/admin-auth.js';
 import { isUuid, parsePositiveInteger } from './http/params.js';
 import { createLogger, errorFacts } from './log.js';
@@ -17,18 +17,22 @@ import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
 import { parseCreateTenant } from './tenants/create-input.js';
 import type { IsolationModelName } from './tenants/placement.js';
 import { parseTenantLimits } from './tenants/limits-input.js';
+import { parseTenantListParams } from './tenants/list-input.js';
 import { rekeyAll } from './tenants/rekey.js';
 import type { Sql } from 'postgres';
 
 const USAGE = `usage: npm run cli -- <command>
   tenant create <name> [--model rls|schema]             create a tenant (row, role, sealed password)
   tenant create-many <prefix> <n> [--model rls|schema]  create n tenants named <prefix>-000001… in bulk
-  tenant list [--page N] [--page-size N]
-  tenant rotate <id>                new role password
-  tenant suspend <id>               refuse the tenant's requests (403) and close its pools
-  tenant resume <id>                serve it again
-  tenant limit <id> --rps N [--burst M] | --clear   per-tenant rate limit
-  tenant delete <id>                drop the tenant's rows and role
+  tenant list [--page N] [--page-size N] [--search TEXT] [--status active|suspended]
+              [--sort-column name|created_at|updated_at|status|id] [--sort-direction ascending|descending]
+  tenant get <tenant>               one tenant
+  tenant rotate <tenant>            new role password
+  tenant suspend <tenant>           refuse the tenant's requests (403) and close its pools
+  tenant resume <tenant>            serve it again
+  tenant limit <tenant> --rps N [--burst M] | --clear   per-tenant rate limit
+  tenant delete <tenant>            drop the tenant's rows and role
+  (<tenant>: its id or its name)
   token admin [--ttl SECONDS]       print an admin JWT (default 3600 s)
   keys rotate                       re-seal every stored password under the newest CREDENTIALS_KEYS key (resumable)
   migrate [--concurrency N] [--canary N]
@@ -73,9 +77,20 @@ function modelOption(value: string | undefined): { model?: string } {
   return value === undefined ? {} : { model: value };
 }
 
-function tenantId(value: string | undefined): string {
-  if (value === undefined || !isUuid(value)) throw new UsageError('a tenant id (UUID) is required');
-  return value.toLowerCase();
+function tenantRef(value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError('a tenant id or name is required');
+  return value;
+}
+
+/** A tenant's id from its id or its name (an id is tried first; a name that looks like an id still works). */
+async function resolveTenantId(t: TenantCatalog, ref: string): Promise<string> {
+  if (isUuid(ref)) {
+    const byId = await t.get(ref.toLowerCase());
+    if (byId) return byId.id;
+  }
+  const byName = await t.findByName(ref);
+  if (byName) return byName.id;
+  throw new NotFound('tenant_not_found', `no tenant with id or name ${JSON.stringify(ref)}`);
 }
 
 async function run(argv: string[]): Promise<unknown> {
@@ -92,6 +107,10 @@ async function run(argv: string[]): Promise<unknown> {
       model: { type: 'string' },
       concurrency: { type: 'string' },
       canary: { type: 'string' },
+      search: { type: 'string' },
+      status: { type: 'string' },
+      'sort-column': { type: 'string' },
+      'sort-direction': { type: 'string' },
     },
   });
   const [group, command, arg] = positionals;
@@ -137,35 +156,46 @@ async function run(argv: string[]): Promise<unknown> {
       });
     }
     case 'list': {
-      const page = values.page === undefined ? 1 : parsePositiveInteger('--page', values.page, 1_000_000);
-      const size = values['page-size'] === undefined ? 50 : parsePositiveInteger('--page-size', values['page-size'], 1000);
-      return withCatalog(config, secrets, (t) => t.list(page, size));
+      // The flags are the HTTP list's parameters, validated by the same parser.
+      const query: Record<string, string[]> = {};
+      const flags = { page: values.page, page_size: values['page-size'], search: values.search, status: values.status, sort_column: values['sort-column'], sort_direction: values['sort-direction'] };
+      for (const [name, value] of Object.entries(flags)) if (value !== undefined) query[name] = [value];
+      const params = parseTenantListParams(query);
+      return withCatalog(config, secrets, (t) => t.list(params));
+    }
+    case 'get': {
+      const ref = tenantRef(arg);
+      return withCatalog(config, secrets, async (t) => (await t.get(await resolveTenantId(t, ref))) ?? null);
     }
     case 'rotate': {
-      const id = tenantId(arg);
-      return withCatalog(config, secrets, async (t) => ({ id, rotated_at: await t.rotate(id) }));
+      const ref = tenantRef(arg);
+      return withCatalog(config, secrets, async (t) => {
+        const id = await resolveTenantId(t, ref);
+        return { id, rotated_at: await t.rotate(id) };
+      });
     }
     case 'suspend':
     case 'resume': {
-      const id = tenantId(arg);
+      const ref = tenantRef(arg);
       const status = command === 'suspend' ? 'suspended' : 'active';
       return withCatalog(config, secrets, async (t) => {
-        const tenant = await t.setStatus(id, status);
+        const tenant = await t.setStatus(await resolveTenantId(t, ref), status);
         return { id: tenant.id, status: tenant.status };
       });
     }
     case 'limit': {
-      const id = tenantId(arg);
+      const ref = tenantRef(arg);
       if (!values.clear && values.rps === undefined) throw new UsageError('tenant limit needs --rps N (and optionally --burst M), or --clear');
       const limits = values.clear
         ? { rate_limit_rps: null, rate_limit_burst: null }
         : { rate_limit_rps: wholeNumber('--rps', values.rps), rate_limit_burst: values.burst === undefined ? null : wholeNumber('--burst', values.burst) };
       const { rps, burst } = parseTenantLimits(limits);
-      return withCatalog(config, secrets, (t) => t.setRateLimit(id, rps, burst));
+      return withCatalog(config, secrets, async (t) => t.setRateLimit(await resolveTenantId(t, ref), rps, burst));
     }
     case 'delete': {
-      const id = tenantId(arg);
+      const ref = tenantRef(arg);
       return withCatalog(config, secrets, async (t) => {
+        const id = await resolveTenantId(t, ref);
         await t.remove(id);
         return { id, deleted: true };
       });

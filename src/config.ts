@@ -81,6 +81,8 @@ export interface Config {
   readonly seedDemo: boolean;
   /** The isolation model of tenants created without one (TENANT_MODEL): rls unless set. */
   readonly tenantModel: IsolationModelName;
+  /** How long the first answer to an Idempotency-Key is kept and replayed (seconds). */
+  readonly idempotencyTtlSeconds: number;
 }
 
 export interface RateLimitConfig {
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     seedDemo: boolean(env, 'SEED_DEMO', embedded),
     tenantModel: oneOf(env, 'TENANT_MODEL', ISOLATION_MODEL_NAMES, 'rls'),
+    idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 2_592_000),
   };
   return deepFreeze(config);
 }

@@ -36,8 +36,21 @@ export class NotFound extends AppError {
   readonly status = 404;
 }
 
+/** The path exists but not for this method; `allow` is sent as the Allow header. */
+export class MethodNotAllowed extends AppError {
+  readonly status = 405;
+  constructor(readonly allow: readonly string[], path: string, method: string) {
+    super('method_not_allowed', `${method} is not allowed on ${path}; allowed: ${allow.join(', ')}`);
+  }
+}
+
 export class Conflict extends AppError {
   readonly status = 409;
+}
+
+/** The request is well-formed but cannot be applied as sent (an idempotency key reused with another body). */
+export class UnprocessableEntity extends AppError {
+  readonly status = 422;
 }
 
 export class PayloadTooLarge extends AppError {

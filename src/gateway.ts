@@ -56,6 +56,13 @@ export interface GatewayOptions {
   readonly logger: Logger;
   /** The isolation model of tenants created without one (TENANT_MODEL); `rls` unless set. */
   readonly defaultModel?: IsolationModelName;
+  /** IDEMPOTENCY_TTL_SECONDS (default a day). */
+  readonly idempotencyTtlSeconds?: number;
+  /**
+   * How long a tenant statement may take before it is answered 503 and cancelled. Default: connecting
+   * and running may each take their full allowance (CONNECT_TIMEOUT + QUERY_TIMEOUT). Tests set less.
+   */
+  readonly deadlineMs?: number;
 }
 
 export interface Gateway {
@@ -158,10 +165,9 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       rates,
       models,
     },
-    // Connecting (after a restart) and running may each take their full allowance.
     {
       policy,
-      deadlineMs: pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
+      deadlineMs: options.deadlineMs ?? pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
       now: Date.now,
       tenantDataVersion: tenantMigrations.latest,
       onStuckPool: (tenantId) => logger.warn({ tenantId }, 'a statement on a dedicated pool missed its deadline; pool dropped'),
@@ -205,6 +211,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     registry,
     adminKey: options.adminKey,
     bodyLimitBytes: options.bodyLimitBytes,
+    idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
     logger,
   });
   return {

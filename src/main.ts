@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     rateLimit: config.rateLimit,
     bodyLimitBytes: config.bodyLimitBytes,
     defaultModel: config.tenantModel,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     logger,
   });
   const demoTenantId = config.seedDemo ? await ensureDemoTenant(gateway.tenants, gateway.registry) : undefined;

@@ -8,6 +8,11 @@ export const STALE_SCOPE = 'TG001';
 const QUERY_CANCELED = '57014';
 /** A row names a tenant that is not in the catalog (users.tenant_id references tenants). */
 export const FOREIGN_KEY_VIOLATION = '23503';
+/**
+ * The unique key of an Idempotency-Key record (sql/011, sql/tenant/003): another request with the key
+ * committed first (a concurrent duplicate), or an expired record still holds it.
+ */
+export const IDEMPOTENCY_KEY_CONSTRAINT = 'idempotency_keys_pkey';
 /** A table the statement names does not exist: under the schema model, the tenant's schema is gone. */
 export const UNDEFINED_TABLE = '42P01';
 
@@ -78,6 +83,9 @@ function translate(err: unknown): AppError | undefined {
     return new Unavailable('database_unavailable', 'the database is unavailable; retry shortly', 1);
   }
   const code = codeOf(err);
+  if (code === '23505' && (err as { constraint_name?: unknown }).constraint_name === IDEMPOTENCY_KEY_CONSTRAINT) {
+    return new Conflict('idempotency_key_in_use', 'another request with this Idempotency-Key is being processed; retry shortly');
+  }
   if (code === '23505') return new Conflict('conflict', 'a record with the same key already exists');
   // The statement's tenant and the session's scope disagreed (sql/004): nothing ran. Only a lost
   // session can cause it, and the shared pool already retried once.

@@ -9,12 +9,12 @@
 import { quoteIdentifier } from './quote.js';
 
 /** The tables a tenant statement may name: a whitelist. */
-export const TENANT_TABLES = ['users'] as const;
+export const TENANT_TABLES = ['users', 'idempotency_keys'] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 export type TenantTables = Readonly<Record<TenantTable, string>>;
 
 /** The row model's shared tables. */
-export const SHARED_TABLES: TenantTables = { users: 'public.users' };
+export const SHARED_TABLES: TenantTables = { users: 'public.users', idempotency_keys: 'public.idempotency_keys' };
 
 const SCHEMA_NAME = /^s_[0-9a-f]{32}$/;
 
@@ -22,7 +22,7 @@ const SCHEMA_NAME = /^s_[0-9a-f]{32}$/;
 export function schemaTables(schema: string): TenantTables {
   if (!SCHEMA_NAME.test(schema)) throw new RangeError('not a tenant schema name');
   const quoted = quoteIdentifier(schema);
-  return { users: `${quoted}.users` };
+  return { users: `${quoted}.users`, idempotency_keys: `${quoted}.idempotency_keys` };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { translateDbError } from '../db/errors.js';
-import { AppError, Unavailable } from '../errors.js';
+import { AppError, MethodNotAllowed, Unavailable } from '../errors.js';
 import { errorFacts, type Logger } from '../log.js';
 
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
@@ -16,6 +16,7 @@ export function createErrorHandler(logger: Logger) {
     const known = translateDbError(err);
     if (known) {
       if (known.retryAfterSeconds !== undefined) c.header('Retry-After', String(known.retryAfterSeconds));
+      if (known instanceof MethodNotAllowed) c.header('Allow', known.allow.join(', '));
       if (known instanceof Unavailable) {
         logger.warn({ err: errorFacts(err), path: c.req.path }, 'request failed: dependency unavailable');
       }

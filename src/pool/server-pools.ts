@@ -5,7 +5,8 @@
 // (src/pool/limiter.ts): a tenant holds at most POOL_MAX connections of any pool, waits in a bounded
 // queue, and gets 503 + Retry-After after QUEUE_TIMEOUT. Promotion happens in the background; a
 // request never waits for a pool to be created.
-import type { Row, Sql } from 'postgres';
+import type { PendingQuery, Row, Sql } from 'postgres';
+import { cancelStatement } from '../db/cancel.js';
 import { isAuthenticationFailure, isTenantDataGone, translateDbError } from '../db/errors.js';
 import { renderBound, type StatementBuilder } from '../db/statement.js';
 import { SHARED_TABLES, type TenantTables } from '../db/tenant-tables.js';
@@ -95,15 +96,17 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     throw new Unavailable('tenant_changed', 'the tenant changed while the request ran; retry shortly', 1);
   };
 
-  const onDedicated = async <T>(tenantId: string, pool: DedicatedPool, fn: (sql: Sql) => Promise<T>, reroute: () => Promise<T>): Promise<T> => {
+  /** `fn` may cancel its statement when `signal` aborts: the deadline passed. */
+  const onDedicated = async <T>(tenantId: string, pool: DedicatedPool, fn: (sql: Sql, signal: AbortSignal) => Promise<T>, reroute: () => Promise<T>): Promise<T> => {
     await acquire(pool.limiter, tenantId);
     if (pool.closing) {
       // Evicted (rotation, deletion) while we waited: its connections are ending, go round again.
       pool.limiter.release(tenantId);
       return reroute();
     }
+    const missed = new AbortController();
     try {
-      return await withDeadline(fn(pool.sql), options.deadlineMs);
+      return await withDeadline(fn(pool.sql, missed.signal), options.deadlineMs, () => missed.abort());
     } catch (err) {
       // The role's password changed or the role is gone (possibly via another instance): drop the pool
       // and the cached entry so the next request re-reads the catalog instead of failing forever.
@@ -145,9 +148,10 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     // A tenant with tables of its own has statements of its own: they are prepared on its home connection.
     const atHome = tables !== SHARED_TABLES;
     await acquire(sharedLimiter, tenant.id);
+    const missed = new AbortController();
     try {
       servedShared++;
-      return await withDeadline(shared.run(tenant.id, renderBound(build, tables), atHome), options.deadlineMs);
+      return await withDeadline(shared.run(tenant.id, renderBound(build, tables), atHome, missed.signal), options.deadlineMs, () => missed.abort());
     } catch (err) {
       if (isTenantDataGone(err)) await recheckTenant(tenant.id);
       throw translateDbError(err) ?? err;
@@ -174,9 +178,11 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
       // background (the old one drains once the new one is in place).
       if (isOutgrown(pool.size, rate, policy)) dedicated.promoteInBackground(tenant.id, rate);
       const tables = tablesOf(tenant.placement);
-      const run = (sql: Sql): Promise<Row[]> => {
+      const run = (sql: Sql, signal: AbortSignal): Promise<Row[]> => {
         const { text, params } = renderBound(build, tables);
-        return sql.unsafe(text, params, { prepare: true }) as unknown as Promise<Row[]>;
+        const statement = sql.unsafe(text, params, { prepare: true }) as unknown as PendingQuery<Row[]>;
+        signal.addEventListener('abort', () => cancelStatement(statement), { once: true });
+        return statement;
       };
       return onDedicated(tenant.id, pool, run, () => query(tenant, build));
     }

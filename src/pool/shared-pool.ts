@@ -35,8 +35,9 @@
 // the proof: reads check the scope, and an insert by the shared role with no scope raises TG001
 // (sql/008), never 42501; and why the pool waits for both the SET and the statement and judges the
 // request by the statement's own outcome.
-import postgres, { type Row, type Sql } from 'postgres';
+import postgres, { type PendingQuery, type Row, type Sql } from 'postgres';
 import { connectionOptions } from '../db/connection-options.js';
+import { cancelStatement } from '../db/cancel.js';
 import { STALE_SCOPE } from '../db/errors.js';
 import type { BoundStatement } from '../db/statement.js';
 import { STATEMENT_SEARCH_PATH } from '../db/tenant-tables.js';
@@ -55,9 +56,10 @@ export interface SharedPool {
   /**
    * Runs `statement` for `tenantId` (it must check the scope); returns the statement's rows. `home`:
    * the statement's text is the tenant's own (it names the tenant's schema), so run it on the tenant's
-   * home connection when that has room, where it is already prepared.
+   * home connection when that has room, where it is already prepared. `signal`: aborting it cancels the
+   * statement (src/db/cancel.ts), sent or not.
    */
-  run(tenantId: string, statement: BoundStatement, home?: boolean): Promise<Row[]>;
+  run(tenantId: string, statement: BoundStatement, home?: boolean, signal?: AbortSignal): Promise<Row[]>;
   /** Connections of the pool, for tests and monitoring. */
   readonly connections: readonly Sql[];
   /** Scope changes sent (SET statements), and statements re-run after a stale-scope error. */
@@ -161,7 +163,14 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
     return idle ?? own ?? best;
   };
 
-  const send = (c: Connection, tenantId: string, statement: BoundStatement, forceScope: boolean): Promise<Row[]> => {
+  /** Cancels `query` when `signal` aborts (at once if it already has). */
+  const cancelOnAbort = (query: PendingQuery<Row[]>, signal: AbortSignal | undefined): void => {
+    if (signal === undefined) return;
+    if (signal.aborted) cancelStatement(query);
+    else signal.addEventListener('abort', () => cancelStatement(query), { once: true });
+  };
+
+  const send = (c: Connection, tenantId: string, statement: BoundStatement, forceScope: boolean, signal?: AbortSignal): Promise<Row[]> => {
     const pending: Promise<unknown>[] = [];
     if (forceScope || c.scope !== tenantId) {
       // Rendered first: a value that is not a tenant id throws here, before anything is counted or sent.
@@ -170,7 +179,9 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
       c.scope = tenantId;
       pending.push(c.sql.unsafe(text));
     }
-    const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
+    const query = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as PendingQuery<Row[]>;
+    cancelOnAbort(query, signal);
+    const rows: Promise<Row[]> = query;
     pending.push(rows);
     // Both settled, not the first failure: when the SET fails (its session lost) the statement may
     // still run, on the next session (see the top of this file). Only the statement's own outcome says
@@ -192,29 +203,31 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
    * aborted and COMMIT ends it as a rollback, so the next request on the connection starts clean;
    * the scope never outlives the transaction, so there is no scope to remember.
    */
-  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement): Promise<Row[]> => {
+  const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement, signal?: AbortSignal): Promise<Row[]> => {
     const begin = c.sql.unsafe(`BEGIN; ${options.scope(tenantId, true)}`);
     scopeSets++;
-    const rows = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as Promise<Row[]>;
+    const query = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as PendingQuery<Row[]>;
+    cancelOnAbort(query, signal);
+    const rows: Promise<Row[]> = query;
     const commit = c.sql.unsafe('COMMIT');
     return Promise.all([begin, rows, commit]).then(() => rows);
   };
 
   return {
     connections: connections.map((c) => c.sql),
-    async run(tenantId, statement, atHome = false) {
+    async run(tenantId, statement, atHome = false, signal) {
       const c = pick(tenantId, atHome);
       c.inFlight++;
       try {
-        if (transactional) return await sendInTransaction(c, tenantId, statement);
+        if (transactional) return await sendInTransaction(c, tenantId, statement, signal);
         try {
-          return await send(c, tenantId, statement, false);
+          return await send(c, tenantId, statement, false, signal);
         } catch (err) {
           // The session lost its scope behind our back (a reconnect) or it was never what we thought:
           // the statement refused to run. Set it and try once more.
-          if ((err as { code?: unknown }).code !== STALE_SCOPE) throw err;
+          if ((err as { code?: unknown }).code !== STALE_SCOPE || signal?.aborted) throw err;
           scopeRetries++;
-          return await send(c, tenantId, statement, true);
+          return await send(c, tenantId, statement, true, signal);
         }
       } finally {
         c.inFlight--;

@@ -1,14 +1,17 @@
-// Tenant administration over HTTP (admin JWT required): create, list, rotate, delete. Rotation and
-// deletion close the tenant's cached pool here, so the next request logs in afresh.
+// Tenant administration over HTTP (admin JWT required): create, list (search, filter, sort), get by id
+// or by name, rotate, delete. Rotation and deletion close the tenant's cached pool here, so the next
+// request logs in afresh.
 import { Hono, type Context } from 'hono';
 import { BadRequest, NotFound } from '../errors.js';
 import { requireAdmin } from '../http/admin-auth.js';
 import { readJsonBody } from '../http/json-body.js';
-import { isUuid, parsePositiveInteger } from '../http/params.js';
+import { onlyMethods } from '../http/methods.js';
+import { isUuid } from '../http/params.js';
 import type { PoolRegistry } from '../pool/registry.js';
 import type { TenantCatalog } from '../tenants/catalog.js';
 import { parseCreateTenant } from '../tenants/create-input.js';
 import { parseTenantLimits } from '../tenants/limits-input.js';
+import { parseTenantListParams } from '../tenants/list-input.js';
 
 export interface AdminDeps {
   readonly tenants: TenantCatalog;
@@ -45,9 +48,18 @@ export function adminTenantRoutes(deps: AdminDeps): Hono {
     return c.json(tenant);
   });
 
+  // Names are unique (tenants_name_key); percent-encode one with / or other reserved characters.
+  app.get('/by-name/:name', async (c) => {
+    const name = c.req.param('name');
+    const tenant = await deps.tenants.findByName(name);
+    if (!tenant) throw new NotFound('tenant_not_found', `no tenant named ${JSON.stringify(name)}`);
+    return c.json(tenant);
+  });
+
   app.get('/', async (c) => {
-    const { page, pageSize } = parsePaging(c.req.queries());
-    const { records, total } = await deps.tenants.list(page, pageSize);
+    const params = parseTenantListParams(c.req.queries());
+    const { records, total } = await deps.tenants.list(params);
+    const { page, pageSize } = params;
     return c.json({ records, page, page_size: pageSize, total, total_pages: Math.ceil(total / pageSize) });
   });
 
@@ -87,6 +99,11 @@ export function adminTenantRoutes(deps: AdminDeps): Hono {
     return c.body(null, 204);
   });
 
+  app.all('/', onlyMethods('GET', 'POST'));
+  app.all('/by-name/:name', onlyMethods('GET'));
+  app.all('/:id', onlyMethods('GET', 'PATCH', 'DELETE'));
+  for (const action of ['rotate', 'suspend', 'resume']) app.all(`/:id/${action}`, onlyMethods('POST'));
+
   return app;
 }
 
@@ -94,19 +111,4 @@ function tenantIdParam(c: Context): string {
   const id = c.req.param('id') ?? '';
   if (!isUuid(id)) throw new BadRequest('invalid_tenant_id', 'the tenant id in the path must be a UUID', 'id');
   return id.toLowerCase();
-}
-
-function parsePaging(query: Record<string, string[]>): { page: number; pageSize: number } {
-  for (const [name, values] of Object.entries(query)) {
-    if (name !== 'page' && name !== 'page_size') {
-      throw new BadRequest('unknown_parameter', `unknown query parameter ${JSON.stringify(name)}; allowed: page, page_size`, name);
-    }
-    if (values.length > 1) throw new BadRequest('duplicate_parameter', `${name} must be given at most once`, name);
-  }
-  const page = query.page?.[0];
-  const pageSize = query.page_size?.[0];
-  return {
-    page: page === undefined ? 1 : parsePositiveInteger('page', page, 1_000_000),
-    pageSize: pageSize === undefined ? 50 : parsePositiveInteger('page_size', pageSize, 1000),
-  };
 }

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import type { Sql } from 'postgres';
 import { Unavailable } from '../errors.js';
+import { onlyMethods } from '../http/methods.js';
 
 export function healthRoutes(catalog: Sql, draining: () => boolean = () => false, readyTimeoutMs = 2000): Hono {
   const app = new Hono();
@@ -22,5 +23,7 @@ export function healthRoutes(catalog: Sql, draining: () => boolean = () => false
     }
     return c.json({ status: 'ready' });
   });
+  app.all('/', onlyMethods('GET'));
+  app.all('/ready', onlyMethods('GET'));
   return app;
 }

@@ -12,6 +12,7 @@ import type { IsolationModel } from '../isolation/model.js';
 import type { IsolationModels } from '../isolation/models.js';
 import { rlsModel } from '../isolation/rls.js';
 import type { IsolationModelName } from './placement.js';
+import type { TenantListParams } from './list-input.js';
 import { roleNameFor } from './role-name.js';
 
 export interface Tenant {
@@ -39,7 +40,8 @@ export interface TenantCatalog {
   create(name: string, model?: IsolationModelName): Promise<Tenant>;
   /** Creates many tenants in a few statements (rows and roles in one transaction per chunk). */
   createMany(names: readonly string[], model?: IsolationModelName): Promise<Tenant[]>;
-  list(page: number, pageSize: number): Promise<TenantPage>;
+  /** One page, filtered and sorted; ties broken by id, so pages never overlap. */
+  list(params: TenantListParams): Promise<TenantPage>;
   get(id: string): Promise<Tenant | undefined>;
   findByName(name: string): Promise<Tenant | undefined>;
   /** New role password and ciphertext, committed together. Returns when it committed. */
@@ -145,12 +147,19 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
       return created.flat();
     },
 
-    async list(page, pageSize) {
+    async list(params) {
+      const { page, pageSize, searchPattern = null, status = null } = params;
+      // Filters as nullable parameters (one statement text whatever is given); the sort column comes
+      // from the whitelist only, as an identifier.
+      const where = sql`WHERE (${searchPattern}::text IS NULL OR name ILIKE ${searchPattern}::text)
+                          AND (${status}::text IS NULL OR status = ${status}::text)`;
+      const direction = sql.unsafe(params.sortDirection === 'desc' ? 'DESC' : 'ASC');
       const rows = await sql<(Tenant & { total: string })[]>`
         SELECT ${sql.unsafe(COLUMNS)}, count(*) OVER () AS total
-        FROM tenants ORDER BY created_at, id
+        FROM tenants ${where}
+        ORDER BY ${sql(params.sortColumn)} ${direction}, id ${direction}
         LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`;
-      const total = rows.length > 0 ? Number(rows[0]?.total) : Number((await sql`SELECT count(*) AS n FROM tenants`)[0]?.n);
+      const total = rows.length > 0 ? Number(rows[0]?.total) : Number((await sql`SELECT count(*) AS n FROM tenants ${where}`)[0]?.n);
       return { records: rows.map(({ total: _total, ...tenant }) => tenant), total };
     },
 

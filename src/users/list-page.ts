@@ -20,7 +20,7 @@ export type RunStatement = (build: StatementBuilder) => Promise<Row[]>;
  * statement's own, in order; only their indexes are wrong. Compacting restores the result, so a page
  * never carries `null` records and an INSERT ... RETURNING still has its row.
  */
-async function rowsOf(run: RunStatement, build: StatementBuilder): Promise<Row[]> {
+export async function rowsOf(run: RunStatement, build: StatementBuilder): Promise<Row[]> {
   const rows = await run(build);
   for (let i = 0; i < rows.length; i++) {
     // `in`, not `=== undefined`: a hole, never a real row (a row is always an object).

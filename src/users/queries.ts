@@ -29,7 +29,7 @@ export const TOTAL_COUNT_CAP = 1_000;
 const QUOTED = Object.fromEntries(SORTABLE_COLUMNS.map((c) => [c, quoteIdentifier(c)])) as Record<SortableColumn, string>;
 
 // Timestamps as text: a JS Date would drop the microseconds (src/users/response.ts formats them).
-const USER_COLUMNS = 'id, first_name, last_name, confirmed, created_at::text AS created_at, updated_at::text AS updated_at';
+export const USER_COLUMNS = 'id, first_name, last_name, confirmed, created_at::text AS created_at, updated_at::text AS updated_at';
 
 const SORT_VALUE_TYPE = {
   id: 'uuid',

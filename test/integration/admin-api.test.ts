@@ -373,7 +373,7 @@ describe('GET /v1/admin/tenants', () => {
   });
 
   it.each([
-    ['search=acme', 'unknown_parameter', 'search'],
+    ['sort=name', 'unknown_parameter', 'sort'],
     ['name=acme', 'unknown_parameter', 'name'],
     ['page=0', 'invalid_parameter', 'page'],
     ['page=abc', 'invalid_parameter', 'page'],

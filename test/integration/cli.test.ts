@@ -102,11 +102,56 @@ describe('tenant commands', () => {
   });
 });
 
+describe('a tenant by name wherever an id is taken', () => {
+  it('tenant get, suspend, limit, resume, rotate and delete accept the name', async () => {
+    const tenant = await createTenant(uniqueName('named'));
+    const got = await cli(['tenant', 'get', tenant.name]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout)).toMatchObject({ id: tenant.id, name: tenant.name });
+    const byId = await cli(['tenant', 'get', tenant.id]);
+    expect(JSON.parse(byId.stdout)).toEqual(JSON.parse(got.stdout));
+
+    const suspended = await cli(['tenant', 'suspend', tenant.name]);
+    expect(suspended.code, suspended.stderr).toBe(0);
+    expect(JSON.parse(suspended.stdout)).toEqual({ id: tenant.id, status: 'suspended' });
+    expect((await cli(['tenant', 'limit', tenant.name, '--rps', '7'])).code).toBe(0);
+    expect(await db.admin`SELECT status, rate_limit_rps FROM tenants WHERE id = ${tenant.id}`).toEqual([{ status: 'suspended', rate_limit_rps: 7 }]);
+    expect((await cli(['tenant', 'resume', tenant.name])).code).toBe(0);
+    const rotated = await cli(['tenant', 'rotate', tenant.name]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(JSON.parse(rotated.stdout)).toMatchObject({ id: tenant.id });
+    const deleted = await cli(['tenant', 'delete', tenant.name]);
+    expect(JSON.parse(deleted.stdout)).toEqual({ id: tenant.id, deleted: true });
+    expect(await db.admin`SELECT 1 FROM tenants WHERE id = ${tenant.id}`).toHaveLength(0);
+  });
+
+  it('an unknown name exits 1 with tenant_not_found', async () => {
+    const result = await cli(['tenant', 'rotate', uniqueName('nobody')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('tenant_not_found');
+    expect(result.stdout).toBe('');
+  });
+
+  it('tenant list takes --search, --status and --sort-column/--sort-direction', async () => {
+    const prefix = uniqueName('listq');
+    const first = await createTenant(`${prefix}-b`);
+    const second = await createTenant(`${prefix}-a`);
+    expect((await cli(['tenant', 'suspend', first.id])).code).toBe(0);
+    const all = await cli(['tenant', 'list', '--search', prefix.toUpperCase(), '--sort-column', 'name', '--sort-direction', 'descending']);
+    expect(all.code, all.stderr).toBe(0);
+    expect((JSON.parse(all.stdout) as { records: { id: string }[] }).records.map((t) => t.id)).toEqual([first.id, second.id]);
+    const active = await cli(['tenant', 'list', '--search', prefix, '--status', 'active']);
+    expect(JSON.parse(active.stdout)).toMatchObject({ total: 1, records: [{ id: second.id }] });
+  });
+});
+
 describe('usage errors', () => {
   it.each([
     [[]],
     [['tenant', 'bogus']],
-    [['tenant', 'rotate', 'not-a-uuid']],
+    [['tenant', 'rotate']],
+    [['tenant', 'list', '--status', 'gone']],
+    [['tenant', 'list', '--sort-column', 'db_password_encrypted']],
     [['tenant', 'delete']],
     [['tenant', 'create']],
     [['tenant', 'list', '--page-size', 'abc']],

@@ -55,10 +55,19 @@ describe('against a running gateway', () => {
   });
 
   it.each([
-    ['GET', '/nope'],
-    ['GET', '/v1/internal/userz'],
     ['POST', '/health'],
     ['DELETE', '/health/ready'],
+  ])('%s %s (a known path) answers 405 method_not_allowed with Allow', async (method, path) => {
+    const res = await gw.request(path, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(((await res.json()) as ErrorJson).error.code).toBe('method_not_allowed');
+  });
+
+  it.each([
+    ['GET', '/nope'],
+    ['GET', '/v1/internal/userz'],
+    ['POST', '/healthz'],
   ])('%s %s answers 404 route_not_found as JSON', async (method, path) => {
     const res = await gw.request(path, { method });
     expect(res.status).toBe(404);

@@ -187,7 +187,11 @@ describe("on tenant B's own pool", () => {
     ).rejects.toMatchObject({ code: '42501' });
   });
 
-  it('cannot delete rows, not even its own', async () => {
-    await expect(onPoolOf(b.id, (sql) => sql`DELETE FROM ${sql.unsafe(gw.usersTableName(b.id))}`)).rejects.toMatchObject({ code: '42501' });
+  it("can delete only its own rows: a DELETE aimed at A's rows removes none", async () => {
+    const before = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
+    expect(before[0]?.n).toBeGreaterThan(0);
+    expect(await onPoolOf(b.id, (sql) => sql`DELETE FROM ${sql.unsafe(gw.usersTableName(b.id))} WHERE tenant_id = ${a.id} RETURNING id`)).toEqual([]);
+    const after = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
+    expect(after).toEqual(before);
   });
 });

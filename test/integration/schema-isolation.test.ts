@@ -6,6 +6,7 @@ import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBound } from '../../src/db/statement.js';
 import { schemaTables, STATEMENT_SEARCH_PATH } from '../../src/db/tenant-tables.js';
+import { loadTenantMigrations } from '../../src/db/tenant-migrations.js';
 import { tenantScopeSetting } from '../../src/isolation/rls.js';
 import { ensureAuthenticator } from '../../src/pool/authenticator.js';
 import { createSharedPool, type SharedPool } from '../../src/pool/shared-pool.js';
@@ -61,7 +62,7 @@ describe('schema tenants through the API', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: a.id, model: 'schema', server: 'main' });
     const [row] = await gw.db.admin`SELECT model, data_name, data_version FROM tenants WHERE id = ${a.id}`;
-    expect(row).toEqual({ model: 'schema', data_name: schemaOf(a), data_version: 1 });
+    expect(row).toEqual({ model: 'schema', data_name: schemaOf(a), data_version: (await loadTenantMigrations()).latest });
   });
 
   it('keep their users in their own schema, none in the shared table', async () => {
@@ -141,9 +142,12 @@ describe("on schema tenant B's own pool", () => {
     expect(rows.every((u) => u.tenant_id === b.id)).toBe(true);
   });
 
-  it('cannot move its rows to another tenant or delete them', async () => {
-    await expect(asB((sql) => sql`UPDATE ${sql.unsafe(schemaTables(schemaOf(b)).users)} SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
-    await expect(asB((sql) => sql`DELETE FROM ${sql.unsafe(schemaTables(schemaOf(b)).users)}`)).rejects.toMatchObject({ code: '42501' });
+  it("cannot move its rows to another tenant, and reaches no other schema's rows to delete", async () => {
+    const own = schemaTables(schemaOf(b)).users;
+    await expect(asB((sql) => sql`UPDATE ${sql.unsafe(own)} SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
+    await expect(asB((sql) => sql.unsafe(`DELETE FROM "${schemaOf(a)}".users`))).rejects.toMatchObject({ code: '42501' });
+    expect(await asB((sql) => sql`DELETE FROM ${sql.unsafe(own)} WHERE tenant_id = ${a.id} RETURNING id`)).toEqual([]);
+    expect(await names(a.id)).toEqual(['Alice', 'Anna']);
   });
 });
 
@@ -287,7 +291,7 @@ describe('a tenant whose schema is behind this build', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
     expect(await res.json()).toMatchObject({ error: { code: 'tenant_schema_behind' } });
-    await gw.db.admin`UPDATE tenants SET data_version = 1 WHERE id = ${t.id}`;
+    await gw.db.admin`UPDATE tenants SET data_version = ${(await loadTenantMigrations()).latest} WHERE id = ${t.id}`;
     await gw.gateway.registry.evict(t.id);
     expect((await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': t.id } })).status).toBe(200);
   });

@@ -174,19 +174,19 @@ describe('CLI tenant suspend / resume', () => {
     expect((await postUser(tenant.id)).status).toBe(201);
   });
 
-  it('an unknown tenant exits 1 with tenant_not_found; a missing or malformed id exits 2', async () => {
+  it('an unknown tenant (id or name) exits 1 with tenant_not_found; a missing one exits 2', async () => {
     const results = await Promise.all([
       cli(['tenant', 'suspend', randomUUID()]),
       cli(['tenant', 'resume', randomUUID()]),
-      cli(['tenant', 'suspend', 'not-a-uuid']),
+      cli(['tenant', 'suspend', 'no-such-tenant-name']),
       cli(['tenant', 'resume']),
     ]);
-    for (const unknown of results.slice(0, 2)) {
+    for (const unknown of results.slice(0, 3)) {
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toContain('tenant_not_found');
       expect(unknown.stdout).toBe('');
     }
-    for (const malformed of results.slice(2)) {
+    for (const malformed of results.slice(3)) {
       expect(malformed.code).toBe(2);
       expect(malformed.stderr).toContain('usage: npm run cli -- <command>');
       expect(malformed.stdout).toBe('');

@@ -17,6 +17,9 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 let gw: TestGateway;
 let dir: string;
 let v2: TenantMigrations;
+/** The shipped version (the highest in sql/tenant/), and the test's own next one above it. */
+let shipped: number;
+let next: number;
 const tenants: { id: string; db_user: string }[] = [];
 const schemaOf = (t: { db_user: string }): string => `s_${t.db_user.slice(2)}`;
 
@@ -36,10 +39,12 @@ const versions = async (): Promise<number[]> => {
 beforeAll(async () => {
   gw = await startTestGateway();
   for (let i = 0; i < 8; i++) tenants.push(await gw.createTenant(`mig-${i}`, 'schema'));
-  // A second version beside the shipped ones: a one-column ALTER, as a real release would add.
+  // A next version beside the shipped ones: a one-column ALTER, as a real release would add.
+  shipped = (await loadTenantMigrations()).latest;
+  next = shipped + 1;
   dir = await mkdtemp(join(tmpdir(), 'tenantgate-tenant-migrations-'));
   await cp(TENANT_MIGRATIONS_DIR, dir, { recursive: true });
-  await writeFile(join(dir, '002_nickname.sql'), 'ALTER TABLE users ADD COLUMN nickname text;\n');
+  await writeFile(join(dir, `${String(next).padStart(3, '0')}_nickname.sql`), 'ALTER TABLE users ADD COLUMN nickname text;\n');
   v2 = await loadTenantMigrations(dir);
 });
 
@@ -50,8 +55,8 @@ afterAll(async () => {
 
 describe('migrating tenant schemas', () => {
   it('starts with every new schema tenant at the shipped version', async () => {
-    expect(await versions()).toEqual(tenants.map(() => 1));
-    expect(v2.latest).toBe(2);
+    expect(await versions()).toEqual(tenants.map(() => shipped));
+    expect(v2.latest).toBe(next);
   });
 
   it('a canary that fails stops the run before the others', async () => {
@@ -60,11 +65,11 @@ describe('migrating tenant schemas', () => {
     const run = await migrateTenantSchemas(gw.db.admin, v2, { concurrency: 2, canary: 2 });
     expect(run.stoppedAtCanary).toBe(true);
     expect(run.failed.map((f) => f.tenantId)).toEqual([tenants[1]!.id]);
-    expect(run.failed[0]?.error).toMatch(/^version 2 \(nickname\): column "nickname" of relation "users" already exists/);
-    expect(await versions()).toEqual([2, 1, 1, 1, 1, 1, 1, 1]);
+    expect(run.failed[0]?.error).toMatch(new RegExp(`^version ${next} \\(nickname\\): column "nickname" of relation "users" already exists`));
+    expect(await versions()).toEqual([next, shipped, shipped, shipped, shipped, shipped, shipped, shipped]);
     const status = await tenantMigrationStatus(gw.db.admin, v2);
     expect(status.behind).toBe(7);
-    expect(status.failed).toEqual([expect.objectContaining({ tenantId: tenants[1]!.id, name: 'mig-1', version: 1 })]);
+    expect(status.failed).toEqual([expect.objectContaining({ tenantId: tenants[1]!.id, name: 'mig-1', version: shipped })]);
   });
 
   it('an interrupted run leaves each tenant at a version it fully reached, and the next run resumes', async () => {
@@ -80,8 +85,8 @@ describe('migrating tenant schemas', () => {
     ).rejects.toThrow('interrupted');
     const after = await versions();
     // Tenant 0 from the canary, then tenant 1 failed again, 2 and 3 migrated, and the run died.
-    expect(after).toEqual([2, 1, 2, 2, 1, 1, 1, 1]);
-    for (const [i, t] of tenants.entries()) expect(await columnExists(t), `tenant ${i}`).toBe(i === 1 || after[i] === 2);
+    expect(after).toEqual([next, shipped, next, next, shipped, shipped, shipped, shipped]);
+    for (const [i, t] of tenants.entries()) expect(await columnExists(t), `tenant ${i}`).toBe(i === 1 || after[i] === next);
 
     // Tenant 1 fixed by hand; the rerun migrates only what is left, each exactly once.
     await gw.db.admin.unsafe(`ALTER TABLE "${schemaOf(tenants[1]!)}".users DROP COLUMN nickname`);
@@ -89,9 +94,9 @@ describe('migrating tenant schemas', () => {
     expect(run.behind).toBe(5);
     expect(run.migrated).toBe(5);
     expect(run.failed).toEqual([]);
-    expect(await versions()).toEqual(tenants.map(() => 2));
+    expect(await versions()).toEqual(tenants.map(() => next));
     const status = await tenantMigrationStatus(gw.db.admin, v2);
-    expect(status).toMatchObject({ latest: 2, behind: 0, failed: [] });
+    expect(status).toMatchObject({ latest: next, behind: 0, failed: [] });
   });
 
   it('has nothing to do once every schema is current', async () => {

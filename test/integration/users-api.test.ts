@@ -115,8 +115,10 @@ async function forceColumns(id: string, values: { confirmed?: boolean; created_a
 }
 
 describe('routing', () => {
-  it.each(['PUT', 'PATCH', 'DELETE'])('%s /v1/internal/users is an unknown route (404), whatever the headers', async (method) => {
-    await expectError(await gw.request('/v1/internal/users', { method }), 404, 'route_not_found');
+  it.each(['PUT', 'PATCH', 'DELETE'])('%s /v1/internal/users is 405 with Allow, whatever the headers', async (method) => {
+    const res = await gw.request('/v1/internal/users', { method });
+    expect(res.headers.get('allow')).toBe('GET, POST, HEAD');
+    await expectError(res, 405, 'method_not_allowed', method);
   });
 });
 

@@ -73,6 +73,10 @@ export interface TestGatewayOptions {
    * environment, else rls; .ci/run runs suites a second time with TEST_TENANT_MODEL=schema.
    */
   readonly defaultModel?: IsolationModelName;
+  /** IDEMPOTENCY_TTL_SECONDS (default a day). */
+  readonly idempotencyTtlSeconds?: number;
+  /** The statement deadline in ms (default CONNECT_TIMEOUT + QUERY_TIMEOUT). */
+  readonly deadlineMs?: number;
 }
 
 /** The model suites run their tenants under (TEST_TENANT_MODEL; rls unless set). */
@@ -119,6 +123,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     rateLimit: options.rateLimit ?? { rps: 0, burst: 1 },
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
     defaultModel: options.defaultModel ?? testTenantModel(),
+    ...(options.idempotencyTtlSeconds !== undefined ? { idempotencyTtlSeconds: options.idempotencyTtlSeconds } : {}),
+    ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
     logger: options.logDestination
       ? createLogger(options.logLevel ?? 'info', options.logDestination)
       : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
