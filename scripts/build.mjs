@@ -29,9 +29,11 @@ function isStale() {
 }
 
 function typescriptCompiler() {
-  // The package's exports do not list bin/tsc: resolve the package, then its declared bin.
+  // TypeScript 7 (the native compiler) is installed as `typescript-7`: `typescript` is TypeScript 6's
+  // API, which typescript-eslint needs. The package's exports do not list bin/tsc: resolve the
+  // package, then its declared bin.
   try {
-    const manifest = createRequire(import.meta.url).resolve('typescript/package.json');
+    const manifest = createRequire(import.meta.url).resolve('typescript-7/package.json');
     return join(dirname(manifest), 'bin', 'tsc');
   } catch {
     return undefined;

@@ -16,7 +16,6 @@ import { createLogger, errorFacts } from './log.js';
 import { resolveSecrets, type Secrets } from './secrets.js';
 import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
 import { parseCreateTenant } from './tenants/create-input.js';
-import type { IsolationModelName } from './tenants/placement.js';
 import { parseTenantLimits } from './tenants/limits-input.js';
 import { rekeyAll } from './tenants/rekey.js';
 import type { Sql } from 'postgres';

@@ -144,8 +144,7 @@ describe('.env in the working directory', () => {
 });
 
 describe('log format', () => {
-  const hasScript = () =>
-    new Promise<boolean>((resolve) => execFile('script', ['--version'], (error) => resolve(error === null)));
+  const hasScript = () => new Promise<boolean>((resolve) => execFile('script', ['--version'], (error) => resolve(error === null)));
 
   it('is readable lines in a terminal (pino-pretty), not JSON', { timeout: EXIT_TIMEOUT_MS }, async (ctx) => {
     if (!(await hasScript())) {

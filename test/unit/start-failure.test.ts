@@ -38,7 +38,12 @@ describe('startFailureMessage', () => {
   });
 
   it('the target carries host:port of DATABASE_URL, never its user or password', () => {
-    const config = loadConfig({ DATABASE_URL: 'postgres://gw:s3cret@db.internal/tenantgate', CREDENTIALS_KEY: 'ab'.repeat(32), ADMIN_JWT_SECRET: 'x'.repeat(32), PORT: '9000' });
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://gw:s3cret@db.internal/tenantgate',
+      CREDENTIALS_KEY: 'ab'.repeat(32),
+      ADMIN_JWT_SECRET: 'x'.repeat(32),
+      PORT: '9000',
+    });
     expect(startTarget(config)).toEqual({ listen: '127.0.0.1:9000', database: 'db.internal:5432' });
   });
 });
