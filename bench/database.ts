@@ -11,6 +11,7 @@ import { startEmbeddedPostgres, isReachable, type EmbeddedOptions, type Embedded
 import { migrate } from '../src/db/migrate.js';
 import { createTenantCatalog } from '../src/tenants/catalog.js';
 import { withTimeout } from './timeout.js';
+import type { BenchNeeds } from './scenarios.js';
 
 export const BENCH_DATA_DIR = fileURLToPath(new URL('./.data/', import.meta.url));
 const EMBEDDED_PORT = 54339;
@@ -94,10 +95,11 @@ export interface ProvisionReport {
 }
 
 /**
- * Migrations, the missing bench tenants (bulk) and the big tenant, 10 users for each small tenant that
- * has none, a million for the big tenant when it has none, then ANALYZE.
+ * Migrations, the missing bench tenants (bulk) and, when asked for, the big tenant; 10 users for each
+ * small tenant that has none, a million for the big tenant when it has none, then ANALYZE. Only what
+ * the chosen scenarios need (bench/scenarios.ts, benchNeeds).
  */
-export async function provision(db: BenchDatabase, tenantCount: number, log: (line: string) => void): Promise<ProvisionReport> {
+export async function provision(db: BenchDatabase, needs: BenchNeeds, log: (line: string) => void): Promise<ProvisionReport> {
   const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
     const started = Date.now();
     return [await fn(), Date.now() - started];
@@ -107,12 +109,12 @@ export async function provision(db: BenchDatabase, tenantCount: number, log: (li
     (await db.sql<{ name: string }[]>`SELECT name FROM tenants WHERE name LIKE ${TENANT_PREFIX + '%'}`).map((r) => r.name),
   );
   await checkCredentialsKey(db);
-  const missing = [...tenantNames(tenantCount), BIG_TENANT].filter((name) => !existing.has(name));
+  const missing = [...tenantNames(needs.small), ...(needs.big ? [BIG_TENANT] : [])].filter((name) => !existing.has(name));
   const catalog = createTenantCatalog(db.sql, singleKeyRing(parseCredentialsKey(db.credentialsKeyHex)));
   const [, createMs] = await timed(() => withTimeout(catalog.createMany(missing), 600_000, 'creating tenants'));
   const [usersInserted, seedMs] = await timed(() => seedUsers(db.sql));
-  const [bigTenantUsersInserted, bigTenantSeedMs] = await timed(() =>
-    withTimeout(seedBigTenant(db.sql), 1_800_000, `inserting the ${BIG_TENANT_USERS} users of ${BIG_TENANT}`),
+  const [bigTenantUsersInserted, bigTenantSeedMs] = await timed(async () =>
+    needs.big ? withTimeout(seedBigTenant(db.sql), 1_800_000, `inserting the ${BIG_TENANT_USERS} users of ${BIG_TENANT}`) : 0,
   );
   // After a million fresh rows also VACUUM: it sets the visibility map (index-only scans) and the hint
   // bits, which the first measured reads would otherwise write.

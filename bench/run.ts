@@ -29,7 +29,7 @@ import {
   type ServerRun,
 } from './report.js';
 import { sampleConnections, sampleRss, type RssSampler } from './sample.js';
-import { buildScenarios, buildSchemaScenarios, type Scenario } from './scenarios.js';
+import { benchNeeds, buildScenarios, buildSchemaScenarios, type Scenario } from './scenarios.js';
 import { provisionSchemaTenants, schemaTenantIds } from './schema-tenants.js';
 import { startServer, type RunningServer, type ServerKind, type ServerSpec } from './servers.js';
 import { openStatementStats, type StatementStats } from './statements.js';
@@ -92,12 +92,13 @@ async function main(): Promise<void> {
 async function runSuite(ctx: Context): Promise<void> {
   const startedAt = new Date().toISOString();
   const machine = await machineInfo(await serverVersion(ctx.db.sql));
-  const provisioning = await provision(ctx.db, TENANTS, log);
+  const needs = benchNeeds(ctx.options.scenarios);
+  const provisioning = await provision(ctx.db, needs, log);
   // The schema tenants (and their 80,000 relations) only once a schema scenario asks for them; kept after.
   const withSchema = ctx.options.scenarios.some(isSchemaScenario);
   const schemaProvisioning = withSchema ? await provisionSchemaTenants(ctx.db, TENANTS, log) : undefined;
-  const tenants = { small: await benchTenantIds(ctx.db.sql, TENANTS), big: await bigTenantId(ctx.db.sql) };
-  const scenarios: Partial<Record<ScenarioKey, Scenario>> = {
+  const tenants = { small: await benchTenantIds(ctx.db.sql, needs.small), big: needs.big ? await bigTenantId(ctx.db.sql) : undefined };
+  const scenarios: Partial<Record<ScenarioKey, () => Scenario>> = {
     ...buildScenarios(tenants),
     ...(withSchema ? buildSchemaScenarios({ ...tenants, schema: await schemaTenantIds(ctx.db.sql, TENANTS) }) : {}),
   };
@@ -105,7 +106,7 @@ async function runSuite(ctx: Context): Promise<void> {
   for (const key of ctx.options.scenarios) {
     const scenario = scenarios[key];
     if (!scenario) throw new Error(`scenario ${key} was not built`);
-    results.push(await runScenario(ctx, scenario));
+    results.push(await runScenario(ctx, scenario()));
   }
   const report: BenchReport = {
     startedAt,

@@ -55,26 +55,60 @@ export interface ProbeRequest {
 export interface BenchTenants {
   /** The small tenants, index 0 = bench-000001. */
   readonly small: readonly string[];
-  /** The tenant with a million users (scenario f). */
-  readonly big: string;
+  /** The tenant with a million users (scenario f); provisioned only when an f scenario runs. */
+  readonly big: string | undefined;
 }
 
-/** All row-model scenarios over the bench tenants (what `all` runs). */
-export function buildScenarios(tenants: BenchTenants): Record<DefaultScenarioKey, Scenario> {
+/** What the chosen scenarios need provisioned: so `--scenario a` creates one tenant, not 10,000. */
+export interface BenchNeeds {
+  /** Small tenants bench-000001… (each with 10 users). */
+  readonly small: number;
+  /** The tenant with a million users. */
+  readonly big: boolean;
+}
+
+const NEEDS: Readonly<Record<ScenarioKey, BenchNeeds>> = {
+  a: { small: 1, big: false },
+  b: { small: 100, big: false },
+  c: { small: 10_000, big: false },
+  d: { small: 10_000, big: false },
+  e: { small: 1000, big: false },
+  f1: { small: 0, big: true },
+  f2: { small: 10_000, big: true },
+  f3: { small: 0, big: true },
+  // Schema tenants are twins of the row-model ones (bench/schema-tenants.ts): all 10,000 of them.
+  c1s: { small: 10_000, big: false },
+  cs: { small: 10_000, big: false },
+  ds: { small: 10_000, big: false },
+};
+
+export function benchNeeds(keys: readonly ScenarioKey[]): BenchNeeds {
+  return {
+    small: Math.max(0, ...keys.map((key) => NEEDS[key].small)),
+    big: keys.some((key) => NEEDS[key].big),
+  };
+}
+
+/** All row-model scenarios over the bench tenants (what `all` runs); each built when chosen. */
+export function buildScenarios(tenants: BenchTenants): Record<DefaultScenarioKey, () => Scenario> {
   const first = (n: number): readonly string[] => {
     if (tenants.small.length < n) throw new Error(`scenario needs ${n} tenants, ${tenants.small.length} provisioned`);
     return tenants.small.slice(0, n);
   };
   const one = (ids: readonly string[]): (() => string) => () => ids[0] as string;
+  const big = (): string => {
+    if (tenants.big === undefined) throw new Error('scenario needs the big tenant, which was not provisioned');
+    return tenants.big;
+  };
   return {
-    a: scenario('a', '1 tenant, GET', first(1), [ratioTarget(0.95), ratioTarget(0.8, 'lean')], false, one),
-    b: scenario('b', '100 tenants, round robin, GET', first(100), [ratioTarget(0.9)], false, roundRobin),
-    c: scenario('c', '10,000 tenants, round robin, GET', first(10_000), [ratioTarget(0.8)], false, roundRobin),
-    d: scenario('d', `10,000 tenants, Zipf s=${ZIPF_EXPONENT}, GET`, first(10_000), [ratioTarget(0.9)], false, zipfPicker()),
-    e: scenario('e', '1,000 tenants, round robin, 20% POST / 80% GET', first(1000), [ratioTarget(0.85)], true, roundRobin),
-    f1: scenario('f1', '1M-user tenant, page 1, GET', [tenants.big], [p50Target(BIG_TENANT_P50_MS)], false, one),
-    f2: scenario('f2', '10,000 tenants, round robin, beside the 1M-user tenant, GET', first(10_000), [ratioTarget(0.8)], false, roundRobin),
-    f3: deepPages(tenants.big),
+    a: () => scenario('a', '1 tenant, GET', first(1), [ratioTarget(0.95), ratioTarget(0.8, 'lean')], false, one),
+    b: () => scenario('b', '100 tenants, round robin, GET', first(100), [ratioTarget(0.9)], false, roundRobin),
+    c: () => scenario('c', '10,000 tenants, round robin, GET', first(10_000), [ratioTarget(0.8)], false, roundRobin),
+    d: () => scenario('d', `10,000 tenants, Zipf s=${ZIPF_EXPONENT}, GET`, first(10_000), [ratioTarget(0.9)], false, zipfPicker()),
+    e: () => scenario('e', '1,000 tenants, round robin, 20% POST / 80% GET', first(1000), [ratioTarget(0.85)], true, roundRobin),
+    f1: () => scenario('f1', '1M-user tenant, page 1, GET', [big()], [p50Target(BIG_TENANT_P50_MS)], false, one),
+    f2: () => scenario('f2', '10,000 tenants, round robin, beside the 1M-user tenant, GET', first(10_000), [ratioTarget(0.8)], false, roundRobin),
+    f3: () => deepPages(big()),
   };
 }
 
@@ -83,19 +117,26 @@ export function buildScenarios(tenants: BenchTenants): Record<DefaultScenarioKey
  * bench-NNNNNN with the same users (bench/schema-tenants.ts). Both lists are in the same order, so the
  * same picker (round robin, or the Zipf draw from the same seed) names twins at every step.
  */
-export function buildSchemaScenarios(tenants: BenchTenants & { readonly schema: readonly string[] }): Record<SchemaScenarioKey, Scenario> {
+export function buildSchemaScenarios(tenants: BenchTenants & { readonly schema: readonly string[] }): Record<SchemaScenarioKey, () => Scenario> {
   const twins = (n: number): { rows: readonly string[]; schema: readonly string[] } => {
     if (tenants.small.length < n || tenants.schema.length < n) {
       throw new Error(`scenario needs ${n} tenants of each model, ${tenants.schema.length} schema and ${tenants.small.length} row-model provisioned`);
     }
     return { rows: tenants.small.slice(0, n), schema: tenants.schema.slice(0, n) };
   };
-  const t1k = twins(1000);
-  const t10k = twins(10_000);
   return {
-    c1s: scenario('c1s', '1,000 schema tenants, round robin, GET', t1k.rows, [ratioTarget(0.6)], false, roundRobin, t1k.schema),
-    cs: scenario('cs', '10,000 schema tenants, round robin, GET', t10k.rows, [ratioTarget(0.6)], false, roundRobin, t10k.schema),
-    ds: scenario('ds', `10,000 schema tenants, Zipf s=${ZIPF_EXPONENT}, GET`, t10k.rows, [ratioTarget(0.8)], false, zipfPicker(), t10k.schema),
+    c1s: () => {
+      const t1k = twins(1000);
+      return scenario('c1s', '1,000 schema tenants, round robin, GET', t1k.rows, [ratioTarget(0.6)], false, roundRobin, t1k.schema);
+    },
+    cs: () => {
+      const t10k = twins(10_000);
+      return scenario('cs', '10,000 schema tenants, round robin, GET', t10k.rows, [ratioTarget(0.6)], false, roundRobin, t10k.schema);
+    },
+    ds: () => {
+      const t10k = twins(10_000);
+      return scenario('ds', `10,000 schema tenants, Zipf s=${ZIPF_EXPONENT}, GET`, t10k.rows, [ratioTarget(0.8)], false, zipfPicker(), t10k.schema);
+    },
   };
 }
 

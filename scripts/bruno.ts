@@ -6,7 +6,8 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BRU_CLI = '@usebruno/cli@4';
+// The Bruno CLI pinned in devDependencies (@usebruno/cli), so a run never downloads it.
+const BRU_CLI = fileURLToPath(new URL('../node_modules/.bin/bru', import.meta.url));
 const DEFAULT_HOST = 'http://127.0.0.1:8080';
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const collectionDir = join(projectRoot, 'bruno');
@@ -64,7 +65,7 @@ async function runCollection(options: Options, adminToken: string): Promise<numb
   const report = join(reportDir, 'results.json');
   try {
     const args = [
-      '-y', BRU_CLI, 'run',
+      'run',
       '--env', 'local',
       '--env-var', `host=${options.host}`,
       // admin_token is declared secret in environments/local.bru, so bru masks it in its reports.
@@ -72,7 +73,7 @@ async function runCollection(options: Options, adminToken: string): Promise<numb
       '--reporter-json', report,
       ...options.bruArgs,
     ];
-    const { code } = await run('npx', args, { cwd: collectionDir, captureStdout: false });
+    const { code } = await run(BRU_CLI, args, { cwd: collectionDir, captureStdout: false });
     if (code !== 0) return code;
     // bru skips a .bru file it cannot parse with only a warning, and still exits 0.
     const unparsed = await unparsedFiles(report);

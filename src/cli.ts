@@ -3,6 +3,7 @@
 // stderr with a non-zero exit code.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { withEnvFile } from './env-file.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
 import { loadTenantMigrations, migrateTenantSchemas, tenantMigrationStatus, type TenantMigrations } from './db/tenant-migrations.js';
@@ -15,7 +16,6 @@ import { createLogger, errorFacts } from './log.js';
 import { resolveSecrets, type Secrets } from './secrets.js';
 import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
 import { parseCreateTenant } from './tenants/create-input.js';
-import type { IsolationModelName } from './tenants/placement.js';
 import { parseTenantLimits } from './tenants/limits-input.js';
 import { parseTenantListParams } from './tenants/list-input.js';
 import { rekeyAll } from './tenants/rekey.js';
@@ -114,7 +114,7 @@ async function run(argv: string[]): Promise<unknown> {
     },
   });
   const [group, command, arg] = positionals;
-  const config = loadConfig();
+  const config = loadConfig(withEnvFile(process.env));
   const secrets = await resolveSecrets(config);
   if (group === 'token' && command === 'admin') {
     const ttl = values.ttl === undefined ? 3600 : parsePositiveInteger('--ttl', values.ttl, 31_536_000);

@@ -91,62 +91,67 @@ export interface RateLimitConfig {
   readonly burst: number;
 }
 
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly message: string;
+}
+
+/** Every invalid variable at once (in the order read), so a deployment is fixed in one round. */
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
-    super(`${variable}: ${message}`);
+  readonly problems: readonly ConfigProblem[];
+  /** The first invalid variable. */
+  readonly variable: string;
+  constructor(variable: string, message: string);
+  constructor(problems: readonly ConfigProblem[]);
+  constructor(first: string | readonly ConfigProblem[], message = '') {
+    const problems = typeof first === 'string' ? [{ variable: first, message }] : first;
+    super(problems.map((p) => `${p.variable}: ${p.message}`).join('; '));
     this.name = 'ConfigError';
+    this.problems = problems;
+    this.variable = problems[0]?.variable ?? '';
   }
+}
+
+/** The environment being read, and the problems found so far (each reader adds its own and goes on). */
+interface Source {
+  readonly values: Env;
+  readonly problems: ConfigProblem[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export function loadConfig(env: Env = process.env): Config {
-  const database = readDatabase(env);
-  const embedded = database.kind === 'embedded';
-  const credentialsKeyHex = optional(env, 'CREDENTIALS_KEY');
+export function loadConfig(values: Env = process.env): Config {
+  const env: Source = { values, problems: [] };
+  const database = attempt(env, () => readDatabase(env));
+  const embedded = database?.kind !== 'url';
+  let credentialsKeyHex = optional(env, 'CREDENTIALS_KEY');
   if (credentialsKeyHex !== undefined && !/^[0-9a-fA-F]{64}$/.test(credentialsKeyHex)) {
-    throw new ConfigError('CREDENTIALS_KEY', 'must be 64 hexadecimal characters (a 32-byte AES-256 key)');
+    credentialsKeyHex = problem(env, 'CREDENTIALS_KEY', 'must be 64 hexadecimal characters (a 32-byte AES-256 key)', undefined);
   }
-  const credentialsKeys = optional(env, 'CREDENTIALS_KEYS');
-  if (credentialsKeys !== undefined) {
-    if (credentialsKeyHex !== undefined) throw new ConfigError('CREDENTIALS_KEYS', 'set either CREDENTIALS_KEYS or CREDENTIALS_KEY, not both');
-    try {
-      parseKeyRing(credentialsKeys);
-    } catch (err) {
-      throw new ConfigError('CREDENTIALS_KEYS', err instanceof Error ? err.message.replace(/^CREDENTIALS_KEYS /, '') : 'is not valid');
-    }
-  }
+  const credentialsKeys = attempt(env, () => readKeyRing(env, credentialsKeyHex));
   const adminJwtSecret = optional(env, 'ADMIN_JWT_SECRET');
   if (adminJwtSecret !== undefined && adminJwtSecret.length < 32) {
-    throw new ConfigError('ADMIN_JWT_SECRET', 'must be at least 32 characters');
+    problem(env, 'ADMIN_JWT_SECRET', 'must be at least 32 characters', undefined);
   }
-  if (!embedded && credentialsKeyHex === undefined && credentialsKeys === undefined) {
-    throw new ConfigError('CREDENTIALS_KEY', 'is required when DATABASE_URL is set (or CREDENTIALS_KEYS, a key ring)');
+  if (!embedded && optional(env, 'CREDENTIALS_KEY') === undefined && optional(env, 'CREDENTIALS_KEYS') === undefined) {
+    problem(env, 'CREDENTIALS_KEY', 'is required when DATABASE_URL is set (or CREDENTIALS_KEYS, a key ring)', undefined);
   }
   if (!embedded && adminJwtSecret === undefined) {
-    throw new ConfigError('ADMIN_JWT_SECRET', 'is required when DATABASE_URL is set');
+    problem(env, 'ADMIN_JWT_SECRET', 'is required when DATABASE_URL is set', undefined);
   }
-  const pool = readPool(env);
-  const auth = readAuth(env);
+  const pool = attempt(env, () => readPool(env));
+  const auth = attempt(env, () => readAuth(env));
   const queueMax = integer(env, 'QUEUE_MAX', 1000, 1, 1_000_000);
-  const config: Config = {
+  const queueTimeoutMs = Math.round(seconds(env, 'QUEUE_TIMEOUT', 2, 0.01, 600) * 1000);
+  const queueShare = fraction(env, 'QUEUE_TENANT_SHARE', 0.25);
+  // Both depend on the auth mode: not read when it is itself invalid (they would report its fallout).
+  const tenant = auth && attempt(env, () => readTenantSource(env, auth));
+  const monitoringNetworks = auth && attempt(env, () => readMonitoringNetworks(env, auth));
+  const rest = {
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
-    database,
-    credentialsKeyHex,
-    credentialsKeys,
-    adminJwtSecret,
-    pool,
-    queue: {
-      timeoutMs: Math.round(seconds(env, 'QUEUE_TIMEOUT', 2, 0.01, 600) * 1000),
-      maxWaiting: queueMax,
-      maxWaitingPerTenant: Math.max(1, Math.floor(queueMax * fraction(env, 'QUEUE_TENANT_SHARE', 0.25))),
-    },
-    auth,
-    tenant: readTenantSource(env, auth),
-    monitoringNetworks: readMonitoringNetworks(env, auth),
     rateLimit: readRateLimit(env),
     shutdownTimeoutSeconds: seconds(env, 'SHUTDOWN_TIMEOUT', 10, 0, 3600),
     bodyLimitBytes: integer(env, 'BODY_LIMIT', 16_384, 256, 10_485_760),
@@ -156,12 +161,59 @@ export function loadConfig(env: Env = process.env): Config {
     tenantModel: oneOf(env, 'TENANT_MODEL', ISOLATION_MODEL_NAMES, 'rls'),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 2_592_000),
   };
+  if (env.problems.length > 0 || !database || !pool || !auth || !tenant || !monitoringNetworks) throw new ConfigError(env.problems);
+  const config: Config = {
+    ...rest,
+    database,
+    credentialsKeyHex,
+    credentialsKeys,
+    adminJwtSecret,
+    pool,
+    queue: { timeoutMs: queueTimeoutMs, maxWaiting: queueMax, maxWaitingPerTenant: Math.max(1, Math.floor(queueMax * queueShare)) },
+    auth,
+    tenant,
+    monitoringNetworks,
+  };
   return deepFreeze(config);
+}
+
+function readKeyRing(env: Source, credentialsKeyHex: string | undefined): string | undefined {
+  const credentialsKeys = optional(env, 'CREDENTIALS_KEYS');
+  if (credentialsKeys === undefined) return undefined;
+  if (credentialsKeyHex !== undefined) throw new ConfigError('CREDENTIALS_KEYS', 'set either CREDENTIALS_KEYS or CREDENTIALS_KEY, not both');
+  try {
+    parseKeyRing(credentialsKeys);
+  } catch (err) {
+    throw new ConfigError('CREDENTIALS_KEYS', err instanceof Error ? err.message.replace(/^CREDENTIALS_KEYS /, '') : 'is not valid');
+  }
+  return credentialsKeys;
+}
+
+/**
+ * Runs a reader whose checks depend on each other (the first failure ends it), recording its problem
+ * and going on with the next reader; undefined when it failed.
+ */
+function attempt<T>(env: Source, read: () => T): T | undefined {
+  const before = env.problems.length;
+  try {
+    const value = read();
+    return env.problems.length === before ? value : undefined;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    env.problems.push(...err.problems);
+    return undefined;
+  }
+}
+
+/** Records a problem and returns the fallback, so reading goes on (loadConfig throws at the end). */
+function problem<T>(env: Source, variable: string, message: string, fallback: T): T {
+  env.problems.push({ variable, message });
+  return fallback;
 }
 
 const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
-function readAuth(env: Env): CallerAuthConfig {
+function readAuth(env: Source): CallerAuthConfig {
   const mode = oneOf(env, 'AUTH_MODE', ['network', 'jwt'] as const, 'network');
   if (mode === 'network') {
     return {
@@ -214,7 +266,7 @@ function readAuth(env: Env): CallerAuthConfig {
  * mode. `header` with jwt is refused rather than read as "the header wins": that would let any token
  * holder pick any tenant, and the claim mode already accepts an x-tenant-id that repeats the claim.
  */
-function readTenantSource(env: Env, auth: CallerAuthConfig): TenantSource {
+function readTenantSource(env: Source, auth: CallerAuthConfig): TenantSource {
   const from = oneOf(env, 'TENANT_FROM', ['header', 'jwt', 'host'] as const, auth.mode === 'jwt' ? 'jwt' : 'header');
   const baseDomain = optional(env, 'TENANT_BASE_DOMAIN');
   if (from !== 'host') {
@@ -241,20 +293,20 @@ function readTenantSource(env: Env, auth: CallerAuthConfig): TenantSource {
 }
 
 /** Default: loopback, plus TRUSTED_NETWORKS in network mode (the callers already trusted with data). */
-function readMonitoringNetworks(env: Env, auth: CallerAuthConfig): readonly Cidr[] {
+function readMonitoringNetworks(env: Source, auth: CallerAuthConfig): readonly Cidr[] {
   const loopback = parseCidrList('127.0.0.0/8,::1/128');
   if (optional(env, 'METRICS_NETWORKS') !== undefined) return cidrs(env, 'METRICS_NETWORKS', '');
   return auth.mode === 'network' ? [...loopback, ...auth.trustedNetworks] : loopback;
 }
 
-function readRateLimit(env: Env): RateLimitConfig {
+function readRateLimit(env: Source): RateLimitConfig {
   const rps = integer(env, 'RATE_LIMIT_RPS', 0, 0, 1_000_000);
   const burst = integer(env, 'RATE_LIMIT_BURST', Math.max(1, rps * 2), 1, 10_000_000);
   if (rps > 0 && burst < 1) throw new ConfigError('RATE_LIMIT_BURST', 'must be at least 1');
   return { rps, burst };
 }
 
-function cidrs(env: Env, name: string, fallback: string): ReturnType<typeof parseCidrList> {
+function cidrs(env: Source, name: string, fallback: string): ReturnType<typeof parseCidrList> {
   try {
     return parseCidrList(optional(env, name) ?? fallback);
   } catch (err) {
@@ -266,7 +318,8 @@ function cidrs(env: Env, name: string, fallback: string): ReturnType<typeof pars
 // Catalog connections are few and fixed; they count against the budget like every other connection.
 const CATALOG_POOL_MAX = 3;
 
-function readPool(env: Env): PoolConfig {
+function readPool(env: Source): PoolConfig {
+  const before = env.problems.length;
   const pool: PoolConfig = {
     maxPerTenant: integer(env, 'POOL_MAX', 5, 1, 1000),
     maxPools: integer(env, 'MAX_POOLS', 100, 1, 1_000_000),
@@ -285,7 +338,8 @@ function readPool(env: Env): PoolConfig {
     sharedPreparedMax: integer(env, 'SHARED_POOL_PREPARED_MAX', PREPARED_PER_CONNECTION, 10, 1_000_000),
   };
   const needed = pool.catalogPoolMax + pool.sharedPoolMax + pool.maxPerTenant;
-  if (pool.maxConnectionsTotal < needed) {
+  // Checked with the values given only: a fallback standing in for an invalid one would mislead.
+  if (env.problems.length === before && pool.maxConnectionsTotal < needed) {
     throw new ConfigError(
       'MAX_CONNECTIONS_TOTAL',
       `must be at least ${needed}: ${pool.catalogPoolMax} catalog + SHARED_POOL_MAX (${pool.sharedPoolMax}) + POOL_MAX (${pool.maxPerTenant}) for one dedicated pool`,
@@ -294,7 +348,7 @@ function readPool(env: Env): PoolConfig {
   return pool;
 }
 
-function readDatabase(env: Env): DatabaseConfig {
+function readDatabase(env: Source): DatabaseConfig {
   const url = optional(env, 'DATABASE_URL');
   if (url === undefined) {
     return {
@@ -318,51 +372,51 @@ function readDatabase(env: Env): DatabaseConfig {
   return { kind: 'url', url };
 }
 
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name];
+function optional(env: Source, name: string): string | undefined {
+  const value = env.values[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+function integer(env: Source, name: string, fallback: number, min: number, max: number): number {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   if (!/^\d{1,10}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${raw}")`);
+    return problem(env, name, `must be an integer from ${min} to ${max} (got "${raw}")`, fallback);
   }
   return Number(raw);
 }
 
-function seconds(env: Env, name: string, fallback: number, min: number, max: number): number {
+function seconds(env: Source, name: string, fallback: number, min: number, max: number): number {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   if (!/^\d{1,6}(\.\d{1,3})?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(name, `must be a number of seconds from ${min} to ${max}, e.g. 2 or 0.5 (got "${raw}")`);
+    return problem(env, name, `must be a number of seconds from ${min} to ${max}, e.g. 2 or 0.5 (got "${raw}")`, fallback);
   }
   return Number(raw);
 }
 
-function fraction(env: Env, name: string, fallback: number): number {
+function fraction(env: Source, name: string, fallback: number): number {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   if (!/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/.test(raw) || Number(raw) <= 0) {
-    throw new ConfigError(name, `must be a fraction greater than 0 and at most 1, e.g. 0.25 (got "${raw}")`);
+    return problem(env, name, `must be a fraction greater than 0 and at most 1, e.g. 0.25 (got "${raw}")`, fallback);
   }
   return Number(raw);
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+function boolean(env: Source, name: string, fallback: boolean): boolean {
   const raw = optional(env, name)?.toLowerCase();
   if (raw === undefined) return fallback;
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(name, 'must be true or false');
+  return problem(env, name, 'must be true or false', fallback);
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(env: Source, name: string, allowed: readonly T[], fallback: T): T {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
+    return problem(env, name, `must be one of ${allowed.join(', ')}`, fallback);
   }
   return raw as T;
 }

@@ -1,19 +1,21 @@
 // Starts the gateway: config, secrets, database (embedded when DATABASE_URL is unset), the assembled
 // gateway, the HTTP server, and an orderly stop on SIGINT/SIGTERM.
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig, type Config } from './config.js';
+import { withEnvFile } from './env-file.js';
 import { openDatabase } from './db/open.js';
 import { buildGateway } from './gateway.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { requestTimeouts } from './http/server-options.js';
-import { createLogger, errorFacts } from './log.js';
+import { createLogger, terminalDestination } from './log.js';
 import { resolveSecrets } from './secrets.js';
+import { startFailureMessage, startTarget } from './start-failure.js';
 import { demoInstructions, ensureDemoTenant } from './tenants/demo.js';
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+async function start(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel, process.stdout.isTTY ? terminalDestination() : undefined);
   const secrets = await resolveSecrets(config);
   const database = await openDatabase(config, secrets, logger);
   const gateway = await buildGateway({
@@ -33,13 +35,20 @@ async function main(): Promise<void> {
   });
   const demoTenantId = config.seedDemo ? await ensureDemoTenant(gateway.tenants, gateway.registry) : undefined;
 
-  const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port, serverOptions: requestTimeouts(config.requestTimeoutMs) }, (info) => {
-    const baseUrl = `http://${config.host}:${info.port}`;
-    logger.info({ url: baseUrl }, 'tenantgate listening');
-    if (demoTenantId) process.stdout.write(demoInstructions(baseUrl, demoTenantId, config.tenant.from === 'host' ? config.tenant.baseDomain : undefined) + '\n');
-  });
+  const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port, serverOptions: requestTimeouts(config.requestTimeoutMs) }) as Server;
+  try {
+    await listening(server);
+  } catch (err) {
+    // A busy port: what was opened is closed again, then main's catch prints the one line.
+    await gateway.close();
+    await database.stop();
+    throw err;
+  }
+  const baseUrl = `http://${config.host}:${(server.address() as AddressInfo).port}`;
+  logger.info({ url: baseUrl }, 'tenantgate listening');
+  if (demoTenantId) process.stdout.write(demoInstructions(baseUrl, demoTenantId, config.tenant.from === 'host' ? config.tenant.baseDomain : undefined) + '\n');
 
-  answerClientErrors(server as Server);
+  answerClientErrors(server);
 
   // Graceful stop: readiness fails and new requests are refused at once; requests in flight get
   // SHUTDOWN_TIMEOUT to finish; then pools, sweeper, listener and (embedded) database close.
@@ -49,7 +58,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests in flight');
     gateway.startDraining();
-    const http = server as Server;
+    const http = server;
     const closed = new Promise<void>((resolve) => http.close(() => resolve()));
     http.closeIdleConnections();
     const deadline = setTimeout(() => {
@@ -68,8 +77,29 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-main().catch((err: unknown) => {
-  const message = err instanceof ConfigError ? `configuration error: ${err.message}` : `failed to start: ${errorFacts(err).message}`;
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-});
+function listening(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function main(): void {
+  const fail = (message: string): void => {
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
+  };
+  let config: Config;
+  try {
+    config = loadConfig(withEnvFile(process.env));
+  } catch (err) {
+    return fail(startFailureMessage(err, { listen: '' }));
+  }
+  start(config).catch((err: unknown) => fail(startFailureMessage(err, startTarget(config))));
+}
+
+main();

@@ -3,6 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from 'postgres';
+import { checkBaseRoles } from './base-roles.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 
@@ -51,5 +52,6 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<number[]>
       applied.push(migration.version);
     });
   }
+  await checkBaseRoles(sql);
   return applied;
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCredential } from '../../src/crypto/credentials.js';
 import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { expectError, type ErrorJson } from '../support/http.js';
+import { expectError } from '../support/http.js';
 
 interface TenantJson {
   id: string;

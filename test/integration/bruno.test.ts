@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
-// The first run may have npx download @usebruno/cli; the spawn timeout ends the child before vitest gives up.
+// The spawn timeout ends the child before vitest gives up.
 const RUN_TIMEOUT_MS = 170_000;
 
 let gw: TestGateway;

@@ -2,7 +2,7 @@
 // whose dedicated pool cannot log in, and eviction that waits for statements in flight.
 import { expect, it } from 'vitest';
 import { waitFor } from '../support/database.js';
-import { gatewayPerTest, type TestGateway } from '../support/gateway.js';
+import { gatewayPerTest } from '../support/gateway.js';
 
 const gateway = gatewayPerTest();
 

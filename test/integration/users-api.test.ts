@@ -3,7 +3,7 @@
 // search, equality filters, date ranges, and that SQL-looking input is refused or treated as data.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { expectError, type ErrorJson } from '../support/http.js';
+import { expectError } from '../support/http.js';
 
 interface UserJson {
   id: string;

@@ -194,3 +194,25 @@ describe('the loaded config', () => {
     }
   });
 });
+
+describe('every invalid variable at once', () => {
+  it('reports each bad variable in one error, in the order read, so a deployment is fixed in one round', () => {
+    const error = configError({ ...URL_ENV, CREDENTIALS_KEY: 'short', PORT: 'eighty', POOL_MAX: '0', QUEUE_TIMEOUT: 'soon', LOG_LEVEL: 'loud', TENANT_MODEL: 'database' });
+    expect(error.problems.map((p) => p.variable)).toEqual(['CREDENTIALS_KEY', 'POOL_MAX', 'QUEUE_TIMEOUT', 'PORT', 'LOG_LEVEL', 'TENANT_MODEL']);
+    expect(error.variable).toBe('CREDENTIALS_KEY');
+    for (const variable of ['CREDENTIALS_KEY', 'PORT', 'POOL_MAX', 'QUEUE_TIMEOUT', 'LOG_LEVEL', 'TENANT_MODEL']) expect(error.message).toContain(variable);
+    expect(error.message).not.toContain('short');
+  });
+
+  it('an invalid value does not also report the checks that would depend on it', () => {
+    // POOL_MAX falls back to 5 while invalid: the budget check must not blame MAX_CONNECTIONS_TOTAL for it.
+    expect(configError({ POOL_MAX: 'many', MAX_CONNECTIONS_TOTAL: '20' }).problems).toEqual([{ variable: 'POOL_MAX', message: expect.stringContaining('integer') }]);
+    // An invalid AUTH_MODE hides TENANT_FROM's checks, which are about the mode.
+    expect(configError({ AUTH_MODE: 'header', TENANT_FROM: 'jwt' }).problems.map((p) => p.variable)).toEqual(['AUTH_MODE']);
+  });
+
+  it('reports problems from the database, auth and pool readers together', () => {
+    const error = configError({ DATABASE_URL: 'mysql://x/y', AUTH_MODE: 'jwt', SHARED_POOL_MAX: '0' });
+    expect(error.problems.map((p) => p.variable)).toEqual(['DATABASE_URL', 'SHARED_POOL_MAX', 'JWT_SECRET']);
+  });
+});
