@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     auth: config.auth,
     tenant: config.tenant,
     monitoringNetworks: config.monitoringNetworks,
+    metrics: { tenantSeries: config.metricsTenantSeries },
     rateLimit: config.rateLimit,
     bodyLimitBytes: config.bodyLimitBytes,
     defaultModel: config.tenantModel,

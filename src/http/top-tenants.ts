@@ -38,7 +38,10 @@ export interface TopTenantsOptions<S> {
 export interface TopTenants<S> {
   /** Counts one request of this tenant; returns the series it is to be recorded in. */
   hit(tenantId: string): S;
-  /** The series this tenant's figures go to, without counting a request. */
+  /**
+   * The series this tenant's figures go to, without counting a request. Takes a free slot like hit():
+   * a statement runs before its request is answered and counted, and both go to the same series.
+   */
   seriesOf(tenantId: string): S;
   /** Hands slots to the busiest tenants if a ranking is due; returns whether it ran. */
   rank(): boolean;
@@ -79,6 +82,7 @@ export function createTopTenants<S>(options: TopTenantsOptions<S>): TopTenants<S
   const blend = (score: number, rate: number, keep: number): number => (Number.isNaN(score) ? rate : score * keep + rate * (1 - keep));
 
   const take = (tenantId: string, hits: number, score: number): Holder<S> => {
+    candidates.delete(tenantId);
     const holder: Holder<S> = { series: open(tenantId), hits, score };
     holders.set(tenantId, holder);
     changes++;
@@ -92,10 +96,7 @@ export function createTopTenants<S>(options: TopTenantsOptions<S>): TopTenants<S
         holder.hits++;
         return holder.series;
       }
-      if (holders.size < slots) {
-        candidates.delete(tenantId);
-        return take(tenantId, 1, Number.NaN).series;
-      }
+      if (holders.size < slots) return take(tenantId, 1, Number.NaN).series;
       const candidate = candidates.get(tenantId);
       if (candidate !== undefined) candidate.hits++;
       else if (candidates.size < capacity) candidates.set(tenantId, { hits: 1, score: Number.NaN });
@@ -103,7 +104,9 @@ export function createTopTenants<S>(options: TopTenantsOptions<S>): TopTenants<S
     },
 
     seriesOf(tenantId) {
-      return holders.get(tenantId)?.series ?? other;
+      const holder = holders.get(tenantId);
+      if (holder !== undefined) return holder.series;
+      return holders.size < slots ? take(tenantId, 0, Number.NaN).series : other;
     },
 
     rank() {
@@ -130,7 +133,6 @@ export function createTopTenants<S>(options: TopTenantsOptions<S>): TopTenants<S
         if (!(challenger.score > 0 && challenger.score > holder.score * factor)) break;
         holders.delete(heldBy);
         options.close?.(heldBy, holder.series);
-        candidates.delete(id);
         take(id, 0, challenger.score);
         // The tenant that lost its slot is remembered as a candidate, so it can win it back.
         candidates.set(heldBy, { hits: 0, score: holder.score });

@@ -1,5 +1,5 @@
 // GET /metrics: Prometheus text that moves with traffic (requests, paths, pools, queue) and never
-// carries a secret or a tenant id.
+// carries a secret; a tenant id only as the label of its own per-tenant series (tenant-metrics.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCredential } from '../../src/crypto/credentials.js';
 import { waitFor } from '../support/database.js';
@@ -45,6 +45,16 @@ describe('GET /metrics', () => {
       'tenantgate_requests_by_path_total',
       'tenantgate_tenants_known',
       'tenantgate_process_resident_memory_bytes',
+      'tenantgate_http_errors_total',
+      'tenantgate_tenant_requests_total',
+      'tenantgate_tenant_request_duration_seconds',
+      'tenantgate_tenant_server_errors_total',
+      'tenantgate_tenant_rate_limited_total',
+      'tenantgate_tenant_suspended_total',
+      'tenantgate_tenant_queue_rejections_total',
+      'tenantgate_tenant_statements_total',
+      'tenantgate_tenant_series_limit',
+      'tenantgate_tenant_series_changes_total',
     ]) {
       expect(text, name).toContain(`# TYPE ${name} `);
     }
@@ -106,6 +116,8 @@ describe('GET /metrics', () => {
     for (const secret of [password, row?.sealed as string, gw.credentialsKey.toString('hex'), gw.adminSecret, gw.adminToken, new URL(gw.db.url).password]) {
       expect(text.includes(secret)).toBe(false);
     }
-    expect(text.includes(t.id)).toBe(false);
+    for (const line of text.split('\n').filter((l) => l.includes(t.id))) {
+      expect(line).toMatch(new RegExp(`^tenantgate_tenant_\\w+\\{(le="[^"]+",)?tenant="${t.id}"[,}]`));
+    }
   });
 });
