@@ -1,5 +1,6 @@
 // GET /metrics: Prometheus text that moves with traffic (requests, paths, pools, queue) and never
 // carries a secret; a tenant id only as the label of its own per-tenant series (tenant-metrics.test.ts).
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCredential } from '../../src/crypto/credentials.js';
 import { waitFor } from '../support/database.js';
@@ -60,6 +61,16 @@ describe('GET /metrics', () => {
     }
     expect(value(text, 'tenantgate_connections_budget')).toBe(30);
     expect(value(text, 'tenantgate_connections_reserved')).toBe(3 + 4);
+  });
+
+  it("is what README's metrics table lists, name and type, no more and no less", async () => {
+    const exported = [...(await scrape()).matchAll(/^# TYPE (tenantgate_\w+) (\w+)$/gm)]
+      .map(([, name, type]) => `${name} ${type}`)
+      .filter((m) => !/^tenantgate_(process|nodejs)_/.test(m));
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('## Monitoring')[1]?.split('\n## ')[0] ?? '';
+    const documented = [...readme.matchAll(/^\| `(tenantgate_\w+)` \| (\w+) \|/gm)].map(([, name, type]) => `${name} ${type}`);
+    expect(documented.sort()).toEqual(exported.sort());
+    expect(readme).toContain('`tenantgate_process_*`, `tenantgate_nodejs_*`');
   });
 
   it('moves with traffic: requests by route and status, the path that served them, pools and creations', async () => {
