@@ -104,7 +104,8 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const queue = createWaitQueue(options.queue);
   const metrics = createMetrics(
-    { stats: () => registry.stats(), tenantsKnown: () => directory.size() },
+    // registry, directory and listener are built below; these run only when /metrics is scraped.
+    { stats: () => registry.stats(), tenantsKnown: () => directory.size(), changeFeedUp: () => listener.listening() },
     { tenantSeries: options.metrics.tenantSeries, now: options.metrics.now ?? Date.now },
   );
   queue.onWaitEnd = (ms, outcome) => metrics.observeQueueWait(ms, outcome);

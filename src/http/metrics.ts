@@ -13,6 +13,8 @@ import { registerValues } from './values-metric.js';
 export interface MetricsSource {
   stats(): RegistryStats;
   tenantsKnown(): number;
+  /** True while the change feed's LISTEN connection to the catalog is up. */
+  changeFeedUp(): boolean;
 }
 
 export interface MetricsOptions {
@@ -116,6 +118,11 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions): G
   gauge('tenantgate_connections_budget', 'MAX_CONNECTIONS_TOTAL: connections the gateway may hold', [], (s) => ({ all: s.budgetTotal }));
   gauge('tenantgate_queue_length', 'Requests waiting for a connection', [], (s) => ({ all: s.waiting }));
   gauge('tenantgate_tenants_known', 'Tenants in the directory cache', [], () => ({ all: source.tenantsKnown() }));
+  // Passive: it needs no traffic and no probe to show the catalog unreachable (the listener reconnects
+  // with back-off, so it is 0 for as long as the database does not take connections).
+  gauge('tenantgate_change_feed_up', '1 while the tenant change feed (LISTEN on the catalog) is connected, else 0', [], () => ({
+    all: source.changeFeedUp() ? 1 : 0,
+  }));
   counterFromTotals(registers, 'tenantgate_pool_creations_total', 'Dedicated pools created', undefined, () => ({ all: source.stats().created }));
   counterFromTotals(registers, 'tenantgate_pool_evictions_total', 'Dedicated pools closed: LRU give-back, idle, rotation, deletion', undefined, () => ({
     all: source.stats().evicted,

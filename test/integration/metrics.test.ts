@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCredential } from '../../src/crypto/credentials.js';
-import { waitFor } from '../support/database.js';
+import postgres from 'postgres';
+import { superuserUrl, waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let gw: TestGateway;
@@ -56,6 +57,7 @@ describe('GET /metrics', () => {
       'tenantgate_tenant_statements_total',
       'tenantgate_tenant_series_limit',
       'tenantgate_tenant_series_changes_total',
+      'tenantgate_change_feed_up',
     ]) {
       expect(text, name).toContain(`# TYPE ${name} `);
     }
@@ -129,6 +131,30 @@ describe('GET /metrics', () => {
     }
     for (const line of text.split('\n').filter((l) => l.includes(t.id))) {
       expect(line).toMatch(new RegExp(`^tenantgate_tenant_\\w+\\{(le="[^"]+",)?tenant="${t.id}"[,}]`));
+    }
+  });
+});
+
+describe('tenantgate_change_feed_up', () => {
+  it('is 1 while the change feed is connected, 0 while the catalog refuses connections', async () => {
+    expect(value(await scrape(), 'tenantgate_change_feed_up')).toBe(1);
+    const server = postgres(superuserUrl(), { max: 1, onnotice: () => {} });
+    const db = new URL(gw.db.url).pathname.slice(1);
+    try {
+      await server`ALTER DATABASE ${server(db)} WITH ALLOW_CONNECTIONS false`;
+      try {
+        await gw.db.admin`
+          SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'tenantgate-listener'`;
+        await waitFor(() => !gw.gateway.listener.listening(), 5_000, 'the listener to notice');
+        expect(value(await scrape(), 'tenantgate_change_feed_up')).toBe(0);
+      } finally {
+        await server`ALTER DATABASE ${server(db)} WITH ALLOW_CONNECTIONS true`;
+      }
+      await waitFor(() => gw.gateway.listener.listening(), 15_000, 'the listener to reconnect');
+      expect(value(await scrape(), 'tenantgate_change_feed_up')).toBe(1);
+    } finally {
+      await server.end({ timeout: 5 });
     }
   });
 });
