@@ -34,7 +34,7 @@ export interface GatewayMetrics {
   observeQueueWait(ms: number, outcome: 'served' | 'timeout'): void;
   /** One tenant statement run, on the tenant's dedicated pool or the shared one. */
   observeStatement(tenantId: string, path: StatementPath): void;
-  /** The Prometheus text: per-tenant series re-ranked if due, then every metric. */
+  /** The Prometheus text; then per-tenant series change hands if due (./top-tenants.ts says why after). */
   render(): Promise<string>;
 }
 
@@ -169,8 +169,9 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions): G
     observeQueueWait: (ms, outcome) => waits[outcome].observe(ms / 1000),
     observeStatement: (tenantId, path) => tenants.observeStatement(tenantId, path),
     async render() {
-      tenants.rank();
-      return registry.metrics();
+      const text = await registry.metrics();
+      tenants.scraped();
+      return text;
     },
   };
 }

@@ -16,8 +16,8 @@ export interface TenantMetrics {
   observe(tenantId: string, status: number, errorCode: string | undefined, seconds: number): void;
   /** One statement run for the tenant, on its dedicated pool or the shared one. */
   observeStatement(tenantId: string, path: StatementPath): void;
-  /** Hands series to the busiest tenants if a ranking is due; called before each scrape. */
-  rank(): void;
+  /** Called after each scrape: series first scraped now start counting, and slots change hands if due. */
+  scraped(): void;
 }
 
 export interface TenantMetricsOptions {
@@ -112,7 +112,8 @@ export function registerTenantMetrics(registry: Registry, options: TenantMetrics
     observeStatement(tenantId, path) {
       top.seriesOf(tenantId)[path]++;
     },
-    rank() {
+    scraped() {
+      top.reveal();
       top.rank();
     },
   };

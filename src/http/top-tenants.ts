@@ -2,14 +2,16 @@
 // by request rate; every other tenant is counted in one shared "other" series. The label set is
 // bounded (slots + 1) whatever the number of tenants, and stable enough for rate():
 // - A free slot is taken by a tenant's first request; once all are held, slots change hands only at a
-//   ranking (at most every `rankEveryMs`, run by the scrape), and only when a challenger's score is
+//   ranking (at most every `rankEveryMs`, run after a scrape), and only when a challenger's score is
 //   `challengeFactor` times the weakest holder's: tenants of similar traffic do not swap back and forth.
 // - Score: the request rate, exponentially decayed with `halfLifeMs`; a tenant seen for the first time
-//   is credited its rate over the window (not a history of zeros), so a new heavy tenant shows at once.
-// - A tenant's own series starts at zero when it gets its slot and disappears when it loses it; its
-//   requests are counted in "other" before and after. "other" only ever grows, so rate() of every
-//   series stays right and the sum over tenants is exact (a reappearing series is a counter reset,
-//   which rate() handles).
+//   is credited its rate over the window (not a history of zeros), so a new heavy tenant wins its slot
+//   at the next ranking.
+// - A tenant's own series is first scraped at zero (until then, including while it is scraped, its
+//   figures still go to "other": `reveal()` after each scrape ends that), and is scraped a last time
+//   with its final values before it disappears (slots change hands after a scrape). "other" only ever
+//   grows. So every increase is scraped in exactly one series: rate() of each series is right and a
+//   sum over tenants is exact (a series that comes back is a counter reset, which rate() handles).
 // The request path costs one Map look-up (a holder), or two and an addition (a candidate): no sorting
 // and no allocation except for a tenant first seen in a window, and those are capped by `candidates`.
 // Tenants arriving after the cap within one window are not ranked in that window; a busy tenant is
@@ -36,16 +38,18 @@ export interface TopTenantsOptions<S> {
 }
 
 export interface TopTenants<S> {
-  /** Counts one request of this tenant; returns the series it is to be recorded in. */
+  /** Counts one request of this tenant; returns the series it is to be recorded in (its own once shown, else other). */
   hit(tenantId: string): S;
   /**
-   * The series this tenant's figures go to, without counting a request. Takes a free slot like hit():
-   * a statement runs before its request is answered and counted, and both go to the same series.
+   * The series this tenant's figures go to, without counting a request. Takes a free slot like hit()
+   * (a statement runs before its request is answered and counted).
    */
   seriesOf(tenantId: string): S;
-  /** Hands slots to the busiest tenants if a ranking is due; returns whether it ran. */
+  /** Hands slots to the busiest tenants if a ranking is due; returns whether it ran. Call after a scrape. */
   rank(): boolean;
-  /** Tenants holding a slot, and their series. */
+  /** From now on, holders' figures go to their own series: call after each scrape, before rank(). */
+  reveal(): void;
+  /** Tenants holding a slot, and their series (shown or not: one not shown yet is at zero). */
   holders(): IterableIterator<[string, S]>;
   /** Slot hand-overs so far (a tenant taking a slot, free or not). */
   changes(): number;
@@ -53,6 +57,8 @@ export interface TopTenants<S> {
 
 interface Holder<S> {
   readonly series: S;
+  /** Scraped once (at zero): figures go to its own series from now on, to "other" before. */
+  shown: boolean;
   /** Requests since the last ranking. */
   hits: number;
   /** Decayed requests per second; NaN until its first ranking. */
@@ -83,7 +89,7 @@ export function createTopTenants<S>(options: TopTenantsOptions<S>): TopTenants<S
 
   const take = (tenantId: string, hits: number, score: number): Holder<S> => {
     candidates.delete(tenantId);
-    const holder: Holder<S> = { series: open(tenantId), hits, score };
+    const holder: Holder<S> = { series: open(tenantId), shown: false, hits, score };
     holders.set(tenantId, holder);
     changes++;
     return holder;
@@ -94,9 +100,12 @@ export function createTopTenants<S>(options: TopTenantsOptions<S>): TopTenants<S
       const holder = holders.get(tenantId);
       if (holder !== undefined) {
         holder.hits++;
-        return holder.series;
+        return holder.shown ? holder.series : other;
       }
-      if (holders.size < slots) return take(tenantId, 1, Number.NaN).series;
+      if (holders.size < slots) {
+        take(tenantId, 1, Number.NaN);
+        return other;
+      }
       const candidate = candidates.get(tenantId);
       if (candidate !== undefined) candidate.hits++;
       else if (candidates.size < capacity) candidates.set(tenantId, { hits: 1, score: Number.NaN });
@@ -105,8 +114,13 @@ export function createTopTenants<S>(options: TopTenantsOptions<S>): TopTenants<S
 
     seriesOf(tenantId) {
       const holder = holders.get(tenantId);
-      if (holder !== undefined) return holder.series;
-      return holders.size < slots ? take(tenantId, 0, Number.NaN).series : other;
+      if (holder !== undefined) return holder.shown ? holder.series : other;
+      if (holders.size < slots) take(tenantId, 0, Number.NaN);
+      return other;
+    },
+
+    reveal() {
+      for (const holder of holders.values()) holder.shown = true;
     },
 
     rank() {

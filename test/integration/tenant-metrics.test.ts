@@ -8,7 +8,10 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /** Samples of the per-tenant families: name, labels (tenant and the rest) and value. */
 interface Sample {
+  /** The family (a histogram's _bucket, _sum and _count lines share it). */
   readonly name: string;
+  /** The sample's own name. */
+  readonly metric: string;
   readonly tenant: string;
   /** The other labels, as written (le excluded), for grouping. */
   readonly rest: string;
@@ -24,14 +27,14 @@ function tenantSamples(text: string): Sample[] {
     const tenant = labels.find(([k]) => k === 'tenant')?.[1];
     if (tenant === undefined) continue;
     const rest = labels.filter(([k]) => k !== 'tenant' && k !== 'le').map(([k, v]) => `${k}=${v}`).join(',');
-    out.push({ name: (m[1] as string).replace(/_(bucket|sum|count)$/, ''), tenant, rest, value: Number(m[3]) });
+    out.push({ name: (m[1] as string).replace(/_(bucket|sum|count)$/, ''), metric: m[1] as string, tenant, rest, value: Number(m[3]) });
   }
   return out;
 }
 
-/** The value of one per-tenant counter (or histogram _count) for one tenant. */
+/** The value of one per-tenant counter (a histogram's _count) for one tenant. */
 function valueOf(samples: Sample[], name: string, tenant: string, rest = ''): number | undefined {
-  return samples.find((s) => s.name === name && s.tenant === tenant && s.rest === rest)?.value;
+  return samples.find((s) => (s.metric === name || s.metric === `${name}_count`) && s.tenant === tenant && s.rest === rest)?.value;
 }
 
 /** Most tenants any one series group (family and other labels) has. */
@@ -68,50 +71,64 @@ describe('per-tenant series from real requests', () => {
   const get = (tenantId: string): Promise<Response> => gw.request('/v1/internal/users', { headers: { 'x-tenant-id': tenantId } });
   const admin = { authorization: `Bearer ${'' as string}` };
 
-  it('gives the first tenants their own series, counts the rest as other, never a made-up id', async () => {
+  it('gives the first tenants their own series (first scraped at zero), counts the rest as other, never a made-up id', async () => {
     admin.authorization = `Bearer ${gw.adminToken}`;
     // Unknown ids first, while every slot is free: they must not take one.
     const madeUp = [randomUUID(), randomUUID()];
     for (const id of madeUp) expect((await get(id)).status).toBe(404);
     const [a, b, c] = [await gw.createTenant(), await gw.createTenant(), await gw.createTenant()];
-    for (let i = 0; i < 5; i++) expect((await get(a.id)).status).toBe(200);
     // b: one request a second, so most of a quick burst is refused.
     expect((await gw.request(`/v1/admin/tenants/${b.id}`, { method: 'PATCH', headers: admin, json: { rate_limit_rps: 1, rate_limit_burst: 1 } })).status).toBe(200);
+    // a and b take the two slots; their series are first scraped at zero, their requests so far in other.
+    expect((await get(a.id)).status).toBe(200);
+    expect((await get(b.id)).status).toBe(200);
+    const first = await scrape();
+    expect(new Set(first.map((s) => s.tenant))).toEqual(new Set([a.id, b.id, 'other']));
+    for (const id of madeUp) expect(first.some((s) => s.tenant === id)).toBe(false);
+    expect(valueOf(first, 'tenantgate_tenant_requests_total', a.id)).toBe(0);
+    expect(valueOf(first, 'tenantgate_tenant_request_duration_seconds', a.id)).toBe(0);
+    expect(valueOf(first, 'tenantgate_tenant_requests_total', 'other')).toBe(2);
+
+    for (let i = 0; i < 5; i++) expect((await get(a.id)).status).toBe(200);
     const statuses = await Promise.all(Array.from({ length: 6 }, () => get(b.id).then((r) => r.status)));
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(3);
+    const refused = statuses.filter((s) => s === 429).length;
+    expect(refused).toBeGreaterThanOrEqual(3);
     // c: suspended, and both slots are taken, so it is counted under other.
     expect((await gw.request(`/v1/admin/tenants/${c.id}/suspend`, { method: 'POST', headers: admin })).status).toBe(200);
     for (let i = 0; i < 3; i++) expect((await get(c.id)).status).toBe(403);
 
     const samples = await scrape();
     expect(new Set(samples.map((s) => s.tenant))).toEqual(new Set([a.id, b.id, 'other']));
-    for (const id of madeUp) expect(samples.some((s) => s.tenant === id)).toBe(false);
     expect(valueOf(samples, 'tenantgate_tenant_requests_total', a.id)).toBe(5);
+    expect(valueOf(samples, 'tenantgate_tenant_request_duration_seconds', a.id)).toBe(5);
     expect(valueOf(samples, 'tenantgate_tenant_statements_total', a.id, 'path=shared')).toBe(5);
     expect(valueOf(samples, 'tenantgate_tenant_statements_total', a.id, 'path=dedicated')).toBe(0);
     expect(valueOf(samples, 'tenantgate_tenant_requests_total', b.id)).toBe(6);
-    expect(valueOf(samples, 'tenantgate_tenant_rate_limited_total', b.id)).toBe(statuses.filter((s) => s === 429).length);
+    expect(valueOf(samples, 'tenantgate_tenant_rate_limited_total', b.id)).toBe(refused);
     expect(valueOf(samples, 'tenantgate_tenant_suspended_total', 'other')).toBe(3);
-    expect(valueOf(samples, 'tenantgate_tenant_requests_total', 'other')).toBe(3);
+    expect(valueOf(samples, 'tenantgate_tenant_requests_total', 'other')).toBe(2 + 3);
     expect(valueOf(samples, 'tenantgate_tenant_suspended_total', a.id)).toBe(0);
-    expect(samples.find((s) => s.name === 'tenantgate_tenant_request_duration_seconds' && s.tenant === a.id)).toBeDefined();
 
-    // c comes back busier than both: at the next ranking it takes the weaker slot, from zero, and
-    // other keeps growing (its earlier requests stay there).
+    // c comes back busier than both: after the next scrape it takes the weaker slot (a's). That scrape
+    // still shows a, with its final count; the one after shows c at zero and no a, and other keeps
+    // growing (c's requests so far stay there).
     expect((await gw.request(`/v1/admin/tenants/${c.id}/resume`, { method: 'POST', headers: admin })).status).toBe(200);
     for (let i = 0; i < 20; i++) expect((await get(c.id)).status).toBe(200);
     clock += 60_000;
+    const last = await scrape();
+    expect(new Set(last.map((s) => s.tenant))).toEqual(new Set([a.id, b.id, 'other']));
+    expect(valueOf(last, 'tenantgate_tenant_requests_total', 'other')).toBe(25);
     const ranked = await scrape();
-    const tenants = new Set(ranked.map((s) => s.tenant));
-    expect(tenants.size).toBe(3);
-    expect(tenants.has(c.id)).toBe(true);
+    expect(new Set(ranked.map((s) => s.tenant))).toEqual(new Set([b.id, c.id, 'other']));
     expect(valueOf(ranked, 'tenantgate_tenant_requests_total', c.id)).toBe(0);
-    expect(valueOf(ranked, 'tenantgate_tenant_requests_total', 'other')).toBe(23);
+    expect(valueOf(ranked, 'tenantgate_tenant_requests_total', 'other')).toBe(25);
     await get(c.id);
+    await get(a.id);
     const after = await scrape();
     expect(valueOf(after, 'tenantgate_tenant_requests_total', c.id)).toBe(1);
     expect(valueOf(after, 'tenantgate_tenant_statements_total', c.id, 'path=shared')).toBe(1);
-    expect(valueOf(after, 'tenantgate_tenant_request_duration_seconds', c.id)).toBeDefined();
+    expect(valueOf(after, 'tenantgate_tenant_request_duration_seconds', c.id)).toBe(1);
+    expect(valueOf(after, 'tenantgate_tenant_requests_total', 'other')).toBe(26);
   });
 });
 

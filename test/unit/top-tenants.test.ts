@@ -30,15 +30,23 @@ function setup(options: Partial<TopTenantsOptions<Tally>> & { slots: number }) {
 }
 
 describe('top tenants', () => {
-  it('gives free slots to the first tenants at once, counts everyone else in other', () => {
+  it('gives free slots to the first tenants at once; their series count once shown (scraped at zero)', () => {
     const { top, other, send, held } = setup({ slots: 2 });
     send('a', 3);
     send('b', 2);
     send('c', 5);
     expect(held()).toEqual(['a', 'b']);
-    expect(top.seriesOf('a').hits).toBe(3);
+    // Not scraped yet: everything is in other, and a's own series is still at zero.
+    const [[, ownA]] = [...top.holders()] as [[string, Tally]];
+    expect(ownA.hits).toBe(0);
+    expect(other.hits).toBe(10);
+    top.reveal();
+    send('a');
+    send('c');
+    expect(top.seriesOf('a')).toBe(ownA);
+    expect(ownA.hits).toBe(1);
     expect(top.seriesOf('c')).toBe(other);
-    expect(other.hits).toBe(5);
+    expect(other.hits).toBe(11);
   });
 
   it('holds at most N tenants and one other series for 10,000 tenants', () => {
@@ -72,21 +80,27 @@ describe('top tenants', () => {
 
   it('a tenant much busier than the weakest holder takes its slot at the next ranking, counting from zero', () => {
     const { top, other, closed, send, held, advance } = setup({ slots: 2 });
-    send('a', 100);
-    send('b', 10);
+    send('a', 1);
+    send('b', 1);
+    top.reveal();
+    send('a', 99);
+    send('b', 9);
     send('c', 600);
-    expect(held()).toEqual(['a', 'b']);
+    expect(top.seriesOf('b').hits).toBe(9);
     advance(60_000);
     expect(top.rank()).toBe(true);
     expect(held()).toEqual(['a', 'c']);
     expect(closed).toEqual(['b']);
-    // c's requests before its slot stay in other; its own series starts at zero.
-    expect(top.seriesOf('c').hits).toBe(0);
-    expect(other.hits).toBe(600);
+    // c's requests until its series is first scraped (at zero) go to other, as b's do from now on.
+    const ownC = [...top.holders()].find(([id]) => id === 'c')?.[1] as Tally;
+    expect(ownC.hits).toBe(0);
+    send('c');
+    expect(other.hits).toBe(2 + 600 + 1);
+    top.reveal();
     send('c');
     send('b');
-    expect(top.seriesOf('c').hits).toBe(1);
-    expect(other.hits).toBe(601);
+    expect(ownC.hits).toBe(1);
+    expect(other.hits).toBe(2 + 600 + 1 + 1);
     expect(top.changes()).toBe(3);
   });
 
