@@ -56,7 +56,8 @@ describe('per-tenant series from real requests', () => {
   let clock = 1_000_000;
 
   beforeAll(async () => {
-    gw = await startTestGateway({ metrics: { tenantSeries: 2, now: () => clock } });
+    // No promotion: every statement takes the shared path, whatever the pace of the requests.
+    gw = await startTestGateway({ pool: { promoteRps: 1_000_000 }, metrics: { tenantSeries: 2, now: () => clock } });
   });
 
   afterAll(async () => {
