@@ -44,7 +44,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/metrics', deps.monitoringGuard);
   app.use('/health/ready', deps.monitoringGuard);
   app.get('/metrics', async (c) =>
-    c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+    c.body(await deps.metrics.render(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
   app.all('/metrics', onlyMethods('GET'));
   app.route('/health', healthRoutes(deps.catalog, deps.draining));

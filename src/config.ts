@@ -70,6 +70,8 @@ export interface Config {
   readonly tenant: TenantSource;
   /** Who may read /metrics and /health/ready (socket address; X-Forwarded-For behind trusted proxies). */
   readonly monitoringNetworks: readonly Cidr[];
+  /** Tenants with per-tenant metric series of their own (the busiest); the rest share tenant="other". */
+  readonly metricsTenantSeries: number;
   /** Milliseconds a client has to send a request's headers and body (answered 408 after). */
   readonly requestTimeoutMs: number;
   readonly rateLimit: RateLimitConfig;
@@ -152,6 +154,7 @@ export function loadConfig(values: Env = process.env): Config {
   const rest = {
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
+    metricsTenantSeries: integer(env, 'METRICS_TENANT_SERIES', 20, 0, 1000),
     rateLimit: readRateLimit(env),
     shutdownTimeoutSeconds: seconds(env, 'SHUTDOWN_TIMEOUT', 10, 0, 3600),
     bodyLimitBytes: integer(env, 'BODY_LIMIT', 16_384, 256, 10_485_760),

@@ -18,7 +18,7 @@ import { hostTenantResolver, type TenantSource } from './http/tenant-host.js';
 import type { AppEnv } from './http/env.js';
 import { createRateLimiter } from './http/rate-limit.js';
 import { tenantLimit } from './http/tenant-limit.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, type GatewayMetrics } from './http/metrics.js';
 import { errorFacts, type Logger } from './log.js';
 import { ensureAuthenticator } from './pool/authenticator.js';
 import { createConnectionBudget, type ConnectionBudget } from './pool/budget.js';
@@ -51,6 +51,8 @@ export interface GatewayOptions {
   readonly tenant?: TenantSource;
   /** Who may read /metrics and /health/ready. */
   readonly monitoringNetworks: readonly Cidr[];
+  /** METRICS_TENANT_SERIES; the clock per-tenant series change hands on (default Date.now; tests move their own). */
+  readonly metrics: { readonly tenantSeries: number; readonly now?: () => number };
   readonly rateLimit: RateLimitConfig;
   readonly bodyLimitBytes: number;
   readonly logger: Logger;
@@ -73,6 +75,7 @@ export interface Gateway {
   readonly shared: SharedPool;
   readonly budget: ConnectionBudget;
   readonly listener: ChangeListener;
+  readonly metrics: GatewayMetrics;
   /** Readiness fails and new requests get 503 from now on; requests in flight carry on. */
   startDraining(): void;
   /** Stops the sweeper, closes every tenant pool and the catalog connection. */
@@ -108,6 +111,12 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     statementTimeoutMs: pool.queryTimeoutMs,
   });
   const queue = createWaitQueue(options.queue);
+  const metrics = createMetrics(
+    // registry, directory and listener are built below; these run only when /metrics is scraped.
+    { stats: () => registry.stats(), tenantsKnown: () => directory.size(), changeFeedUp: () => listener.listening() },
+    { tenantSeries: options.metrics.tenantSeries, now: options.metrics.now ?? Date.now },
+  );
+  queue.onWaitEnd = (ms, outcome) => metrics.observeQueueWait(ms, outcome);
   // Known tenants: a few hundred bytes each, so even a hundred thousand stay well under the RSS budget.
   const directory = createTenantDirectory(catalog, {
     maxTenants: 100_000,
@@ -171,6 +180,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       now: Date.now,
       tenantDataVersion: tenantMigrations.latest,
       onStuckPool: (tenantId) => logger.warn({ tenantId }, 'a statement on a dedicated pool missed its deadline; pool dropped'),
+      onStatement: (tenantId, path) => metrics.observeStatement(tenantId, path),
     },
   );
   const registry = createPoolRegistry({ directory, servers: new Map([[MAIN_SERVER, mainServer]]), serverOf: (tenant) => tenant.placement.server });
@@ -199,8 +209,6 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     createCallerAuth(options.auth, nameTenant),
     tenantLimit(directory, createRateLimiter(100_000), options.rateLimit),
   ];
-  const metrics = createMetrics({ stats: () => registry.stats(), tenantsKnown: () => directory.size() });
-  queue.onWaitEnd = (ms, outcome) => metrics.observeQueueWait(ms, outcome);
   const app = createApp({
     metrics,
     tenantGuards,
@@ -222,6 +230,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     shared,
     budget,
     listener,
+    metrics,
     startDraining: () => {
       draining = true;
     },

@@ -27,6 +27,7 @@ async function start(config: Config): Promise<void> {
     auth: config.auth,
     tenant: config.tenant,
     monitoringNetworks: config.monitoringNetworks,
+    metrics: { tenantSeries: config.metricsTenantSeries },
     rateLimit: config.rateLimit,
     bodyLimitBytes: config.bodyLimitBytes,
     defaultModel: config.tenantModel,

@@ -37,9 +37,10 @@ export function requestEnvelope(deps: EnvelopeDeps): MiddlewareHandler<AppEnv> {
     const { method } = c.req;
     const status = c.res.status;
     const route = c.req.routePath;
-    metrics.observeRequest(method, route, status, ms / 1000);
+    const tenantId = c.get('tenantId') as string | undefined;
+    metrics.observeRequest(method, route, status, ms / 1000, tenantId, status >= 400 ? c.get('errorCode') : undefined);
     if (log.wants(status)) {
-      log.write({ requestId, tenantId: c.get('tenantId'), method, route, status, ms: Math.round(ms * 10) / 10 });
+      log.write({ requestId, tenantId, method, route, status, ms: Math.round(ms * 10) / 10 });
     }
   };
 }

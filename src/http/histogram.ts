@@ -12,6 +12,8 @@ export interface HistogramSeries {
 export interface LabelledHistogram<L extends string> {
   /** The series for these label values, created on first use. Keep it: the look-up is the slow part. */
   series(labels: Readonly<Record<L, string>>): HistogramSeries;
+  /** Drops the series for these label values from the output; a later series() starts it from zero. */
+  remove(labels: Readonly<Record<L, string>>): void;
 }
 
 export interface HistogramConfig<L extends string> {
@@ -20,6 +22,11 @@ export interface HistogramConfig<L extends string> {
   readonly labelNames: readonly L[];
   /** Upper bounds, ascending; +Inf is implied. */
   readonly buckets: readonly number[];
+  /**
+   * Render series not observed yet (all zeros). For series that come and go: one that appears at zero
+   * lets rate() count its first observation, which it would miss if the series appeared with it.
+   */
+  readonly renderEmpty?: boolean;
 }
 
 interface Series extends HistogramSeries {
@@ -59,7 +66,7 @@ export function registerHistogram<L extends string>(registry: Registry, config: 
   const values = (): { labels: Record<string, string | number>; value: number; metricName: string }[] => {
     const out: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
     for (const series of all.values()) {
-      if (series.count === 0) continue;
+      if (series.count === 0 && config.renderEmpty !== true) continue;
       let cumulative = 0;
       bounds.forEach((bound, i) => {
         cumulative += series.counts[i] as number;
@@ -89,9 +96,10 @@ export function registerHistogram<L extends string>(registry: Registry, config: 
   // The registry needs only name, help, type, get() and reset(); its types list prom-client's classes.
   registry.registerMetric(metric as unknown as Metric);
 
+  const keyOf = (labels: Readonly<Record<L, string>>): string => config.labelNames.map((name) => labels[name]).join('\u0000');
   return {
     series(labels) {
-      const key = config.labelNames.map((name) => labels[name]).join('\u0000');
+      const key = keyOf(labels);
       let series = all.get(key);
       if (series === undefined) {
         const own: Record<string, string> = {};
@@ -99,6 +107,9 @@ export function registerHistogram<L extends string>(registry: Registry, config: 
         all.set(key, (series = create(own)));
       }
       return series;
+    },
+    remove(labels) {
+      all.delete(keyOf(labels));
     },
   };
 }

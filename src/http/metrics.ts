@@ -2,22 +2,47 @@
 // requests and latency by matched route, and the pool registry's figures read at scrape time. The
 // request path pays for a few Map look-ups and additions: prom-client hashes and validates a label
 // object on every call, so request counts are kept here and handed to prom-client at scrape time, and
-// the histograms resolve each labelled series once (./histogram.ts).
+// the histograms resolve each labelled series once (./histogram.ts). Per-tenant series, bounded to the
+// busiest tenants: ./tenant-metrics.ts.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RegistryStats } from '../pool/registry.js';
 import { registerHistogram, type HistogramSeries } from './histogram.js';
+import { registerTenantMetrics, type StatementPath } from './tenant-metrics.js';
+import { registerValues } from './values-metric.js';
 
 export interface MetricsSource {
   stats(): RegistryStats;
   tenantsKnown(): number;
+  /** True while the change feed's LISTEN connection to the catalog is up. */
+  changeFeedUp(): boolean;
+}
+
+export interface MetricsOptions {
+  /** METRICS_TENANT_SERIES: tenants with per-tenant series of their own; the rest are tenant="other". */
+  readonly tenantSeries: number;
+  /** The clock per-tenant series change hands on. */
+  readonly now: () => number;
 }
 
 export interface GatewayMetrics {
   readonly registry: Registry;
-  /** Counts and times one answered request; `route` is the matched route pattern. */
-  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /**
+   * Counts and times one answered request; `route` is the matched route pattern, `tenantId` the tenant
+   * it named (if it got that far), `errorCode` the code of an error answer.
+   */
+  observeRequest(method: string, route: string, status: number, seconds: number, tenantId?: string, errorCode?: string): void;
   observeQueueWait(ms: number, outcome: 'served' | 'timeout'): void;
+  /** One tenant statement run, on the tenant's dedicated pool or the shared one. */
+  observeStatement(tenantId: string, path: StatementPath): void;
+  /** The Prometheus text; then per-tenant series change hands if due (./top-tenants.ts says why after). */
+  render(): Promise<string>;
 }
+
+/**
+ * Error codes the shipped alerts (ops/prometheus/alerts.yml) watch: their series exist from the start
+ * at zero, so an alert's rate() has data before the first such error, and its first error is counted.
+ */
+const WATCHED_ERROR_CODES = ['database_unavailable', 'database_timeout', 'queue_full', 'tenant_queue_full', 'queue_timeout', 'rate_limited', 'tenant_suspended'];
 
 /** One method and route: its latency series, and its request count by status. */
 interface RouteSeries {
@@ -33,7 +58,7 @@ interface RequestCount {
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-export function createMetrics(source: MetricsSource): GatewayMetrics {
+export function createMetrics(source: MetricsSource, options: MetricsOptions): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tenantgate_' });
   const registers = [registry];
@@ -93,6 +118,11 @@ export function createMetrics(source: MetricsSource): GatewayMetrics {
   gauge('tenantgate_connections_budget', 'MAX_CONNECTIONS_TOTAL: connections the gateway may hold', [], (s) => ({ all: s.budgetTotal }));
   gauge('tenantgate_queue_length', 'Requests waiting for a connection', [], (s) => ({ all: s.waiting }));
   gauge('tenantgate_tenants_known', 'Tenants in the directory cache', [], () => ({ all: source.tenantsKnown() }));
+  // Passive: it needs no traffic and no probe to show the catalog unreachable (the listener reconnects
+  // with back-off, so it is 0 for as long as the database does not take connections).
+  gauge('tenantgate_change_feed_up', '1 while the tenant change feed (LISTEN on the catalog) is connected, else 0', [], () => ({
+    all: source.changeFeedUp() ? 1 : 0,
+  }));
   counterFromTotals(registers, 'tenantgate_pool_creations_total', 'Dedicated pools created', undefined, () => ({ all: source.stats().created }));
   counterFromTotals(registers, 'tenantgate_pool_evictions_total', 'Dedicated pools closed: LRU give-back, idle, rotation, deletion', undefined, () => ({
     all: source.stats().evicted,
@@ -109,11 +139,22 @@ export function createMetrics(source: MetricsSource): GatewayMetrics {
     if (series === undefined) byMethod.set(method, (series = { latency: latency.series({ method, route }), byStatus: new Map() }));
     return series;
   };
+  // Error answers by code: the codes are the gateway's own constants, a bounded set.
+  const errors = new Map<string, number>(WATCHED_ERROR_CODES.map((code) => [code, 0]));
+  registerValues(registry, 'tenantgate_http_errors_total', 'Error answers (4xx, 5xx) by error code', 'counter', () =>
+    Array.from(errors, ([code, value]) => ({ labels: { code }, value })),
+  );
+  const tenants = registerTenantMetrics(registry, {
+    series: options.tenantSeries,
+    now: options.now,
+    buckets: LATENCY_BUCKETS,
+  });
+
   const waits = { served: queueWait.series({ outcome: 'served' }), timeout: queueWait.series({ outcome: 'timeout' }) };
 
   return {
     registry,
-    observeRequest(method, matched, status, seconds) {
+    observeRequest(method, matched, status, seconds, tenantId, errorCode) {
       // Unmatched paths share one label value: a scanner must not grow the label set.
       const route = status === 404 && matched === '/*' ? 'unmatched' : matched;
       const series = seriesFor(method, route);
@@ -121,8 +162,17 @@ export function createMetrics(source: MetricsSource): GatewayMetrics {
       const count = series.byStatus.get(status);
       if (count !== undefined) count.pending++;
       else series.byStatus.set(status, { labels: { method, route, status }, pending: 1 });
+      if (errorCode !== undefined) errors.set(errorCode, (errors.get(errorCode) ?? 0) + 1);
+      // A tenant that does not exist is not a tenant's traffic: made-up ids must not win series.
+      if (tenantId !== undefined && errorCode !== 'tenant_not_found') tenants.observe(tenantId, status, errorCode, seconds);
     },
     observeQueueWait: (ms, outcome) => waits[outcome].observe(ms / 1000),
+    observeStatement: (tenantId, path) => tenants.observeStatement(tenantId, path),
+    async render() {
+      const text = await registry.metrics();
+      tenants.scraped();
+      return text;
+    },
   };
 }
 

@@ -41,6 +41,8 @@ export interface ServerPoolsOptions {
   readonly now: () => number;
   /** Told when a dedicated pool was dropped because a statement on it missed its deadline (for logs). */
   readonly onStuckPool?: (tenantId: string) => void;
+  /** Told of each tenant statement and the path it takes (for per-tenant metrics). */
+  readonly onStatement?: (tenantId: string, path: 'shared' | 'dedicated') => void;
   /**
    * The tenant-data version this build's statements need (the highest in sql/tenant/). A tenant whose
    * own schema is behind it is refused with a retryable 503 until `npm run migrate` has brought it up.
@@ -151,6 +153,7 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     const missed = new AbortController();
     try {
       servedShared++;
+      options.onStatement?.(tenant.id, 'shared');
       return await withDeadline(shared.run(tenant.id, renderBound(build, tables), atHome, missed.signal), options.deadlineMs, () => missed.abort());
     } catch (err) {
       if (isTenantDataGone(err)) await recheckTenant(tenant.id);
@@ -174,6 +177,7 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     const pool = dedicated.get(tenant.id);
     if (pool) {
       servedDedicated++;
+      options.onStatement?.(tenant.id, 'dedicated');
       // Outgrown: a pool sized for the rate that promoted it is replaced by a bigger one in the
       // background (the old one drains once the new one is in place).
       if (isOutgrown(pool.size, rate, policy)) dedicated.promoteInBackground(tenant.id, rate);

@@ -1,8 +1,10 @@
 // GET /metrics: Prometheus text that moves with traffic (requests, paths, pools, queue) and never
-// carries a secret or a tenant id.
+// carries a secret; a tenant id only as the label of its own per-tenant series (tenant-metrics.test.ts).
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCredential } from '../../src/crypto/credentials.js';
-import { waitFor } from '../support/database.js';
+import postgres from 'postgres';
+import { superuserUrl, waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let gw: TestGateway;
@@ -45,11 +47,32 @@ describe('GET /metrics', () => {
       'tenantgate_requests_by_path_total',
       'tenantgate_tenants_known',
       'tenantgate_process_resident_memory_bytes',
+      'tenantgate_http_errors_total',
+      'tenantgate_tenant_requests_total',
+      'tenantgate_tenant_request_duration_seconds',
+      'tenantgate_tenant_server_errors_total',
+      'tenantgate_tenant_rate_limited_total',
+      'tenantgate_tenant_suspended_total',
+      'tenantgate_tenant_queue_rejections_total',
+      'tenantgate_tenant_statements_total',
+      'tenantgate_tenant_series_limit',
+      'tenantgate_tenant_series_changes_total',
+      'tenantgate_change_feed_up',
     ]) {
       expect(text, name).toContain(`# TYPE ${name} `);
     }
     expect(value(text, 'tenantgate_connections_budget')).toBe(30);
     expect(value(text, 'tenantgate_connections_reserved')).toBe(3 + 4);
+  });
+
+  it("is what README's metrics table lists, name and type, no more and no less", async () => {
+    const exported = [...(await scrape()).matchAll(/^# TYPE (tenantgate_\w+) (\w+)$/gm)]
+      .map(([, name, type]) => `${name} ${type}`)
+      .filter((m) => !/^tenantgate_(process|nodejs)_/.test(m));
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('## Monitoring')[1]?.split('\n## ')[0] ?? '';
+    const documented = [...readme.matchAll(/^\| `(tenantgate_\w+)` \| (\w+) \|/gm)].map(([, name, type]) => `${name} ${type}`);
+    expect(documented.sort()).toEqual(exported.sort());
+    expect(readme).toContain('`tenantgate_process_*`, `tenantgate_nodejs_*`');
   });
 
   it('moves with traffic: requests by route and status, the path that served them, pools and creations', async () => {
@@ -106,6 +129,32 @@ describe('GET /metrics', () => {
     for (const secret of [password, row?.sealed as string, gw.credentialsKey.toString('hex'), gw.adminSecret, gw.adminToken, new URL(gw.db.url).password]) {
       expect(text.includes(secret)).toBe(false);
     }
-    expect(text.includes(t.id)).toBe(false);
+    for (const line of text.split('\n').filter((l) => l.includes(t.id))) {
+      expect(line).toMatch(new RegExp(`^tenantgate_tenant_\\w+\\{(le="[^"]+",)?tenant="${t.id}"[,}]`));
+    }
+  });
+});
+
+describe('tenantgate_change_feed_up', () => {
+  it('is 1 while the change feed is connected, 0 while the catalog refuses connections', async () => {
+    expect(value(await scrape(), 'tenantgate_change_feed_up')).toBe(1);
+    const server = postgres(superuserUrl(), { max: 1, onnotice: () => {} });
+    const db = new URL(gw.db.url).pathname.slice(1);
+    try {
+      await server`ALTER DATABASE ${server(db)} WITH ALLOW_CONNECTIONS false`;
+      try {
+        await gw.db.admin`
+          SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'tenantgate-listener'`;
+        await waitFor(() => !gw.gateway.listener.listening(), 5_000, 'the listener to notice');
+        expect(value(await scrape(), 'tenantgate_change_feed_up')).toBe(0);
+      } finally {
+        await server`ALTER DATABASE ${server(db)} WITH ALLOW_CONNECTIONS true`;
+      }
+      await waitFor(() => gw.gateway.listener.listening(), 15_000, 'the listener to reconnect');
+      expect(value(await scrape(), 'tenantgate_change_feed_up')).toBe(1);
+    } finally {
+      await server.end({ timeout: 5 });
+    }
   });
 });

@@ -56,6 +56,8 @@ export interface TestGatewayOptions {
   readonly tenant?: TenantSource;
   /** Who may read /metrics and /health/ready (default: loopback). */
   readonly monitoringNetworks?: string;
+  /** METRICS_TENANT_SERIES (default 20), and a clock for per-tenant series to change hands on. */
+  readonly metrics?: { readonly tenantSeries?: number; readonly now?: () => number };
   readonly rateLimit?: RateLimitConfig;
   readonly keys?: KeyRing;
   /** Run against this database (not dropped on close) instead of a fresh one. */
@@ -120,6 +122,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     auth: options.auth ?? { mode: 'network', trustedNetworks: parseCidrList('127.0.0.0/8,::1/128'), trustedProxies: [] },
     ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
     monitoringNetworks: parseCidrList(options.monitoringNetworks ?? '127.0.0.0/8,::1/128'),
+    metrics: { tenantSeries: options.metrics?.tenantSeries ?? 20, ...(options.metrics?.now === undefined ? {} : { now: options.metrics.now }) },
     rateLimit: options.rateLimit ?? { rps: 0, burst: 1 },
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
     defaultModel: options.defaultModel ?? testTenantModel(),

@@ -52,6 +52,12 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
     expect(error.message).toContain('TENANT_MODEL');
   });
 
+  it('reads METRICS_TENANT_SERIES: 20 unless set, 0 allowed (every tenant is "other")', () => {
+    expect(loadConfig({}).metricsTenantSeries).toBe(20);
+    expect(loadConfig({ METRICS_TENANT_SERIES: '0' }).metricsTenantSeries).toBe(0);
+    expect(loadConfig({ METRICS_TENANT_SERIES: '1000' }).metricsTenantSeries).toBe(1000);
+  });
+
   it('treats blank variables as unset', () => {
     const config = loadConfig({ DATABASE_URL: '  ', PORT: '', CREDENTIALS_KEY: ' ' });
     expect(config.database.kind).toBe('embedded');
@@ -134,6 +140,8 @@ describe('loadConfig rejects invalid values with a ConfigError naming the variab
     ['QUEUE_TENANT_SHARE', { QUEUE_TENANT_SHARE: '1.5' }],
     ['QUEUE_TENANT_SHARE', { QUEUE_TENANT_SHARE: '0' }],
     ['PROMOTE_RPS', { PROMOTE_RPS: '-1' }],
+    ['METRICS_TENANT_SERIES', { METRICS_TENANT_SERIES: '1001' }],
+    ['METRICS_TENANT_SERIES', { METRICS_TENANT_SERIES: 'ten' }],
     ['CREDENTIALS_KEY', { CREDENTIALS_KEY: KEY.slice(0, 63) }],
     ['CREDENTIALS_KEY', { CREDENTIALS_KEY: `${KEY.slice(0, 63)}g` }],
     ['ADMIN_JWT_SECRET', { ADMIN_JWT_SECRET: 'x'.repeat(31) }],

@@ -55,6 +55,28 @@ describe('registerHistogram', () => {
   });
 });
 
+describe('series that come and go (per-tenant series)', () => {
+  it('renderEmpty shows a series at zero before its first observation', async () => {
+    const registry = new Registry();
+    registerHistogram(registry, { ...CONFIG, labelNames: [...CONFIG.labelNames], renderEmpty: true }).series({ method: 'GET', route: '/' });
+    const text = await registry.metrics();
+    expect(text).toContain('x_duration_seconds_count{method="GET",route="/"} 0');
+    expect(text).toContain('x_duration_seconds_bucket{le="+Inf",method="GET",route="/"} 0');
+  });
+
+  it('remove drops a series from the output; asking again starts it from zero', async () => {
+    const registry = new Registry();
+    const histogram = registerHistogram(registry, { ...CONFIG, labelNames: [...CONFIG.labelNames] });
+    histogram.series({ method: 'GET', route: '/a' }).observe(0.002);
+    histogram.series({ method: 'GET', route: '/b' }).observe(0.002);
+    histogram.remove({ method: 'GET', route: '/a' });
+    expect(await registry.metrics()).not.toContain('route="/a"');
+    expect(await registry.metrics()).toContain('x_duration_seconds_count{method="GET",route="/b"} 1');
+    histogram.series({ method: 'GET', route: '/a' }).observe(0.2);
+    expect(await registry.metrics()).toContain('x_duration_seconds_count{method="GET",route="/a"} 1');
+  });
+});
+
 describe('registerHistogram options', () => {
   it.each([[[0.1, 0.1]], [[1, 0.5]], [[0.1, Infinity]]])('refuses buckets %j', (buckets) => {
     expect(() => registerHistogram(new Registry(), { ...CONFIG, labelNames: [...CONFIG.labelNames], buckets })).toThrow(/strictly ascending/);
