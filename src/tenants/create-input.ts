@@ -1,10 +1,19 @@
 // Validates the body of POST /v1/admin/tenants: {"name": "...", "model": "rls" | "schema"} (model
 // optional) and nothing else.
 import { BadRequest } from '../errors.js';
-import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
+import { z } from 'zod';
+import { measureText, TEXT_PROBLEM_MESSAGES, textSchema } from '../http/text.js';
 import { ISOLATION_MODEL_NAMES, isIsolationModelName, type IsolationModelName } from './placement.js';
 
 const MAX_NAME_LENGTH = 100;
+
+/** What parseCreateTenant accepts, for the API document (test/unit/request-schemas.test.ts holds them equal). */
+export const createTenantSchema = z
+  .strictObject({
+    name: textSchema(MAX_NAME_LENGTH).describe('unique; 1 to 100 characters, not blank'),
+    model: z.enum(ISOLATION_MODEL_NAMES).optional().describe("isolation model; the gateway's TENANT_MODEL when left out"),
+  })
+  .describe('A new tenant: a catalog row and its own PostgreSQL role, created in one transaction.');
 
 export function parseCreateTenant(body: unknown): { name: string; model?: IsolationModelName } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
