@@ -20,6 +20,7 @@ if (CHROMIUM === undefined) {
         throw new Error(`Chromium was not found at /usr/bin/chromium: ${INSTALL_HINT}`);
       });
     } else {
+      console.warn(`test/integration/docs-browser.test.ts skipped: Chromium not found; ${INSTALL_HINT}`);
       it.skip(`skipped: Chromium not found at /usr/bin/chromium; ${INSTALL_HINT}`, () => {});
     }
   });
