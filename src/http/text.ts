@@ -1,8 +1,6 @@
 // Measures user-supplied text the way PostgreSQL will store it: length in code points (an emoji is
 // one), and refusal of control characters (PostgreSQL rejects U+0000 in text) and lone surrogates
 // (UTF-8 encoding would silently turn them into U+FFFD, so what is stored would not be what was sent).
-import { z } from 'zod';
-
 export type TextProblem = 'control' | 'surrogate';
 
 export function measureText(value: string): number | TextProblem {
@@ -24,16 +22,3 @@ export const TEXT_PROBLEM_MESSAGES: Readonly<Record<TextProblem, string>> = {
   surrogate: 'must be valid Unicode text',
 };
 
-/**
- * The same rules as a schema, for the API document: 1 to `max` code points (JSON Schema's maxLength
- * counts code points, as measureText does), no control characters or lone surrogates, not blank.
- * The `u` flag makes the pattern see a surrogate pair as one character and a lone half as itself.
- */
-export function textSchema(max: number): z.ZodString {
-  return z
-    .string()
-    .min(1)
-    .max(max)
-    .regex(/^[^\u0000-\u001F\u007F\uD800-\uDFFF]*$/u)
-    .regex(/\S/u);
-}

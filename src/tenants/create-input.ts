@@ -1,19 +1,10 @@
 // Validates the body of POST /v1/admin/tenants: {"name": "...", "model": "rls" | "schema"} (model
 // optional) and nothing else.
 import { BadRequest } from '../errors.js';
-import { z } from 'zod';
-import { measureText, TEXT_PROBLEM_MESSAGES, textSchema } from '../http/text.js';
+import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
 import { ISOLATION_MODEL_NAMES, isIsolationModelName, type IsolationModelName } from './placement.js';
 
-const MAX_NAME_LENGTH = 100;
-
-/** What parseCreateTenant accepts, for the API document (test/unit/request-schemas.test.ts holds them equal). */
-export const createTenantSchema = z
-  .strictObject({
-    name: textSchema(MAX_NAME_LENGTH).describe('unique; 1 to 100 characters, not blank'),
-    model: z.enum(ISOLATION_MODEL_NAMES).optional().describe("isolation model; the gateway's TENANT_MODEL when left out"),
-  })
-  .describe('A new tenant: a catalog row and its own PostgreSQL role, created in one transaction.');
+export const MAX_TENANT_NAME_LENGTH = 100;
 
 export function parseCreateTenant(body: unknown): { name: string; model?: IsolationModelName } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -33,8 +24,8 @@ export function parseCreateTenant(body: unknown): { name: string; model?: Isolat
   if (typeof name !== 'string') throw invalidName('name must be a string');
   const length = measureText(name);
   if (typeof length !== 'number') throw invalidName(`name ${TEXT_PROBLEM_MESSAGES[length]}`);
-  if (length < 1 || length > MAX_NAME_LENGTH || name.trim() === '') {
-    throw invalidName(`name must be 1 to ${MAX_NAME_LENGTH} characters and not blank`);
+  if (length < 1 || length > MAX_TENANT_NAME_LENGTH || name.trim() === '') {
+    throw invalidName(`name must be 1 to ${MAX_TENANT_NAME_LENGTH} characters and not blank`);
   }
   return model === undefined ? { name } : { name, model };
 }

@@ -1,26 +1,9 @@
 // Validates PATCH /v1/admin/tenants/{id}: {"rate_limit_rps": n|null, "rate_limit_burst": n|null}.
 // null clears an override (the gateway-wide RATE_LIMIT_RPS applies again); rps 0 means unlimited.
-import { z } from 'zod';
 import { BadRequest } from '../errors.js';
 
 const FIELDS = new Set(['rate_limit_rps', 'rate_limit_burst']);
-const MAX_LIMIT = 1_000_000;
-
-const limit = (min: number) => z.int().min(min).max(MAX_LIMIT);
-
-/** What parseTenantLimits accepts, for the API document (test/unit/request-schemas.test.ts holds them equal). */
-export const tenantLimitsSchema = z
-  .union([
-    z.strictObject({
-      rate_limit_rps: limit(0).describe('requests per second; 0 means unlimited'),
-      rate_limit_burst: limit(1).nullable().optional().describe('bucket size; rps × 2 when null or left out'),
-    }),
-    z.strictObject({
-      rate_limit_rps: z.null().describe('null clears the override: the gateway-wide RATE_LIMIT_RPS applies'),
-      rate_limit_burst: z.null().optional(),
-    }),
-  ])
-  .describe("The tenant's own rate limit, or null to clear it.");
+export const MAX_LIMIT = 1_000_000;
 
 export function parseTenantLimits(body: unknown): { rps: number | null; burst: number | null } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -3,7 +3,8 @@
 
 import { BadRequest } from '../errors.js';
 import { z } from 'zod';
-import { measureText, TEXT_PROBLEM_MESSAGES, textSchema } from '../http/text.js';
+import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
+import { textSchema } from '../http/text-schema.js';
 
 export interface CreateUserInput {
   firstName: string;

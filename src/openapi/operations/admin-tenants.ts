@@ -1,7 +1,6 @@
 // Tenant administration (src/routes/admin-tenants.ts): the answers' schemas and the operations.
 import { z } from 'zod';
-import { createTenantSchema } from '../../tenants/create-input.js';
-import { tenantLimitsSchema } from '../../tenants/limits-input.js';
+import { createTenantSchema, tenantLimitsSchema } from '../../tenants/request-schemas.js';
 import { ISOLATION_MODEL_NAMES } from '../../tenants/placement.js';
 import type { NamedSchema, Operation } from '../operation.js';
 
