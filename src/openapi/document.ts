@@ -10,7 +10,12 @@ import { healthOperations } from './operations/health.js';
 import { referenceOperations } from './operations/reference.js';
 import { usersOperations } from './operations/users.js';
 
-/** Every route the app mounts; test/integration/openapi.test.ts checks this against the app's routes. */
+/**
+ * Every route the app mounts; test/integration/openapi.test.ts fails when a mounted route is missing
+ * here. To add one: append an Operation to the list in ./operations/<area>.ts (method, OpenAPI path,
+ * operationId, tag, summary, access, its zod params/query/body and its replies), and name in `errors`
+ * only the codes its kind does not already imply (errorCodesOf). A new area's list joins this one.
+ */
 export const OPERATIONS: readonly Operation[] = [...healthOperations, ...referenceOperations, ...usersOperations, ...adminTenantOperations];
 
 export interface DocumentOptions {
