@@ -84,7 +84,7 @@ function operation(op: Operation, options: DocumentOptions, refs: ReadonlyMap<z.
     operationId: op.operationId,
     tags: [op.tag],
     summary: op.summary,
-    ...(op.description === undefined ? {} : { description: op.description }),
+    ...(descriptionOf(op) === undefined ? {} : { description: descriptionOf(op) }),
     security: securityOf(op.access, options),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body === undefined
@@ -97,6 +97,13 @@ function operation(op: Operation, options: DocumentOptions, refs: ReadonlyMap<z.
         }),
     responses,
   };
+}
+
+/** The operation's own description, and who may call it where no security scheme says so. */
+function descriptionOf(op: Operation): string | undefined {
+  const access = op.access === 'monitoring' ? 'Only callers in METRICS_NETWORKS (default: loopback) are answered.' : undefined;
+  const parts = [op.description, access].filter((p): p is string => p !== undefined);
+  return parts.length === 0 ? undefined : parts.join('\n\n');
 }
 
 /** The codes an operation can answer, grouped by status: those its kind implies, then its own. */
