@@ -21,4 +21,3 @@ export const TEXT_PROBLEM_MESSAGES: Readonly<Record<TextProblem, string>> = {
   control: 'must not contain control characters (U+0000 to U+001F, U+007F)',
   surrogate: 'must be valid Unicode text',
 };
-
