@@ -11,7 +11,9 @@ import type { GatewayMetrics } from './http/metrics.js';
 import { createRequestLog } from './http/request-log.js';
 import type { Logger } from './log.js';
 import type { PoolRegistry } from './pool/registry.js';
+import type { OpenApiDocument } from './openapi/document.js';
 import { adminTenantRoutes } from './routes/admin-tenants.js';
+import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { usersRoutes } from './routes/users.js';
 import type { TenantCatalog } from './tenants/catalog.js';
@@ -32,6 +34,8 @@ export interface AppDeps {
   readonly draining: () => boolean;
   /** Admits callers of /metrics and /health/ready (METRICS_NETWORKS). */
   readonly monitoringGuard: MiddlewareHandler<AppEnv>;
+  /** Served at /openapi.json and shown at /docs (src/openapi/document.ts). */
+  readonly apiDocument: OpenApiDocument;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -50,5 +54,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/health', healthRoutes(deps.catalog, deps.draining));
   app.route('/v1/internal/users', usersRoutes(deps.registry, { bodyLimitBytes: deps.bodyLimitBytes, idempotencyTtlSeconds: deps.idempotencyTtlSeconds }, chainGuards(deps.tenantGuards)));
   app.route('/v1/admin/tenants', adminTenantRoutes(deps));
+  app.route('/', docsRoutes(deps.apiDocument));
   return app;
 }

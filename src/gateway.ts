@@ -4,6 +4,7 @@
 import type { Hono } from 'hono';
 import type { Sql } from 'postgres';
 import { createApp } from './app.js';
+import { buildApiDocument } from './openapi/document.js';
 import type { PoolConfig, QueueConfig, RateLimitConfig } from './config.js';
 import type { KeyRing } from './crypto/key-ring.js';
 import { connectCatalog } from './db/catalog.js';
@@ -213,6 +214,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     tenantGuards,
     draining: () => draining,
+    apiDocument: buildApiDocument({ authMode: options.auth.mode, tenantFrom: tenantSource.from }),
     monitoringGuard: networkGuard(options.monitoringNetworks, options.auth.mode === 'network' ? options.auth.trustedProxies : []),
     catalog,
     tenants,

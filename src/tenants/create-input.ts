@@ -4,7 +4,7 @@ import { BadRequest } from '../errors.js';
 import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
 import { ISOLATION_MODEL_NAMES, isIsolationModelName, type IsolationModelName } from './placement.js';
 
-const MAX_NAME_LENGTH = 100;
+export const MAX_TENANT_NAME_LENGTH = 100;
 
 export function parseCreateTenant(body: unknown): { name: string; model?: IsolationModelName } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -24,8 +24,8 @@ export function parseCreateTenant(body: unknown): { name: string; model?: Isolat
   if (typeof name !== 'string') throw invalidName('name must be a string');
   const length = measureText(name);
   if (typeof length !== 'number') throw invalidName(`name ${TEXT_PROBLEM_MESSAGES[length]}`);
-  if (length < 1 || length > MAX_NAME_LENGTH || name.trim() === '') {
-    throw invalidName(`name must be 1 to ${MAX_NAME_LENGTH} characters and not blank`);
+  if (length < 1 || length > MAX_TENANT_NAME_LENGTH || name.trim() === '') {
+    throw invalidName(`name must be 1 to ${MAX_TENANT_NAME_LENGTH} characters and not blank`);
   }
   return model === undefined ? { name } : { name, model };
 }

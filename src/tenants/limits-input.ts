@@ -3,6 +3,7 @@
 import { BadRequest } from '../errors.js';
 
 const FIELDS = new Set(['rate_limit_rps', 'rate_limit_burst']);
+export const MAX_LIMIT = 1_000_000;
 
 export function parseTenantLimits(body: unknown): { rps: number | null; burst: number | null } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -23,7 +24,7 @@ export function parseTenantLimits(body: unknown): { rps: number | null; burst: n
 
 function limitValue(value: unknown, field: string, min: number): number | null {
   if (value === null) return null;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 1_000_000) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_LIMIT) {
     throw new BadRequest('invalid_field', `${field} must be an integer from ${min} to 1000000, or null`, field);
   }
   return value;

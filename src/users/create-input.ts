@@ -2,7 +2,9 @@
 // never believes it set `tenant_id`, `id` or `confirmed` when the gateway decides those itself.
 
 import { BadRequest } from '../errors.js';
+import { z } from 'zod';
 import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
+import { textSchema } from '../http/text-schema.js';
 
 export interface CreateUserInput {
   firstName: string;
@@ -13,6 +15,14 @@ const NAME_FIELDS = ['first_name', 'last_name'] as const;
 type NameField = (typeof NAME_FIELDS)[number];
 const nameFields: ReadonlySet<string> = new Set(NAME_FIELDS);
 const MAX_NAME_LENGTH = 50;
+
+/** What parseCreateUser accepts, for the API document (test/unit/request-schemas.test.ts holds them equal). */
+export const createUserSchema = z
+  .strictObject({
+    first_name: textSchema(MAX_NAME_LENGTH).describe('1 to 50 characters, not blank'),
+    last_name: textSchema(MAX_NAME_LENGTH).describe('1 to 50 characters, not blank'),
+  } satisfies Record<NameField, z.ZodType>)
+  .describe('A new user. The gateway sets id, confirmed and the timestamps; any other field is refused.');
 
 export function parseCreateUser(body: unknown): CreateUserInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -1,6 +1,8 @@
 // Parses the query string of GET /users (the sqlx-paginated parameter names of the reference service)
-// into typed, whitelisted values. Runs on every list request, so it avoids schemas and per-call regexes.
+// into typed, whitelisted values. Runs on every list request, so it avoids schemas and per-call regexes; listUsersQuerySchema
+// describes the same parameters for the API document.
 
+import { z } from 'zod';
 import { BadRequest } from '../errors.js';
 import { isUuid, parsePositiveInteger as parseInteger } from '../http/params.js';
 import { decodeCursor, type CursorKey } from './cursor.js';
@@ -80,6 +82,33 @@ const SEARCH_COLUMNS_MESSAGE =
 const TIMESTAMP_HINT =
   'an RFC 3339 date-time such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00.123456+02:00' +
   ' (UTC offset at most ±15:59; in a URL, + may be written %2B)';
+
+const columnList = `(${SEARCHABLE_COLUMNS.join('|')})`;
+
+/**
+ * The query parameters parseListParams reads, for the API document: `satisfies` keeps the names equal
+ * to PARAM_NAMES, and test/unit/request-schemas.test.ts holds the values to what the parser accepts.
+ */
+export const listUsersQuerySchema = z.object({
+  page: z.int().min(1).max(MAX_PAGE).default(1).describe('page number; not with cursor'),
+  page_size: z.int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  sort_column: z.enum(SORTABLE_COLUMNS).default('created_at'),
+  sort_direction: z.enum(['ascending', 'descending']).default('descending'),
+  search: z.string().max(2 * MAX_SEARCH_LENGTH).optional().describe(`case-insensitive substring of the search columns; at most ${MAX_SEARCH_LENGTH} characters once trimmed`),
+  search_columns: z
+    .string()
+    .regex(new RegExp(`^\\s*${columnList}\\s*(,\\s*${columnList}\\s*)*$`))
+    .optional().describe(`comma-separated, distinct, from ${SEARCHABLE_COLUMNS.join(', ')} (default: all)`),
+  date_column: z.enum(DATE_COLUMNS).default('created_at').describe('the column date_after and date_before apply to'),
+  date_after: z.string().meta({ format: 'date-time' }).optional().describe(`inclusive lower bound: ${TIMESTAMP_HINT}`),
+  date_before: z.string().meta({ format: 'date-time' }).optional().describe(`inclusive upper bound: ${TIMESTAMP_HINT}`),
+  cursor: z.string().optional().describe("next_cursor from the previous page (keyset pagination); its sort applies"),
+  count: z.enum(COUNT_MODES).default('capped').describe('how total is computed: exact up to a cap, exact at any cost, or not at all'),
+  id: z.guid().optional().describe('equality filter'),
+  first_name: z.string().min(1).max(MAX_FILTER_TEXT_LENGTH).optional().describe('equality filter'),
+  last_name: z.string().min(1).max(MAX_FILTER_TEXT_LENGTH).optional().describe('equality filter'),
+  confirmed: z.boolean().optional().describe('equality filter'),
+} satisfies Record<ParamName, z.ZodType>);
 
 /**
  * A `+` sent unencoded in a query string arrives as a space (form encoding): `…T10:00:00 01:00` can

@@ -18,6 +18,7 @@ import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/log.js';
 import { isIsolationModelName, type IsolationModelName } from '../../src/tenants/placement.js';
 import type { PendingQuery, Row } from 'postgres';
+import { contractFor } from './contract-log.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestGateway {
@@ -139,11 +140,29 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const adminToken = await mintAdminToken(key, 3600, 'tests');
 
-  const request: TestGateway['request'] = (path, init = {}) => {
+  const contract = contractFor(options.auth?.mode ?? 'network', options.tenant?.from ?? (options.auth?.mode === 'jwt' ? 'jwt' : 'header'));
+  const request: TestGateway['request'] = async (path, init = {}) => {
     const { json, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (json !== undefined) headers.set('content-type', 'application/json');
-    return fetch(url + path, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+    const res = await fetch(url + path, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+    // Every answer the suites receive is held to the OpenAPI document (test/support/contract.ts).
+    const body = await res
+      .clone()
+      .text()
+      .catch(() => undefined);
+    if (body !== undefined) {
+      contract.check({
+        method: rest.method ?? 'GET',
+        url: path,
+        ...(json !== undefined ? { requestJson: json } : {}),
+        status: res.status,
+        contentType: res.headers.get('content-type'),
+        retryAfter: res.headers.get('retry-after'),
+        body,
+      });
+    }
+    return res;
   };
 
   let counter = 0;

@@ -1,0 +1,167 @@
+// Tenant administration (src/routes/admin-tenants.ts): the answers' schemas and the operations.
+import { z } from 'zod';
+import { createTenantSchema, tenantLimitsSchema } from '../../tenants/request-schemas.js';
+import { ISOLATION_MODEL_NAMES } from '../../tenants/placement.js';
+import type { NamedSchema, Operation } from '../operation.js';
+
+// Catalog timestamps are JS Dates in JSON: millisecond precision.
+const instant = z.string().meta({ format: 'date-time' });
+const limit = z.int().nullable();
+
+const tenantFields = {
+  id: z.guid(),
+  name: z.string(),
+  db_user: z.string().describe("the tenant's PostgreSQL role (its password is never shown)"),
+  status: z.enum(['active', 'suspended']),
+  server: z.string().describe('the server its data lives on'),
+  model: z.enum(ISOLATION_MODEL_NAMES),
+  created_at: instant,
+};
+
+const tenant: NamedSchema = {
+  name: 'Tenant',
+  schema: z.strictObject({
+    ...tenantFields,
+    rate_limit_rps: limit.describe('own rate limit; null: the gateway-wide RATE_LIMIT_RPS'),
+    rate_limit_burst: limit,
+    updated_at: instant,
+  }),
+};
+
+const example = {
+  id: '0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10',
+  name: 'acme',
+  db_user: 't_0b6f4a1e9c554f0e8d2a3f1c2b7a9e10',
+  status: 'active',
+  server: 'primary',
+  model: 'rls',
+  created_at: '2026-11-24T17:22:53.182Z',
+};
+const tenantExample = { ...example, rate_limit_rps: null, rate_limit_burst: null, updated_at: example.created_at };
+
+const tenantStatus: NamedSchema = {
+  name: 'TenantStatus',
+  schema: z.strictObject({ id: z.guid(), status: z.enum(['active', 'suspended']) }),
+};
+
+const idParam = z.object({ id: z.guid().describe("the tenant's id") });
+
+/** POST /{id}/<action>: the same shape for each. */
+function statusChange(action: 'suspend' | 'resume', status: 'active' | 'suspended', summary: string): Operation {
+  return {
+    method: 'post',
+    path: `/v1/admin/tenants/{id}/${action}`,
+    operationId: `${action}Tenant`,
+    tag: 'Tenants',
+    summary,
+    access: 'admin',
+    pathParams: idParam,
+    replies: {
+      200: {
+        description: 'the new status',
+        body: tenantStatus,
+        example: { id: example.id, status },
+      },
+    },
+    errors: ['invalid_tenant_id', 'tenant_not_found'],
+  };
+}
+
+export const adminTenantOperations: readonly Operation[] = [
+  {
+    method: 'post',
+    path: '/v1/admin/tenants',
+    operationId: 'createTenant',
+    tag: 'Tenants',
+    summary: 'Create a tenant (catalog row, PostgreSQL role and, under the schema model, its schema)',
+    access: 'admin',
+    body: { schema: { name: 'CreateTenant', schema: createTenantSchema }, example: { name: 'acme', model: 'rls' } },
+    replies: {
+      201: { description: 'the tenant created', body: { name: 'CreatedTenant', schema: z.strictObject(tenantFields) }, example },
+    },
+    errors: ['tenant_exists', 'conflict', 'tenant_model_unsupported'],
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/tenants',
+    operationId: 'listTenants',
+    tag: 'Tenants',
+    summary: 'List tenants, oldest first',
+    access: 'admin',
+    query: z.object({
+      page: z.int().min(1).max(1_000_000).default(1),
+      page_size: z.int().min(1).max(1000).default(50),
+    }),
+    replies: {
+      200: {
+        description: 'a page of tenants',
+        body: {
+          name: 'TenantPage',
+          schema: z.strictObject({
+            records: z.array(tenant.schema),
+            page: z.int().min(1),
+            page_size: z.int().min(1),
+            total: z.int().min(0),
+            total_pages: z.int().min(0),
+          }),
+        },
+        example: { records: [tenantExample], page: 1, page_size: 50, total: 1, total_pages: 1 },
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/tenants/{id}',
+    operationId: 'getTenant',
+    tag: 'Tenants',
+    summary: 'Read a tenant',
+    access: 'admin',
+    pathParams: idParam,
+    replies: { 200: { description: 'the tenant', body: tenant, example: tenantExample } },
+    errors: ['invalid_tenant_id', 'tenant_not_found'],
+  },
+  {
+    method: 'patch',
+    path: '/v1/admin/tenants/{id}',
+    operationId: 'setTenantLimits',
+    tag: 'Tenants',
+    summary: "Set or clear the tenant's rate limit",
+    access: 'admin',
+    pathParams: idParam,
+    body: { schema: { name: 'TenantLimits', schema: tenantLimitsSchema }, example: { rate_limit_rps: 50, rate_limit_burst: 100 } },
+    replies: {
+      200: { description: 'the tenant with its new limit', body: tenant, example: { ...tenantExample, rate_limit_rps: 50, rate_limit_burst: 100 } },
+    },
+    errors: ['invalid_tenant_id', 'tenant_not_found'],
+  },
+  {
+    method: 'delete',
+    path: '/v1/admin/tenants/{id}',
+    operationId: 'deleteTenant',
+    tag: 'Tenants',
+    summary: 'Delete a tenant: its rows or schema, its catalog row and its role',
+    access: 'admin',
+    pathParams: idParam,
+    replies: { 204: { description: 'deleted' } },
+    errors: ['invalid_tenant_id', 'tenant_not_found'],
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/tenants/{id}/rotate',
+    operationId: 'rotateTenant',
+    tag: 'Tenants',
+    summary: "Rotate the tenant role's password",
+    access: 'admin',
+    pathParams: idParam,
+    replies: {
+      200: {
+        description: 'when the new password was committed',
+        body: { name: 'TenantRotated', schema: z.strictObject({ id: z.guid(), rotated_at: instant }) },
+        example: { id: example.id, rotated_at: '2026-11-25T08:00:00.000Z' },
+      },
+    },
+    errors: ['invalid_tenant_id', 'tenant_not_found'],
+  },
+  statusChange('suspend', 'suspended', "Suspend a tenant: its requests get 403 tenant_suspended"),
+  statusChange('resume', 'active', 'Resume a suspended tenant'),
+];
