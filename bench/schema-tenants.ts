@@ -9,7 +9,7 @@
 import type { Sql } from 'postgres';
 import { parseCredentialsKey } from '../src/crypto/credentials.js';
 import { singleKeyRing } from '../src/crypto/key-ring.js';
-import { loadTenantMigrations } from '../src/db/tenant-migrations.js';
+import { loadTenantMigrations, migrateTenantSchemas } from '../src/db/tenant-migrations.js';
 import { isolationModels } from '../src/isolation/models.js';
 import { createTenantCatalog } from '../src/tenants/catalog.js';
 import { POSTED_USER, type BenchDatabase } from './database.js';
@@ -26,6 +26,9 @@ const VACUUM_CHUNK = 500;
 export interface SchemaProvisionReport {
   readonly schemaTenantsCreated: number;
   readonly schemaCreateMs: number;
+  /** Schema tenants brought up to this build's tenant-data version (kept from an older build's run). */
+  readonly schemasMigrated: number;
+  readonly schemaMigrateMs: number;
   /** Schema tenants whose empty table got their twin's users, and how many rows that was. */
   readonly schemasSeeded: number;
   readonly schemaUsersInserted: number;
@@ -48,8 +51,9 @@ export async function provisionSchemaTenants(
     (await db.sql<{ name: string }[]>`SELECT name FROM tenants WHERE name ~ ${SCHEMA_TENANT_NAME}`).map((r) => r.name),
   );
   const missing = schemaTenantNames(tenantCount).filter((name) => !existing.has(name));
+  const migrations = await loadTenantMigrations();
   const catalog = createTenantCatalog(db.sql, singleKeyRing(parseCredentialsKey(db.credentialsKeyHex)), {
-    models: isolationModels(await loadTenantMigrations()),
+    models: isolationModels(migrations),
     defaultModel: 'schema',
   });
   let started = Date.now();
@@ -58,6 +62,14 @@ export async function provisionSchemaTenants(
     await withTimeout(catalog.createMany(missing, 'schema'), 1_800_000, 'creating schema tenants');
   }
   const schemaCreateMs = Date.now() - started;
+
+  // Schemas kept from a run of an older build are behind this one's tenant-data migrations, and the
+  // gateway refuses to serve them (503 tenant_schema_behind): migrate them as a deploy would.
+  started = Date.now();
+  const migrated = await withTimeout(migrateTenantSchemas(db.sql, migrations, { concurrency: 4 }), 1_800_000, 'migrating schema tenants');
+  if (migrated.failed.length > 0) throw new Error(`${migrated.failed.length} schema tenants failed to migrate`);
+  const schemaMigrateMs = Date.now() - started;
+  if (migrated.migrated > 0) log(`provisioning: ${migrated.migrated} schema tenants migrated to the current tenant-data version in ${schemaMigrateMs} ms`);
 
   started = Date.now();
   const seeded: string[] = [];
@@ -82,6 +94,8 @@ export async function provisionSchemaTenants(
   const report = {
     schemaTenantsCreated: missing.length,
     schemaCreateMs,
+    schemasMigrated: migrated.migrated,
+    schemaMigrateMs,
     schemasSeeded: seeded.length,
     schemaUsersInserted,
     schemaSeedMs,

@@ -13,8 +13,9 @@
 //
 // Schema tenants (src/isolation/schema.ts) run statements that name their own schema's tables
 // (src/db/tenant-tables.ts): a text per tenant, so a prepared statement per tenant and connection. Each
-// schema tenant has a home connection where its statements stay prepared, and each connection keeps at
-// most PREPARED_PER_CONNECTION statements (the least recently used are closed on the server). No
+// schema tenant runs on one of two home connections, where its statements stay prepared, and each
+// connection keeps at most SHARED_POOL_PREPARED_MAX statements (the least recently used are closed on
+// the server). No
 // session's search_path ever changes: every session runs under STATEMENT_SEARCH_PATH, where an
 // unqualified table name resolves to nothing.
 //
@@ -44,13 +45,14 @@ import { STATEMENT_SEARCH_PATH } from '../db/tenant-tables.js';
 
 /**
  * Prepared statements a shared connection keeps by default (SHARED_POOL_PREPARED_MAX). The row model
- * needs a handful (one text per statement shape, shared by every tenant); a schema tenant needs its own,
- * about 33 KB each in the backend (bench/README.md, *Schema tenants at scale*). 2,000 per connection is
- * 10,000 schema tenants' default list over the 8 shared connections of the default configuration with
- * room to spare (a round robin over more than the bound would find none of them prepared: LRU), for
- * about 66 MB per backend.
+ * needs a handful (one text per statement shape, shared by every tenant); a schema tenant needs its own
+ * on each of its two homes, about 33 KB each in the backend (bench/README.md, *Schema tenants at
+ * scale*). 4,000 per connection holds 10,000 schema tenants' default list over the 8 shared connections
+ * of the default configuration (2,500 each) with room to spare: a round robin over more than the bound
+ * would find none of them prepared (LRU). At most about 130 MB per backend, reached only when that many
+ * distinct statements are in use.
  */
-export const PREPARED_PER_CONNECTION = 2000;
+export const PREPARED_PER_CONNECTION = 4000;
 
 export interface SharedPool {
   /**
@@ -132,11 +134,28 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
   }
 
   /**
-   * A schema tenant's home connection, from its id: its statements are prepared there, and PostgreSQL
-   * caches the catalog entries of every table a backend touched (≈ 45 KB a schema, bench/README.md), so
-   * sending a schema tenant home whenever the home has pipeline room keeps both in one backend.
+   * A schema tenant's two home connections, from its id. Its statements are prepared only where it ran,
+   * and PostgreSQL caches the catalog entries of every table a backend touched (≈ 45 KB a schema,
+   * bench/README.md), so a schema tenant always runs at one of its two homes: the first while it has
+   * pipeline room, else the second, else the less busy of the two (queued beyond PIPELINE_DEPTH rather
+   * than sent to a connection that would prepare and plan its statements once more). Each backend then
+   * prepares and caches about 2 ÷ SHARED_POOL_MAX of the schema tenants; a second home keeps a tenant
+   * whose first is held up by a slow statement moving.
    */
-  const home = (tenantId: string): Connection => connections[Number.parseInt(tenantId.slice(-8), 16) % connections.length] as Connection;
+  const homes = (tenantId: string): readonly [Connection, Connection] => {
+    const n = Number.parseInt(tenantId.slice(-8), 16);
+    const count = connections.length;
+    const first = n % count;
+    const second = count === 1 ? first : (first + 1 + (Math.floor(n / count) % (count - 1))) % count;
+    return [connections[first] as Connection, connections[second] as Connection];
+  };
+
+  const atOneOfHomes = (tenantId: string): Connection => {
+    const [first, second] = homes(tenantId);
+    if (first.inFlight < options.pipelineDepth) return first;
+    if (second.inFlight < options.pipelineDepth) return second;
+    return second.inFlight < first.inFlight ? second : first;
+  };
 
   /**
    * An idle connection, the tenant's own first (no scope to send); else the tenant's own connection if
@@ -144,10 +163,7 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
    * slow one waits for it, and the server's cores work on separate connections in parallel.
    */
   const pick = (tenantId: string, atHome: boolean): Connection => {
-    if (atHome) {
-      const h = home(tenantId);
-      if (h.inFlight < options.pipelineDepth) return h;
-    }
+    if (atHome) return atOneOfHomes(tenantId);
     let idle: Connection | undefined;
     let own: Connection | undefined;
     let best = connections[0] as Connection;

@@ -241,6 +241,34 @@ describe('schema tenants on a shared pool of several connections', () => {
       await four.end();
     }
   });
+
+  it('never leave their two homes, even when both are full and other connections idle', async () => {
+    const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
+    // Depth 1: a tenant's third concurrent statement finds both homes busy and queues at one of them.
+    const four = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 4, pipelineDepth: 1, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting });
+    try {
+      const st = { text: `SELECT pg_backend_pid() AS pid, pg_sleep(0.05) FROM ${schemaTables(schemaOf(a)).users} WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1`, params: [a.id] };
+      const pids = new Set<number>();
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (const row of await four.run(a.id, st, true)) pids.add(row.pid as number);
+        }),
+      );
+      // Both homes used (the first was busy), never a third connection.
+      expect(pids.size).toBe(2);
+      // A row-model tenant (one statement text for all) spreads over idle connections as before.
+      const spread = new Set<number>();
+      const rr = { text: 'SELECT pg_backend_pid() AS pid, pg_sleep(0.05) FROM public.users WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1', params: [r.id] };
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (const row of await four.run(r.id, rr)) spread.add(row.pid as number);
+        }),
+      );
+      expect(spread.size).toBe(4);
+    } finally {
+      await four.end();
+    }
+  });
 });
 
 describe('search_path tricks (CVE-2018-1058 class) change nothing', () => {

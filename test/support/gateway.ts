@@ -116,7 +116,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       tenantCacheTtlSeconds: 30,
       queryTimeoutMs: 30_000,
       pipelineDepth: 4,
-      sharedPreparedMax: 2000,
+      sharedPreparedMax: 4000,
       ...options.pool,
     },
     queue: { timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250, ...options.queue },

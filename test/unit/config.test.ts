@@ -40,7 +40,7 @@ describe('loadConfig in embedded mode (no DATABASE_URL)', () => {
       tenantCacheTtlSeconds: 30,
       queryTimeoutMs: 30_000,
       pipelineDepth: 4,
-      sharedPreparedMax: 2000,
+      sharedPreparedMax: 4000,
     });
     expect(config.queue).toEqual({ timeoutMs: 2000, maxWaiting: 1000, maxWaitingPerTenant: 250 });
   });
