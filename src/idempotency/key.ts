@@ -3,6 +3,7 @@
 // the operation (with its target, e.g. the user id) and the validated body (parsed, so whitespace and key
 // order do not matter).
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { BadRequest } from '../errors.js';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -10,6 +11,9 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const REPLAYED_HEADER = 'Idempotency-Replayed';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** What parseIdempotencyKey accepts, for the API document (test/unit/request-schemas.test.ts holds them equal). */
+export const idempotencyKeySchema = z.string().regex(KEY);
 
 /** The key, or undefined when the header is absent. */
 export function parseIdempotencyKey(header: string | undefined): string | undefined {
@@ -25,5 +29,7 @@ export function requestFingerprint(operation: string, input: Readonly<Record<str
   const fields = Object.keys(input)
     .sort()
     .map((k) => [k, input[k]]);
-  return createHash('sha256').update(`${operation}\n${JSON.stringify(fields)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${operation}\n${JSON.stringify(fields)}`)
+    .digest('hex');
 }

@@ -4,7 +4,7 @@
 // model. Built once at start-up; pure.
 import { z } from 'zod';
 import { ERROR_CODES, ERRORS, statusOf, type ErrorCode } from './error-codes.js';
-import type { Access, NamedSchema, Operation, Reply } from './operation.js';
+import type { Access, NamedSchema, Operation, Reply, RequestHeader, ResponseHeader } from './operation.js';
 import { adminTenantOperations } from './operations/admin-tenants.js';
 import { healthOperations } from './operations/health.js';
 import { referenceOperations } from './operations/reference.js';
@@ -57,6 +57,25 @@ export function buildApiDocument(options: DocumentOptions, operations: readonly 
       headers: {
         RequestId: { description: 'the request id (x-request-id sent, else generated)', schema: { type: 'string' } },
         RetryAfter: { description: 'seconds after which a retry may succeed', schema: { type: 'integer', minimum: 1 } },
+        Allow: {
+          description: "the path's methods, comma-separated (HEAD wherever GET is)",
+          required: true,
+          schema: { type: 'string' },
+          example: 'GET, HEAD, POST',
+        },
+      },
+      responses: {
+        // No operation can list it (it answers the methods a path does not list): see info.description.
+        MethodNotAllowed: {
+          description: '`method_not_allowed`: the path exists, but not for this method; Allow lists its methods',
+          headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' }, Allow: { $ref: '#/components/headers/Allow' } },
+          content: {
+            'application/json': {
+              schema: jsonSchema(errorEnvelope(['method_not_allowed'])),
+              example: { error: { code: 'method_not_allowed', message: ERROR_CODES.method_not_allowed[1] } },
+            },
+          },
+        },
       },
     },
   };
@@ -67,7 +86,9 @@ const INFO = [
   '',
   'Every error is `{"error": {"code", "message"}}`; each operation lists the codes it can answer, and',
   '`message` names the field, header or parameter at fault. 503 answers carry `Retry-After`.',
-  'Any path that is not listed answers `404 route_not_found`; the HTTP server itself may answer',
+  'Any path that is not listed answers `404 route_not_found`; a listed path asked with a method it does',
+  'not list answers `405 method_not_allowed` with an `Allow` header naming its methods',
+  '(`#/components/responses/MethodNotAllowed`; HEAD is served wherever GET is). The HTTP server itself may answer',
   '`408 request_timeout`, `431 headers_too_large` or `400 bad_request` before routing, in the same shape.',
 ].join('\n');
 
@@ -75,6 +96,7 @@ function operation(op: Operation, options: DocumentOptions, refs: ReadonlyMap<z.
   const parameters = [
     ...paramsOf(op.pathParams, 'path'),
     ...paramsOf(op.query, 'query'),
+    ...(op.headers ?? []).map(headerParameter),
     ...(op.access === 'tenant' && options.tenantFrom !== 'header' ? [tenantHeaderParameter(options)] : []),
   ];
   const responses: Record<string, Json> = {};
@@ -150,7 +172,8 @@ function errorResponse(status: string, codes: readonly ErrorCode[]): Json {
 }
 
 function replyOf(reply: Reply, refs: ReadonlyMap<z.ZodType, string>): Json {
-  const headers = { 'x-request-id': { $ref: '#/components/headers/RequestId' } };
+  const own = Object.entries(reply.headers ?? {}).map(([name, header]) => [name, responseHeader(header)] as const);
+  const headers = { 'x-request-id': { $ref: '#/components/headers/RequestId' }, ...Object.fromEntries(own) };
   if (reply.body === undefined) return { description: reply.description, headers };
   const media = { schema: schemaRef(reply.body, refs), ...(reply.example === undefined ? {} : { example: reply.example }) };
   return { description: reply.description, headers, content: { [reply.contentType ?? 'application/json']: media } };
@@ -210,6 +233,21 @@ function paramsOf(object: z.ZodObject | undefined, where: 'path' | 'query'): Jso
       schema: rest,
     };
   });
+}
+
+function headerParameter(header: RequestHeader): Json {
+  return {
+    name: header.name,
+    in: 'header',
+    required: header.required,
+    description: header.description,
+    schema: jsonSchema(header.schema),
+    example: header.example,
+  };
+}
+
+function responseHeader(header: ResponseHeader): Json {
+  return { description: header.description, required: header.required, schema: jsonSchema(header.schema), example: header.example };
 }
 
 function tenantHeaderParameter(options: DocumentOptions): Json {

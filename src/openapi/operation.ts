@@ -17,12 +17,34 @@ export interface NamedSchema {
   readonly schema: z.ZodType;
 }
 
+/** A request header the operation reads (beyond those its access implies, such as x-tenant-id). */
+export interface RequestHeader {
+  /** As the gateway spells it, e.g. `Idempotency-Key` (header names are case-insensitive). */
+  readonly name: string;
+  readonly description: string;
+  readonly required: boolean;
+  /** A string schema: header values are text. */
+  readonly schema: z.ZodString;
+  readonly example: string;
+}
+
+/** A header an answer carries (x-request-id is on every answer, Retry-After on 429 and 503). */
+export interface ResponseHeader {
+  readonly description: string;
+  /** True when every such answer carries it; false when only some do (say which in `description`). */
+  readonly required: boolean;
+  readonly schema: z.ZodType;
+  readonly example: string;
+}
+
 export interface Reply {
   readonly description: string;
   /** JSON unless `contentType` says otherwise; absent for an empty body (204). */
   readonly body?: NamedSchema | z.ZodType;
   readonly contentType?: string;
   readonly example?: unknown;
+  /** Headers beyond x-request-id, by name. */
+  readonly headers?: Readonly<Record<string, ResponseHeader>>;
 }
 
 export interface Operation {
@@ -36,6 +58,8 @@ export interface Operation {
   readonly access: Access;
   readonly pathParams?: z.ZodObject;
   readonly query?: z.ZodObject;
+  /** Request headers it reads; the errors a bad value gets go in `errors`. */
+  readonly headers?: readonly RequestHeader[];
   readonly body?: { readonly schema: NamedSchema; readonly example: unknown };
   /** The success answers, by status. */
   readonly replies: Readonly<Record<number, Reply>>;

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Hono } from 'hono';
 import { notFoundHandler } from '../http/error-handler.js';
+import { onlyMethods } from '../http/methods.js';
 import { DOCS_ASSETS, type DocsAsset } from '../openapi/docs-assets.js';
 import type { OpenApiDocument } from '../openapi/document.js';
 
@@ -67,5 +68,7 @@ export function docsRoutes(document: OpenApiDocument): Hono {
       'x-content-type-options': 'nosniff',
     });
   });
+  // As on every other path: a wrong method is 405 with Allow, not 404 (the document promises it).
+  for (const path of ['/openapi.json', '/docs', '/docs/:asset']) app.all(path, onlyMethods('GET'));
   return app;
 }

@@ -8,9 +8,13 @@ import type { TenantStatus } from './catalog.js';
 
 export const TENANT_SORT_COLUMNS = ['name', 'created_at', 'updated_at', 'status', 'id'] as const;
 export type TenantSortColumn = (typeof TENANT_SORT_COLUMNS)[number];
-const STATUSES: readonly TenantStatus[] = ['active', 'suspended'];
-const PARAMETERS = ['page', 'page_size', 'search', 'status', 'sort_column', 'sort_direction'] as const;
-const MAX_SEARCH_LENGTH = 100;
+/** The query parameters, in the order the document lists them. */
+export const TENANT_LIST_PARAMETERS = ['page', 'page_size', 'search', 'status', 'sort_column', 'sort_direction'] as const;
+export type TenantListParameter = (typeof TENANT_LIST_PARAMETERS)[number];
+export const TENANT_STATUSES = ['active', 'suspended'] as const satisfies readonly TenantStatus[];
+export const MAX_TENANT_SEARCH_LENGTH = 100;
+export const MAX_TENANT_PAGE = 1_000_000;
+export const MAX_TENANT_PAGE_SIZE = 1000;
 const LIKE_SPECIALS = /[\\%_]/g;
 
 export interface TenantListParams {
@@ -25,20 +29,20 @@ export interface TenantListParams {
 
 /** `query`: each parameter's values, as Hono's c.req.queries() gives them. */
 export function parseTenantListParams(query: Record<string, readonly string[]>): TenantListParams {
-  const one: Partial<Record<(typeof PARAMETERS)[number], string>> = {};
+  const one: Partial<Record<TenantListParameter, string>> = {};
   for (const [name, values] of Object.entries(query)) {
-    if (!(PARAMETERS as readonly string[]).includes(name)) {
-      throw new BadRequest('unknown_parameter', `unknown query parameter ${JSON.stringify(name)}; allowed: ${PARAMETERS.join(', ')}`, name);
+    if (!(TENANT_LIST_PARAMETERS as readonly string[]).includes(name)) {
+      throw new BadRequest('unknown_parameter', `unknown query parameter ${JSON.stringify(name)}; allowed: ${TENANT_LIST_PARAMETERS.join(', ')}`, name);
     }
     if (values.length > 1) throw new BadRequest('duplicate_parameter', `${name} must be given at most once`, name);
-    one[name as (typeof PARAMETERS)[number]] = values[0];
+    one[name as TenantListParameter] = values[0];
   }
   const search = one.search?.trim();
-  if (search !== undefined && [...search].length > MAX_SEARCH_LENGTH) {
-    throw invalid('search', `search must be at most ${MAX_SEARCH_LENGTH} characters`);
+  if (search !== undefined && [...search].length > MAX_TENANT_SEARCH_LENGTH) {
+    throw invalid('search', `search must be at most ${MAX_TENANT_SEARCH_LENGTH} characters`);
   }
-  if (one.status !== undefined && !(STATUSES as readonly string[]).includes(one.status)) {
-    throw invalid('status', `status must be one of ${STATUSES.join(', ')}`);
+  if (one.status !== undefined && !(TENANT_STATUSES as readonly string[]).includes(one.status)) {
+    throw invalid('status', `status must be one of ${TENANT_STATUSES.join(', ')}`);
   }
   if (one.sort_column !== undefined && !(TENANT_SORT_COLUMNS as readonly string[]).includes(one.sort_column)) {
     throw invalid('sort_column', `sort_column must be one of ${TENANT_SORT_COLUMNS.join(', ')}`);
@@ -47,8 +51,8 @@ export function parseTenantListParams(query: Record<string, readonly string[]>):
     throw invalid('sort_direction', 'sort_direction must be ascending or descending');
   }
   return {
-    page: one.page === undefined ? 1 : parsePositiveInteger('page', one.page, 1_000_000),
-    pageSize: one.page_size === undefined ? 50 : parsePositiveInteger('page_size', one.page_size, 1000),
+    page: one.page === undefined ? 1 : parsePositiveInteger('page', one.page, MAX_TENANT_PAGE),
+    pageSize: one.page_size === undefined ? 50 : parsePositiveInteger('page_size', one.page_size, MAX_TENANT_PAGE_SIZE),
     ...(search ? { searchPattern: `%${search.replace(LIKE_SPECIALS, '\\$&')}%` } : {}),
     ...(one.status !== undefined ? { status: one.status as TenantStatus } : {}),
     sortColumn: (one.sort_column ?? 'created_at') as TenantSortColumn,

@@ -1,10 +1,19 @@
-// The request bodies of the tenant admin routes as zod schemas, for the API document: what
-// parseCreateTenant and parseTenantLimits accept (test/unit/request-schemas.test.ts holds them equal).
+// The request bodies and list query of the tenant admin routes as zod schemas, for the API document:
+// what parseCreateTenant, parseTenantLimits and parseTenantListParams accept
+// (test/unit/request-schemas.test.ts holds them equal).
 // Not beside the parsers: the CLI loads those, and importing zod costs it ~150 ms at every start.
 import { z } from 'zod';
 import { textSchema } from '../http/text-schema.js';
 import { MAX_TENANT_NAME_LENGTH } from './create-input.js';
 import { MAX_LIMIT } from './limits-input.js';
+import {
+  MAX_TENANT_PAGE,
+  MAX_TENANT_PAGE_SIZE,
+  MAX_TENANT_SEARCH_LENGTH,
+  TENANT_SORT_COLUMNS,
+  TENANT_STATUSES,
+  type TenantListParameter,
+} from './list-input.js';
 import { ISOLATION_MODEL_NAMES } from './placement.js';
 
 /** What parseCreateTenant accepts, for the API document (test/unit/request-schemas.test.ts holds them equal). */
@@ -30,3 +39,21 @@ export const tenantLimitsSchema = z
     }),
   ])
   .describe("The tenant's own rate limit, or null to clear it.");
+
+/**
+ * What parseTenantListParams accepts, for the API document: `satisfies` keeps the names equal to
+ * TENANT_LIST_PARAMETERS. search counts code points once trimmed, which the pattern says: any run of
+ * white space either side, at most 100 characters between.
+ */
+export const tenantListQuerySchema = z.object({
+  page: z.int().min(1).max(MAX_TENANT_PAGE).default(1),
+  page_size: z.int().min(1).max(MAX_TENANT_PAGE_SIZE).default(50),
+  search: z
+    .string()
+    .regex(new RegExp(`^\\s*[\\s\\S]{0,${MAX_TENANT_SEARCH_LENGTH}}\\s*$`, 'u'))
+    .optional()
+    .describe(`case-insensitive substring of the name (% and _ match themselves); at most ${MAX_TENANT_SEARCH_LENGTH} characters once trimmed`),
+  status: z.enum(TENANT_STATUSES).optional().describe('only tenants with this status'),
+  sort_column: z.enum(TENANT_SORT_COLUMNS).default('created_at'),
+  sort_direction: z.enum(['ascending', 'descending']).default('ascending'),
+} satisfies Record<TenantListParameter, z.ZodType>);

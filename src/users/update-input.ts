@@ -1,8 +1,10 @@
 // Validates the JSON body of PATCH /v1/internal/users/{id}: any of first_name, last_name (the create
 // rules: 1–50 characters, not blank, no control characters) and confirmed (a boolean), at least one.
 // Unknown fields (id, tenant_id, created_at…) are rejected, never ignored.
+import { z } from 'zod';
 import { BadRequest } from '../errors.js';
 import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
+import { textSchema } from '../http/text-schema.js';
 
 export interface UpdateUserInput {
   readonly firstName?: string;
@@ -13,6 +15,18 @@ export interface UpdateUserInput {
 const FIELDS = ['first_name', 'last_name', 'confirmed'] as const;
 const known: ReadonlySet<string> = new Set(FIELDS);
 const MAX_NAME_LENGTH = 50;
+
+/** What parseUpdateUser accepts, for the API document (test/unit/request-schemas.test.ts holds them equal). */
+export const updateUserSchema = z
+  .strictObject({
+    first_name: textSchema(MAX_NAME_LENGTH).optional().describe('1 to 50 characters, not blank; cannot be cleared'),
+    last_name: textSchema(MAX_NAME_LENGTH).optional().describe('1 to 50 characters, not blank; cannot be cleared'),
+    confirmed: z.boolean().optional(),
+  } satisfies Record<(typeof FIELDS)[number], z.ZodType>)
+  .refine((body) => Object.keys(body).length > 0)
+  // The refinement is not JSON Schema; minProperties says the same in the document.
+  .meta({ minProperties: 1 })
+  .describe('The fields to change, at least one. id, the timestamps and any other field are refused.');
 
 export function parseUpdateUser(body: unknown): UpdateUserInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -45,9 +45,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents every route the app mounts, and only those', () => {
-    const mounted = gw.gateway.app.routes
-      .filter((r) => r.method !== 'ALL')
-      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
+    const mounted = gw.gateway.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
     const documented = Object.entries(served.paths as Record<string, Json>).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
     );
@@ -130,7 +128,8 @@ describe('the OpenAPI document', () => {
       return { status: res.status, expect: (status: number) => expect(res.status, `${init?.method ?? 'GET'} ${path}: ${body.slice(0, 300)}`).toBe(status) };
     };
     const admin = { authorization: `Bearer ${gw.adminToken}` };
-    const tenant = await gw.createTenant();
+    const tenantName = `openapi/${Date.now()}`;
+    const tenant = await gw.createTenant(tenantName);
     sent++;
     const asTenant = { 'x-tenant-id': tenant.id };
 
@@ -143,10 +142,46 @@ describe('the OpenAPI document', () => {
     (await call('/docs/nothing.js')).expect(404);
     (await call('/v1/internal/users', { method: 'POST', headers: asTenant, json: { first_name: 'Ada', last_name: 'Lovelace' } })).expect(201);
     (await call('/v1/internal/users', { method: 'POST', headers: asTenant, json: { first_name: 'Ada', role: 'x' } })).expect(400);
-    (await call('/v1/internal/users?page_size=1&sort_column=last_name&sort_direction=ascending&confirmed=false&search=ada&count=exact', { headers: asTenant })).expect(200);
+    (
+      await call('/v1/internal/users?page_size=1&sort_column=last_name&sort_direction=ascending&confirmed=false&search=ada&count=exact', { headers: asTenant })
+    ).expect(200);
     (await call('/v1/internal/users?page_size=0', { headers: asTenant })).expect(400);
     (await call('/v1/internal/users')).expect(400);
+    (await call('/v1/internal/users', { method: 'PUT', headers: asTenant })).expect(405);
+    const key = { ...asTenant, 'idempotency-key': 'openapi-create-1' };
+    const first = await gw.request('/v1/internal/users', { method: 'POST', headers: key, json: { first_name: 'Grace', last_name: 'Hopper' } });
+    sent++;
+    expect(first.status).toBe(201);
+    const grace = ((await first.json()) as { id: string }).id;
+    const replay = await gw.request('/v1/internal/users', { method: 'POST', headers: key, json: { first_name: 'Grace', last_name: 'Hopper' } });
+    sent++;
+    expect([replay.status, replay.headers.get('idempotency-replayed')]).toEqual([201, 'true']);
+    (await call('/v1/internal/users', { method: 'POST', headers: key, json: { first_name: 'Grace', last_name: 'Brewster' } })).expect(422);
+    (
+      await call('/v1/internal/users', { method: 'POST', headers: { ...asTenant, 'idempotency-key': 'has space' }, json: { first_name: 'A', last_name: 'B' } })
+    ).expect(400);
+    (await call(`/v1/internal/users/${grace}`, { headers: asTenant })).expect(200);
+    (await call('/v1/internal/users/not-a-uuid', { headers: asTenant })).expect(400);
+    (await call(`/v1/internal/users/${tenant.id}`, { headers: asTenant })).expect(404);
+    (
+      await call(`/v1/internal/users/${grace}`, { method: 'PATCH', headers: { ...asTenant, 'idempotency-key': 'openapi-patch-1' }, json: { confirmed: true } })
+    ).expect(200);
+    (
+      await call(`/v1/internal/users/${grace}`, { method: 'PATCH', headers: { ...asTenant, 'idempotency-key': 'openapi-patch-1' }, json: { confirmed: true } })
+    ).expect(200);
+    (await call(`/v1/internal/users/${grace}`, { method: 'PATCH', headers: asTenant, json: { first_name: 'Amazing Grace', last_name: 'Hopper' } })).expect(200);
+    (await call(`/v1/internal/users/${grace}`, { method: 'PATCH', headers: asTenant, json: {} })).expect(400);
+    (await call(`/v1/internal/users/${grace}`, { method: 'POST', headers: asTenant })).expect(405);
+    (await call(`/v1/internal/users/${grace}`, { method: 'DELETE', headers: asTenant })).expect(204);
+    (await call(`/v1/internal/users/${grace}`, { method: 'DELETE', headers: asTenant })).expect(404);
     (await call('/v1/admin/tenants?page=1&page_size=5', { headers: admin })).expect(200);
+    (await call('/v1/admin/tenants?search=%20x_%25%20&status=active&sort_column=name&sort_direction=descending', { headers: admin })).expect(200);
+    (await call('/v1/admin/tenants?sort_column=db_user', { headers: admin })).expect(400);
+    (await call(`/v1/admin/tenants/by-name/${encodeURIComponent(tenantName)}`, { headers: admin })).expect(200);
+    (await call('/v1/admin/tenants/by-name/no%20such%20tenant', { headers: admin })).expect(404);
+    (await call('/v1/admin/tenants/by-name/x', { method: 'DELETE', headers: admin })).expect(405);
+    (await call('/openapi.json', { method: 'POST' })).expect(405);
+    (await call('/health', { method: 'HEAD' })).expect(200);
     (await call('/v1/admin/tenants')).expect(401);
     (await call(`/v1/admin/tenants/${tenant.id}`, { headers: admin })).expect(200);
     (await call('/v1/admin/tenants/not-a-uuid', { headers: admin })).expect(400);
@@ -189,10 +224,14 @@ describe('the contract', () => {
     body: JSON.stringify(user),
   };
 
+  const methodNotAllowed = '{"error":{"code":"method_not_allowed","message":"PUT is not allowed"}}';
+
   it('accepts an answer the document describes', () => {
     const before = contract.checked.count;
     contract.check(created);
-    expect(contract.checked.count).toBe(before + 1);
+    contract.check({ ...created, headers: { 'idempotency-replayed': 'true' }, requestHeaders: { 'idempotency-key': 'k-1' } });
+    contract.check({ ...created, method: 'PUT', status: 405, body: methodNotAllowed, headers: { allow: 'POST, GET, HEAD' } });
+    expect(contract.checked.count).toBe(before + 3);
   });
 
   it.each<[string, Partial<Exchange>, string]>([
@@ -203,9 +242,36 @@ describe('the contract', () => {
     ['an undocumented error code', { status: 400, body: '{"error":{"code":"tenant_exists","message":"m"}}' }, 'must be equal to one of the allowed values'],
     ['a 503 without Retry-After', { status: 503, body: '{"error":{"code":"queue_full","message":"m"}}' }, 'Retry-After'],
     ['an undocumented route', { url: '/v1/internal/things' }, 'no operation documents this method and path'],
-    ['an undocumented method', { method: 'PUT' }, 'no operation documents this method and path'],
+    ['an undocumented method answered other than 405', { method: 'PUT' }, 'it may only answer 405 method_not_allowed'],
+    ['a 405 without Allow', { method: 'PUT', status: 405, body: methodNotAllowed }, 'Allow is documented for 405 but missing'],
+    [
+      'a 405 whose Allow differs from the document',
+      { method: 'PUT', status: 405, body: methodNotAllowed, headers: { allow: 'GET, HEAD, POST, PUT' } },
+      'differs from the methods',
+    ],
+    [
+      'a 405 with another code',
+      { method: 'PUT', status: 405, body: '{"error":{"code":"route_not_found","message":"m"}}', headers: { allow: 'GET, HEAD, POST' } },
+      'not a method_not_allowed error',
+    ],
+    [
+      'a header documented elsewhere on an answer that does not name it',
+      { method: 'GET', url: `/v1/internal/users/${user.id}`, status: 200, headers: { 'idempotency-replayed': 'true' } },
+      'idempotency-replayed, which the document does not name',
+    ],
+    ['a documented header with a value it does not allow', { headers: { 'idempotency-replayed': 'yes' } }, 'Idempotency-Replayed: yes does not fit'],
+    ['an accepted request header the document refuses', { requestHeaders: { 'idempotency-key': 'a b' } }, "the request's Idempotency-Key: a b was accepted"],
     ['an accepted body the document refuses', { requestJson: { first_name: 'Ada', last_name: 'Lovelace', confirmed: true } }, 'the request body was accepted'],
-    ['an accepted query parameter it does not list', { method: 'GET', url: '/v1/internal/users?sort=x', status: 200, body: JSON.stringify({ records: [], page: 1, page_size: 10, total: 0, total_pages: 0, total_exact: true, next_cursor: null }) }, 'query parameter sort is not documented'],
+    [
+      'an accepted query parameter it does not list',
+      {
+        method: 'GET',
+        url: '/v1/internal/users?sort=x',
+        status: 200,
+        body: JSON.stringify({ records: [], page: 1, page_size: 10, total: 0, total_pages: 0, total_exact: true, next_cursor: null }),
+      },
+      'query parameter sort is not documented',
+    ],
   ])('refuses %s', (_name, change, message) => {
     expect(() => contract.check({ ...created, ...change })).toThrow(message);
   });

@@ -129,12 +129,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     defaultModel: options.defaultModel ?? testTenantModel(),
     ...(options.idempotencyTtlSeconds !== undefined ? { idempotencyTtlSeconds: options.idempotencyTtlSeconds } : {}),
     ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
-    logger: options.logDestination
-      ? createLogger(options.logLevel ?? 'info', options.logDestination)
-      : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    logger: options.logDestination ? createLogger(options.logLevel ?? 'info', options.logDestination) : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: gateway.app.fetch, hostname: '127.0.0.1', port: 0, serverOptions: requestTimeouts(options.requestTimeoutMs ?? 30_000) }, () => resolve(s));
+    const s = serve({ fetch: gateway.app.fetch, hostname: '127.0.0.1', port: 0, serverOptions: requestTimeouts(options.requestTimeoutMs ?? 30_000) }, () =>
+      resolve(s),
+    );
   });
   answerClientErrors(server as Server);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -160,6 +160,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         contentType: res.headers.get('content-type'),
         retryAfter: res.headers.get('retry-after'),
         body,
+        headers: Object.fromEntries(res.headers),
+        requestHeaders: Object.fromEntries(headers),
       });
     }
     return res;

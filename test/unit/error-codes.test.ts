@@ -13,6 +13,7 @@ const STATUS: Record<string, number> = {
   Forbidden: 403,
   NotFound: 404,
   Conflict: 409,
+  UnprocessableEntity: 422,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   TooManyRequests: 429,
@@ -42,5 +43,11 @@ describe('error codes in the document', () => {
     const entry = (ERROR_CODES as Record<string, readonly [number, string]>)[code];
     expect(entry, `${code} is missing from src/openapi/error-codes.ts`).toBeDefined();
     expect(entry?.[0]).toBe(STATUS[kind]);
+  });
+
+  // MethodNotAllowed names its code itself (src/errors.ts), out of the pattern's reach.
+  it('method_not_allowed (MethodNotAllowed) is documented with 405', () => {
+    expect(readFileSync(join(src, 'errors.ts'), 'utf8')).toContain("super('method_not_allowed'");
+    expect(ERROR_CODES.method_not_allowed[0]).toBe(405);
   });
 });

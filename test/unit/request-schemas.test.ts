@@ -7,10 +7,13 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { buildApiDocument } from '../../src/openapi/document.js';
+import { parseIdempotencyKey } from '../../src/idempotency/key.js';
 import { parseCreateTenant } from '../../src/tenants/create-input.js';
 import { parseTenantLimits } from '../../src/tenants/limits-input.js';
 import { parseCreateUser } from '../../src/users/create-input.js';
+import { parseTenantListParams, TENANT_LIST_PARAMETERS } from '../../src/tenants/list-input.js';
 import { parseListParams } from '../../src/users/list-params.js';
+import { parseUpdateUser } from '../../src/users/update-input.js';
 
 const document = buildApiDocument({ authMode: 'network', tenantFrom: 'header' }) as Record<string, unknown>;
 const ajv = new Ajv2020({ strict: false });
@@ -56,6 +59,20 @@ describe('request schemas in the document', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('UpdateUser accepts exactly the bodies parseUpdateUser accepts', () => {
+    const validate = component('UpdateUser');
+    const name = fc.oneof(text(50), anyValue);
+    const confirmed = fc.oneof(fc.boolean(), fc.constantFrom('true', 0, 1), anyValue);
+    fc.assert(
+      fc.property(bodies({ first_name: name, last_name: name, confirmed }), (body) => {
+        expect(validate(body), JSON.stringify(body)).toBe(accepts(() => parseUpdateUser(body)));
+      }),
+      { numRuns: 3000 },
+    );
+    // The empty body, which the generator reaches only by chance: at least one field.
+    expect([validate({}), accepts(() => parseUpdateUser({}))]).toEqual([false, false]);
   });
 
   it('CreateTenant accepts exactly the bodies parseCreateTenant accepts', () => {
@@ -108,8 +125,21 @@ describe('GET /v1/internal/users query parameters in the document', () => {
 
   it('names exactly the parameters parseListParams reads', () => {
     expect([...parameters.keys()]).toEqual([
-      'page', 'page_size', 'sort_column', 'sort_direction', 'search', 'search_columns', 'date_column',
-      'date_after', 'date_before', 'cursor', 'count', 'id', 'first_name', 'last_name', 'confirmed',
+      'page',
+      'page_size',
+      'sort_column',
+      'sort_direction',
+      'search',
+      'search_columns',
+      'date_column',
+      'date_after',
+      'date_before',
+      'cursor',
+      'count',
+      'id',
+      'first_name',
+      'last_name',
+      'confirmed',
     ]);
     // The parser's own list, through its error message.
     expect(() => parseListParams(new URLSearchParams('made_up=1'))).toThrow(`allowed parameters are ${[...parameters.keys()].join(', ')}`);
@@ -126,5 +156,81 @@ describe('GET /v1/internal/users query parameters in the document', () => {
       if (parserOnly.has(value)) expect([parser, schema], value).toEqual([false, true]);
       else expect(schema, `${name}=${JSON.stringify(value)}`).toBe(parser);
     }
+  });
+});
+
+describe('the Idempotency-Key header in the document', () => {
+  const operations = document.paths as Record<string, Record<string, { parameters?: { name: string; in: string; schema: Record<string, unknown> }[] }>>;
+  const headerOf = (path: string, method: string) => operations[path]?.[method]?.parameters?.find((p) => p.in === 'header' && p.name === 'Idempotency-Key');
+
+  it('is documented, with one schema, on the writes that read it', () => {
+    expect(headerOf('/v1/internal/users', 'post')).toBeDefined();
+    expect(headerOf('/v1/internal/users/{id}', 'patch')?.schema).toEqual(headerOf('/v1/internal/users', 'post')?.schema);
+  });
+
+  it('accepts exactly the keys parseIdempotencyKey accepts', () => {
+    const validate = ajv.compile(headerOf('/v1/internal/users', 'post')?.schema ?? {});
+    const keys = fc.oneof(
+      fc.constantFrom('', ' ', 'k', 'a b', '\x7f', '\x21', '~', 'é', '😀', 'a'.repeat(255), 'a'.repeat(256), 'key\n', '\tkey'),
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc.string({ unit: fc.integer({ min: 0x1f, max: 0x80 }).map((c) => String.fromCharCode(c)), minLength: 250, maxLength: 260 }),
+    );
+    fc.assert(
+      fc.property(keys, (key) => {
+        expect(validate(key), JSON.stringify(key)).toBe(accepts(() => parseIdempotencyKey(key)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('GET /v1/admin/tenants query parameters in the document', () => {
+  const operation = (document.paths as Record<string, Record<string, { parameters: { name: string; schema: Record<string, unknown> }[] }>>)['/v1/admin/tenants']
+    ?.get;
+  const parameters = new Map((operation?.parameters ?? []).map((p) => [p.name, ajv.compile(p.schema)] as const));
+  const schemaOf = (name: string) => operation?.parameters.find((p) => p.name === name)?.schema ?? {};
+  // As the contract (test/support/contract.ts) reads a query value.
+  const asTyped = (name: string, value: string): unknown => (schemaOf(name).type === 'integer' && /^\d+$/.test(value) ? Number(value) : value);
+  const search = fc.oneof(
+    fc.constantFrom('', ' ', 'acme', '%_\\', ' a ', 'a'.repeat(100), 'a'.repeat(101), ` ${'a'.repeat(100)} `, `\n${'😀'.repeat(100)}\t`, '😀'.repeat(101)),
+    fc.constantFrom(
+      `\u00a0${'a'.repeat(100)}\u2003`,
+      `\ufeff${'a'.repeat(100)}`,
+      `a${' '.repeat(99)}b`,
+      `a${' '.repeat(98)}b`,
+      '\ud800'.repeat(100),
+      '\ud800'.repeat(101),
+    ),
+    fc
+      .tuple(
+        fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u2028', '\u3000', 'x'), maxLength: 4 }),
+        fc.string({ unit: 'binary', minLength: 95, maxLength: 105 }),
+      )
+      .map(([ws, t]) => `${ws}${t}${ws}`),
+  );
+  const candidates: Record<string, fc.Arbitrary<string>> = {
+    page: fc.constantFrom('0', '1', '007', '1000000', '1000001', '-1', '1.5', 'x', '', '1e3'),
+    page_size: fc.constantFrom('0', '1', '50', '1000', '1001', ' 5', 'ten', ''),
+    search,
+    status: fc.constantFrom('active', 'suspended', 'Active', 'deleted', ''),
+    sort_column: fc.constantFrom('name', 'created_at', 'updated_at', 'status', 'id', 'db_user', 'NAME', ''),
+    sort_direction: fc.constantFrom('ascending', 'descending', 'asc', 'DESC', ''),
+  };
+
+  it('names exactly the parameters parseTenantListParams reads', () => {
+    expect([...parameters.keys()]).toEqual([...TENANT_LIST_PARAMETERS]);
+    expect(() => parseTenantListParams({ made_up: ['1'] })).toThrow(`allowed: ${[...parameters.keys()].join(', ')}`);
+  });
+
+  it.each(Object.entries(candidates))('%s: the document accepts a value when and only when the parser does', (name, values) => {
+    const validate = parameters.get(name);
+    expect(validate).toBeDefined();
+    fc.assert(
+      fc.property(values, (value) => {
+        const parser = accepts(() => parseTenantListParams({ [name]: [value] }));
+        expect(validate?.(asTyped(name, value)) === true, `${name}=${JSON.stringify(value)}`).toBe(parser);
+      }),
+      { numRuns: name === 'search' ? 2000 : 100 },
+    );
   });
 });

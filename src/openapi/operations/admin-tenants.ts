@@ -1,6 +1,6 @@
 // Tenant administration (src/routes/admin-tenants.ts): the answers' schemas and the operations.
 import { z } from 'zod';
-import { createTenantSchema, tenantLimitsSchema } from '../../tenants/request-schemas.js';
+import { createTenantSchema, tenantLimitsSchema, tenantListQuerySchema } from '../../tenants/request-schemas.js';
 import { ISOLATION_MODEL_NAMES } from '../../tenants/placement.js';
 import type { NamedSchema, Operation } from '../operation.js';
 
@@ -86,12 +86,9 @@ export const adminTenantOperations: readonly Operation[] = [
     path: '/v1/admin/tenants',
     operationId: 'listTenants',
     tag: 'Tenants',
-    summary: 'List tenants, oldest first',
+    summary: 'List tenants: search by name, filter by status, sort (oldest first by default), page',
     access: 'admin',
-    query: z.object({
-      page: z.int().min(1).max(1_000_000).default(1),
-      page_size: z.int().min(1).max(1000).default(50),
-    }),
+    query: tenantListQuerySchema,
     replies: {
       200: {
         description: 'a page of tenants',
@@ -119,6 +116,19 @@ export const adminTenantOperations: readonly Operation[] = [
     pathParams: idParam,
     replies: { 200: { description: 'the tenant', body: tenant, example: tenantExample } },
     errors: ['invalid_tenant_id', 'tenant_not_found'],
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/tenants/by-name/{name}',
+    operationId: 'getTenantByName',
+    tag: 'Tenants',
+    summary: 'Read a tenant by its name',
+    access: 'admin',
+    pathParams: z.object({
+      name: z.string().min(1).describe('the exact name (names are unique); percent-encode `/` and other reserved characters'),
+    }),
+    replies: { 200: { description: 'the tenant', body: tenant, example: tenantExample } },
+    errors: ['tenant_not_found'],
   },
   {
     method: 'patch',
@@ -162,6 +172,6 @@ export const adminTenantOperations: readonly Operation[] = [
     },
     errors: ['invalid_tenant_id', 'tenant_not_found'],
   },
-  statusChange('suspend', 'suspended', "Suspend a tenant: its requests get 403 tenant_suspended"),
+  statusChange('suspend', 'suspended', 'Suspend a tenant: its requests get 403 tenant_suspended'),
   statusChange('resume', 'active', 'Resume a suspended tenant'),
 ];
