@@ -105,9 +105,7 @@ export async function provision(db: BenchDatabase, needs: BenchNeeds, log: (line
     return [await fn(), Date.now() - started];
   };
   const [, migrateMs] = await timed(() => migrate(db.sql));
-  const existing = new Set(
-    (await db.sql<{ name: string }[]>`SELECT name FROM tenants WHERE name LIKE ${TENANT_PREFIX + '%'}`).map((r) => r.name),
-  );
+  const existing = new Set((await db.sql<{ name: string }[]>`SELECT name FROM tenants WHERE name LIKE ${TENANT_PREFIX + '%'}`).map((r) => r.name));
   await checkCredentialsKey(db);
   const missing = [...tenantNames(needs.small), ...(needs.big ? [BIG_TENANT] : [])].filter((name) => !existing.has(name));
   const catalog = createTenantCatalog(db.sql, singleKeyRing(parseCredentialsKey(db.credentialsKeyHex)));
@@ -166,7 +164,6 @@ export async function serverVersion(sql: Sql): Promise<string> {
   return row?.server_version ?? 'unknown';
 }
 
-
 function tenantNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${TENANT_PREFIX}${String(i + 1).padStart(6, '0')}`);
 }
@@ -174,13 +171,16 @@ function tenantNames(count: number): string[] {
 // The superuser bypasses RLS and the trigger leaves an explicit tenant_id alone, so one statement seeds
 // every tenant. Distinct created_at values make the default page order (created_at DESC, id) stable.
 async function seedUsers(sql: Sql): Promise<number> {
-  const result = await withoutTriggers(sql, (tx) => tx`
+  const result = await withoutTriggers(
+    sql,
+    (tx) => tx`
     INSERT INTO users (tenant_id, first_name, last_name, confirmed, created_at, updated_at)
     SELECT t.id, 'Seed' || g, 'User' || g, g % 3 = 0,
            now() - make_interval(mins => g), now() - make_interval(mins => g)
     FROM tenants t CROSS JOIN generate_series(1, ${USERS_PER_TENANT}) AS g
     WHERE t.name ~ ${SMALL_TENANT_NAME}
-      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id)`);
+      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id)`,
+  );
   return result.count;
 }
 
@@ -192,7 +192,9 @@ async function seedBigTenant(sql: Sql): Promise<number> {
   const [row] = await sql<{ has_users: boolean }[]>`
     SELECT EXISTS (SELECT 1 FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.name = ${BIG_TENANT}) AS has_users`;
   if (row?.has_users) return 0;
-  const result = await withoutTriggers(sql, (tx) => tx`
+  const result = await withoutTriggers(
+    sql,
+    (tx) => tx`
     INSERT INTO users (tenant_id, first_name, last_name, confirmed, created_at, updated_at)
     SELECT t.id, 'Big' || g, 'User' || (g % 9973), g % 3 = 0, s.at, s.at + make_interval(mins => g % 60)
     FROM tenants t
@@ -200,7 +202,8 @@ async function seedBigTenant(sql: Sql): Promise<number> {
     CROSS JOIN LATERAL (
       SELECT now() - make_interval(secs => (g::int8 * 7919 % 1000003) + (g % 1000000) / 1e6) AS at
     ) AS s
-    WHERE t.name = ${BIG_TENANT}`);
+    WHERE t.name = ${BIG_TENANT}`,
+  );
   return result.count;
 }
 
@@ -236,7 +239,10 @@ async function configureStatementStats(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const [row] = await sql<{ libraries: string }[]>`SELECT current_setting('shared_preload_libraries') AS libraries`;
-    const libraries = (row?.libraries ?? '').split(',').map((l) => l.trim()).filter((l) => l !== '');
+    const libraries = (row?.libraries ?? '')
+      .split(',')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
     if (libraries.includes('pg_stat_statements')) return false;
     await sql.unsafe(`ALTER SYSTEM SET shared_preload_libraries = ${[...libraries, 'pg_stat_statements'].map((l) => `'${l}'`).join(', ')}`);
     await sql.unsafe('ALTER SYSTEM SET pg_stat_statements.track_planning = on');

@@ -57,10 +57,13 @@ export function runLoad(settings: LoadSettings): Promise<LoadFigures> {
     );
     const stop = (): void => instance.stop();
     settings.signal?.addEventListener('abort', stop, { once: true });
-    watchdog = setTimeout(() => {
-      stop();
-      reject(new Error(`autocannon did not finish within ${settings.durationSeconds} s + ${GRACE_MS / 1000} s`));
-    }, settings.durationSeconds * 1000 + GRACE_MS);
+    watchdog = setTimeout(
+      () => {
+        stop();
+        reject(new Error(`autocannon did not finish within ${settings.durationSeconds} s + ${GRACE_MS / 1000} s`));
+      },
+      settings.durationSeconds * 1000 + GRACE_MS,
+    );
   });
 }
 

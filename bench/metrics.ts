@@ -30,10 +30,7 @@ export async function readPathCounts(baseUrl: string): Promise<PathCounts | unde
 }
 
 /** Shares of the requests counted between two readings; undefined when either reading is missing. */
-export function pathShare(
-  before: PathCounts | undefined,
-  after: PathCounts | undefined,
-): { dedicated: number; shared: number; requests: number } | undefined {
+export function pathShare(before: PathCounts | undefined, after: PathCounts | undefined): { dedicated: number; shared: number; requests: number } | undefined {
   if (!before || !after) return undefined;
   const dedicated = after.dedicated - before.dedicated;
   const shared = after.shared - before.shared;

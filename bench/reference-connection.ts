@@ -20,7 +20,11 @@ export function referenceConnectionOptions(applicationName: string, max: number)
 }
 
 /** Serves `fetch` on 127.0.0.1:`port` until SIGINT/SIGTERM, then closes the server and the pool and exits. */
-export function serveUntilSignalled(fetch: (request: Request) => Response | Promise<Response>, port: number, sql: { end(options: { timeout: number }): Promise<void> }): void {
+export function serveUntilSignalled(
+  fetch: (request: Request) => Response | Promise<Response>,
+  port: number,
+  sql: { end(options: { timeout: number }): Promise<void> },
+): void {
   const server = serve({ fetch, hostname: '127.0.0.1', port });
   const stop = (): void => {
     server.close(() => void sql.end({ timeout: 5 }).finally(() => process.exit(0)));

@@ -91,11 +91,7 @@ export interface ScenarioRuns {
   readonly lean: ServerRun | undefined;
 }
 
-export function scenarioResult(
-  scenario: Pick<Scenario, 'key' | 'title' | 'tenantCount' | 'targets'>,
-  runs: ScenarioRuns,
-  setup: unknown,
-): ScenarioResult {
+export function scenarioResult(scenario: Pick<Scenario, 'key' | 'title' | 'tenantCount' | 'targets'>, runs: ScenarioRuns, setup: unknown): ScenarioResult {
   const { gateway, baseline, lean } = runs;
   const loads = { gateway: gateway.load, baseline: baseline.load, lean: lean?.load };
   const targets = scenario.targets.map((t) => evaluateTarget(t, loads));
@@ -199,7 +195,9 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
       `${o.connections} connections, ${o.warmupSeconds} s warm-up + ${o.durationSeconds} s measured per server. ` +
       `Raw figures: [\`${resultsFile}\`](${resultsFile}).` +
       (Object.keys(o.gatewayEnv).length > 0
-        ? ` Gateway overrides: ${Object.entries(o.gatewayEnv).map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`
+        ? ` Gateway overrides: ${Object.entries(o.gatewayEnv)
+            .map(([k, v]) => `\`${k}=${v}\``)
+            .join(', ')}.`
         : ''),
     '',
     ...table,

@@ -18,16 +18,7 @@ import { machineInfo } from './machine.js';
 import { pathShare, readPathCounts } from './metrics.js';
 import { probe } from './probe.js';
 import { isSchemaScenario, parseOptions, USAGE, UsageError, type BenchOptions, type ScenarioKey } from './options.js';
-import {
-  formatPerRequest,
-  scenarioResult,
-  textTable,
-  updateReadme,
-  writeResults,
-  type BenchReport,
-  type ScenarioResult,
-  type ServerRun,
-} from './report.js';
+import { formatPerRequest, scenarioResult, textTable, updateReadme, writeResults, type BenchReport, type ScenarioResult, type ServerRun } from './report.js';
 import { sampleConnections, sampleRss, type RssSampler } from './sample.js';
 import { benchNeeds, buildScenarios, buildSchemaScenarios, type Scenario } from './scenarios.js';
 import { provisionSchemaTenants, schemaTenantIds } from './schema-tenants.js';
@@ -155,12 +146,7 @@ function describeTarget(t: TargetResult): string {
 }
 
 /** One server through one scenario: start, warm up, measure, stop; samplers run the whole time. */
-async function measureServer(
-  ctx: Context,
-  scenario: Scenario,
-  kind: ServerKind,
-  onReady?: (server: RunningServer) => Promise<void>,
-): Promise<ServerRun> {
+async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind, onReady?: (server: RunningServer) => Promise<void>): Promise<ServerRun> {
   ctx.signal.throwIfAborted();
   // Schema scenarios too: their tenants' tables hold their twins' users without any POSTed row.
   if (scenario.writes || isSchemaScenario(scenario.key)) await removePostedUsers(ctx.db.sql);
@@ -197,10 +183,7 @@ async function measureServer(
   }
 }
 
-type Driven = Pick<
-  ServerRun,
-  'load' | 'warmupFailures' | 'probeSha256' | 'foreignCpuPercent' | 'rssAfterMb' | 'pathShare' | 'statements'
->;
+type Driven = Pick<ServerRun, 'load' | 'warmupFailures' | 'probeSha256' | 'foreignCpuPercent' | 'rssAfterMb' | 'pathShare' | 'statements'>;
 
 /**
  * Probe, warm-up (discarded), measured load; the path counters and the statement statistics bracket the
@@ -291,7 +274,9 @@ function gatewayBudget(options: BenchOptions): number {
 function describeRun(run: ServerRun): string {
   const l = run.load;
   const failures = l.non2xx + l.errors;
-  const codes = Object.entries(l.errorCodes).map(([code, n]) => `${code} ×${n}`).join(', ');
+  const codes = Object.entries(l.errorCodes)
+    .map(([code, n]) => `${code} ×${n}`)
+    .join(', ');
   const share = run.pathShare ? `, ${Math.round(run.pathShare.dedicated * 100)}% dedicated` : '';
   const st = run.statements;
   return (
@@ -303,9 +288,7 @@ function describeRun(run: ServerRun): string {
     (run.foreignCpuPercent !== undefined && run.foreignCpuPercent >= FOREIGN_CPU_WARNING
       ? `\n  WARNING: other processes used ${run.foreignCpuPercent}% of the machine's CPU during this run; its figures are skewed`
       : '') +
-    (st && st.evicted > 0
-      ? `\n  WARNING: pg_stat_statements evicted ${st.evicted} times during this run; plans/req and calls/req are too low`
-      : '')
+    (st && st.evicted > 0 ? `\n  WARNING: pg_stat_statements evicted ${st.evicted} times during this run; plans/req and calls/req are too low` : '')
   );
 }
 

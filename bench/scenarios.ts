@@ -95,7 +95,10 @@ export function buildScenarios(tenants: BenchTenants): Record<DefaultScenarioKey
     if (tenants.small.length < n) throw new Error(`scenario needs ${n} tenants, ${tenants.small.length} provisioned`);
     return tenants.small.slice(0, n);
   };
-  const one = (ids: readonly string[]): (() => string) => () => ids[0] as string;
+  const one =
+    (ids: readonly string[]): (() => string) =>
+    () =>
+      ids[0] as string;
   const big = (): string => {
     if (tenants.big === undefined) throw new Error('scenario needs the big tenant, which was not provisioned');
     return tenants.big;

@@ -49,7 +49,10 @@ try {
   out.createOneMs = { p50: round(single[25]!), p99: round(single[49]!) };
 
   let t0 = Date.now();
-  await catalog.createMany(Array.from({ length: total - 50 }, (_, i) => `bulk-${String(i).padStart(6, '0')}`), 'schema');
+  await catalog.createMany(
+    Array.from({ length: total - 50 }, (_, i) => `bulk-${String(i).padStart(6, '0')}`),
+    'schema',
+  );
   out.createManySeconds = (Date.now() - t0) / 1000;
   const [size] = await sql`SELECT pg_database_size(current_database())::bigint AS bytes, (SELECT count(*) FROM pg_class)::int AS relations`;
   out.databaseMb = Math.round(Number(size?.bytes) / 1048576);

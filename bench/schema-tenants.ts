@@ -42,14 +42,8 @@ export interface SchemaProvisionReport {
  * copy of its twin's users, then VACUUM (ANALYZE) of the tables seeded now. Runs after `provision`: the
  * twins and their users must be there.
  */
-export async function provisionSchemaTenants(
-  db: BenchDatabase,
-  tenantCount: number,
-  log: (line: string) => void,
-): Promise<SchemaProvisionReport> {
-  const existing = new Set(
-    (await db.sql<{ name: string }[]>`SELECT name FROM tenants WHERE name ~ ${SCHEMA_TENANT_NAME}`).map((r) => r.name),
-  );
+export async function provisionSchemaTenants(db: BenchDatabase, tenantCount: number, log: (line: string) => void): Promise<SchemaProvisionReport> {
+  const existing = new Set((await db.sql<{ name: string }[]>`SELECT name FROM tenants WHERE name ~ ${SCHEMA_TENANT_NAME}`).map((r) => r.name));
   const missing = schemaTenantNames(tenantCount).filter((name) => !existing.has(name));
   const migrations = await loadTenantMigrations();
   const catalog = createTenantCatalog(db.sql, singleKeyRing(parseCredentialsKey(db.credentialsKeyHex)), {

@@ -140,4 +140,3 @@ function warningKey(line: string): string | undefined {
     return line.slice(0, 120);
   }
 }
-

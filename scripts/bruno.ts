@@ -66,11 +66,15 @@ async function runCollection(options: Options, adminToken: string): Promise<numb
   try {
     const args = [
       'run',
-      '--env', 'local',
-      '--env-var', `host=${options.host}`,
+      '--env',
+      'local',
+      '--env-var',
+      `host=${options.host}`,
       // admin_token is declared secret in environments/local.bru, so bru masks it in its reports.
-      '--env-var', `admin_token=${adminToken}`,
-      '--reporter-json', report,
+      '--env-var',
+      `admin_token=${adminToken}`,
+      '--reporter-json',
+      report,
       ...options.bruArgs,
     ];
     const { code } = await run(BRU_CLI, args, { cwd: collectionDir, captureStdout: false });

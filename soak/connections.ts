@@ -107,7 +107,18 @@ export function sampleConnections(sql: Sql, gatewayPid: () => number | undefined
     }
   };
   const timer = setInterval(() => void tick(), INTERVAL_MS);
-  const figures = (): ConnectionFigures => ({ peak, peakListed, samplesWithExiting, samplesListedOverBudget, peakAt, peakByApp: { ...peakByApp }, atPeak: { ...atPeak }, samples, missed, leftOut: leftOutPids.size });
+  const figures = (): ConnectionFigures => ({
+    peak,
+    peakListed,
+    samplesWithExiting,
+    samplesListedOverBudget,
+    peakAt,
+    peakByApp: { ...peakByApp },
+    atPeak: { ...atPeak },
+    samples,
+    missed,
+    leftOut: leftOutPids.size,
+  });
   return {
     exclude(pids) {
       for (const pid of pids) excluded.add(pid);

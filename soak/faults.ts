@@ -84,7 +84,10 @@ export async function runFault(kind: FaultKind, cycle: number, ctx: FaultContext
       const refused = ctx.ledger.failures.filter(
         (f) => f.tenant === target.idx && f.label === '403 tenant_suspended' && f.start >= suspended.at && f.end <= resumed.at,
       ).length;
-      return finish(kind, target.idx, startedAt, resumed.at, [target.idx], ctx, { 'suspended for ms': resumed.at - suspended.at, '403 while suspended': refused });
+      return finish(kind, target.idx, startedAt, resumed.at, [target.idx], ctx, {
+        'suspended for ms': resumed.at - suspended.at,
+        '403 while suspended': refused,
+      });
     }
     case 'listener-kill':
       return listenerKill(cycle, ctx, startedAt);
@@ -145,7 +148,10 @@ async function listenerKill(cycle: number, ctx: FaultContext, startedAt: number)
     const first = ctx.ledger.failures.find((f) => f.tenant === target.idx && f.label === '403 tenant_suspended' && f.start >= suspendedAt);
     notes['SQL suspension applied after ms'] = (first?.end ?? Date.now()) - suspendedAt;
   } else {
-    ctx.ledger.violate('recovery', `listener-kill: tenant ${target.idx} suspended with SQL was still served ${FEED_LIMIT_MS / 1000} s later (change feed not back)`);
+    ctx.ledger.violate(
+      'recovery',
+      `listener-kill: tenant ${target.idx} suspended with SQL was still served ${FEED_LIMIT_MS / 1000} s later (change feed not back)`,
+    );
   }
   await ctx.db.sql`UPDATE tenants SET status = 'active', updated_at = now() WHERE id = ${target.id}`;
   const resumedAt = Date.now();

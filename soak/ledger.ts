@@ -52,17 +52,7 @@ export interface RecoveryWatch {
   readonly recovered: Map<number, number>;
 }
 
-export type Invariant =
-  | 'statuses'
-  | 'writes'
-  | 'foreign-rows'
-  | 'read-back'
-  | 'cursor-pages'
-  | 'suspension'
-  | 'connections'
-  | 'rss'
-  | 'recovery'
-  | 'coverage';
+export type Invariant = 'statuses' | 'writes' | 'foreign-rows' | 'read-back' | 'cursor-pages' | 'suspension' | 'connections' | 'rss' | 'recovery' | 'coverage';
 
 export interface Violation {
   readonly invariant: Invariant;

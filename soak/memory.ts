@@ -87,4 +87,3 @@ function judge(generation: number, list: { at: number; mb: number }[]): Generati
 function round(mb: number): number {
   return Math.round(mb * 10) / 10;
 }
-

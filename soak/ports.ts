@@ -12,4 +12,3 @@ export async function freePort(): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('could not find a free port');
   return address.port;
 }
-

@@ -94,35 +94,63 @@ export function textSummary(r: SoakReport): string {
       .map(([k, v]) => `${k}: ${v}`)
       .join(', ') || 'none';
   lines.push(`tenantgate chaos soak: ${r.durationS} s (--minutes ${r.minutes}), run ${r.run}, ${r.machine.cpus} CPUs, ${r.machine.postgres}`);
-  lines.push(`tenants: ${r.tenants.hot} hot (dedicated path), ${r.tenants.cold} cold (shared path); budget MAX_CONNECTIONS_TOTAL=${r.connections.budget}, PROMOTE_RPS=${r.settings.PROMOTE_RPS}`);
+  lines.push(
+    `tenants: ${r.tenants.hot} hot (dedicated path), ${r.tenants.cold} cold (shared path); budget MAX_CONNECTIONS_TOTAL=${r.connections.budget}, PROMOTE_RPS=${r.settings.PROMOTE_RPS}`,
+  );
   lines.push('');
   lines.push(`requests      ${r.requests.total} (${r.requests.perSecond} req/s), 2xx ${r.requests.successes}`);
   lines.push(`  by outcome  ${labels(r.requests.byStatus)}`);
   lines.push(`  explained   ${labels(r.statuses.expected)}`);
-  lines.push(`  gateway down ${r.statuses.gatewayDown} connection errors, all inside a kill→ready window; 503/504 outside any fault: ${r.statuses.unavailableInCalm}${r.statuses.unavailableInCalmSamples.length ? ` (${r.statuses.unavailableInCalmSamples.join('; ')})` : ''}`);
+  lines.push(
+    `  gateway down ${r.statuses.gatewayDown} connection errors, all inside a kill→ready window; 503/504 outside any fault: ${r.statuses.unavailableInCalm}${r.statuses.unavailableInCalmSamples.length ? ` (${r.statuses.unavailableInCalmSamples.join('; ')})` : ''}`,
+  );
   lines.push(`  UNEXPLAINED ${labels(r.statuses.unexpected)}`);
-  lines.push(`writes        ${r.writes.attempted} sent, ${r.writes.acknowledged} answered 201: ${r.writes.confirmed} in the database exactly once; lost ${r.writes.lost}, duplicated ${r.writes.duplicated}, wrong tenant ${r.writes.wrongTenant}, phantom ${r.writes.phantom}`);
-  lines.push(`  ambiguous   ${r.writes.ambiguous} (5xx or no answer), of which committed ${r.writes.ambiguousCommitted}; rows of this run in the database ${r.writes.rowsInDatabase}`);
-  lines.push(`reads         ${r.reads.rowsChecked} rows checked, foreign ${r.invariants['foreign-rows']}; ${r.reads.readBacks} writes read back, ${r.reads.crossProbes} cross-tenant probes, ${r.reads.cursorChains} cursor walks`);
-  lines.push(`paths         dedicated ${r.paths.dedicated}, shared ${r.paths.shared} statements; hot tenants seen on dedicated pools ${r.paths.hotTenantsOnDedicated}/${r.tenants.hot}, cold ${r.paths.coldTenantsOnDedicated}/${r.tenants.cold}`);
-  lines.push(`connections   peak ${r.connections.peak} of ${r.connections.budget} held by the gateway (${labels(r.connections.atPeak)}); per-pool peaks ${labels(r.connections.peakByApp)}`);
-  lines.push(`  listed      peak ${r.connections.peakListed} in pg_stat_activity, incl. backends still exiting after the gateway closed them (seen in ${r.connections.samplesWithExiting} of ${r.connections.samples} samples; more than the budget listed in ${r.connections.samplesListedOverBudget}); ${r.connections.leftOut} terminated/orphaned backends left out`);
+  lines.push(
+    `writes        ${r.writes.attempted} sent, ${r.writes.acknowledged} answered 201: ${r.writes.confirmed} in the database exactly once; lost ${r.writes.lost}, duplicated ${r.writes.duplicated}, wrong tenant ${r.writes.wrongTenant}, phantom ${r.writes.phantom}`,
+  );
+  lines.push(
+    `  ambiguous   ${r.writes.ambiguous} (5xx or no answer), of which committed ${r.writes.ambiguousCommitted}; rows of this run in the database ${r.writes.rowsInDatabase}`,
+  );
+  lines.push(
+    `reads         ${r.reads.rowsChecked} rows checked, foreign ${r.invariants['foreign-rows']}; ${r.reads.readBacks} writes read back, ${r.reads.crossProbes} cross-tenant probes, ${r.reads.cursorChains} cursor walks`,
+  );
+  lines.push(
+    `paths         dedicated ${r.paths.dedicated}, shared ${r.paths.shared} statements; hot tenants seen on dedicated pools ${r.paths.hotTenantsOnDedicated}/${r.tenants.hot}, cold ${r.paths.coldTenantsOnDedicated}/${r.tenants.cold}`,
+  );
+  lines.push(
+    `connections   peak ${r.connections.peak} of ${r.connections.budget} held by the gateway (${labels(r.connections.atPeak)}); per-pool peaks ${labels(r.connections.peakByApp)}`,
+  );
+  lines.push(
+    `  listed      peak ${r.connections.peakListed} in pg_stat_activity, incl. backends still exiting after the gateway closed them (seen in ${r.connections.samplesWithExiting} of ${r.connections.samples} samples; more than the budget listed in ${r.connections.samplesListedOverBudget}); ${r.connections.leftOut} terminated/orphaned backends left out`,
+  );
   for (const m of r.memory) {
     const verdict = !m.flat
-      ? m.peakMb > RSS_CEILING_MB ? `ABOVE ${RSS_CEILING_MB} MB` : 'GROWING'
-      : m.judged ? 'flat' : `too short to judge growth; under ${RSS_CEILING_MB} MB`;
-    lines.push(`rss gen ${m.generation}     ${Math.round(m.durationMs / 1000)} s, peak ${m.peakMb} MB, Q2 median ${m.q2MedianMb ?? '-'} MB, Q4 median ${m.q4MedianMb ?? '-'} MB, growth ${m.growth === undefined ? '-' : `${(m.growth * 100).toFixed(1)}%`}: ${verdict}`);
+      ? m.peakMb > RSS_CEILING_MB
+        ? `ABOVE ${RSS_CEILING_MB} MB`
+        : 'GROWING'
+      : m.judged
+        ? 'flat'
+        : `too short to judge growth; under ${RSS_CEILING_MB} MB`;
+    lines.push(
+      `rss gen ${m.generation}     ${Math.round(m.durationMs / 1000)} s, peak ${m.peakMb} MB, Q2 median ${m.q2MedianMb ?? '-'} MB, Q4 median ${m.q4MedianMb ?? '-'} MB, growth ${m.growth === undefined ? '-' : `${(m.growth * 100).toFixed(1)}%`}: ${verdict}`,
+    );
   }
   lines.push('');
-  lines.push(`${pad('fault', 18)}${pad('at', 8)}${pad('target', 8)}${pad('fault', 10)}${pad('recov hot', 11)}${pad('recov cold', 12)}${pad('last 503', 10)}non-2xx until recovered; notes`);
+  lines.push(
+    `${pad('fault', 18)}${pad('at', 8)}${pad('target', 8)}${pad('fault', 10)}${pad('recov hot', 11)}${pad('recov cold', 12)}${pad('last 503', 10)}non-2xx until recovered; notes`,
+  );
   for (const f of r.faults) {
     lines.push(
-      `${pad(f.kind, 18)}${pad(`${f.atS}s`, 8)}${pad(f.target ?? 'all', 8)}${pad(ms(f.faultMs), 10)}${pad(ms(f.recoveryMs.hot), 11)}${pad(ms(f.recoveryMs.cold), 12)}${pad(ms(f.lastFailureMs), 10)}${labels(f.nonOk)}; ${Object.entries(f.notes)
+      `${pad(f.kind, 18)}${pad(`${f.atS}s`, 8)}${pad(f.target ?? 'all', 8)}${pad(ms(f.faultMs), 10)}${pad(ms(f.recoveryMs.hot), 11)}${pad(ms(f.recoveryMs.cold), 12)}${pad(ms(f.lastFailureMs), 10)}${labels(f.nonOk)}; ${Object.entries(
+        f.notes,
+      )
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}${f.recovered ? '' : ' NOT RECOVERED'}`,
     );
   }
-  lines.push('(recov: from the fault\'s end until every affected tenant of the class was served again; last 503: until the last 503/504 or refused connection before the next fault)');
+  lines.push(
+    "(recov: from the fault's end until every affected tenant of the class was served again; last 503: until the last 503/504 or refused connection before the next fault)",
+  );
   lines.push('');
   lines.push(`gateway warnings: ${labels(r.gatewayWarnings)}`);
   lines.push('');

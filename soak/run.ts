@@ -92,7 +92,9 @@ async function soak(options: SoakOptions, db: SoakDatabase, gateway: GatewayProc
   const version = versionRow?.version ?? 'PostgreSQL';
 
   const schedule = plan(options.minutes);
-  log(`schedule: warm-up ${schedule.warmupMs / 1000} s, ${schedule.slots} faults every ${(schedule.slotMs / 1000).toFixed(1)} s, calm tail ${schedule.tailMs / 1000} s`);
+  log(
+    `schedule: warm-up ${schedule.warmupMs / 1000} s, ${schedule.slots} faults every ${(schedule.slotMs / 1000).toFixed(1)} s, calm tail ${schedule.tailMs / 1000} s`,
+  );
   const t0 = Date.now();
   const ledger = new Ledger(t0);
   const connections = sampleConnections(db.sql, () => gateway.pid(), db.port, CONNECTION_BUDGET);
@@ -113,7 +115,9 @@ async function soak(options: SoakOptions, db: SoakDatabase, gateway: GatewayProc
     const result = await runFault(kind, cycle, ctx, holdMs);
     faults.push(result);
     const rec = [result.recoveryMs.hot, result.recoveryMs.cold].map((v) => (v === undefined ? '-' : `${v} ms`)).join(' / ');
-    log(`  +${Math.round((result.startedAt - t0) / 1000)} s ${kind}${result.target === undefined ? '' : ` (tenant ${result.target})`}: recovered hot / cold ${rec}${result.recoveredAt === undefined ? ' NOT RECOVERED' : ''}`);
+    log(
+      `  +${Math.round((result.startedAt - t0) / 1000)} s ${kind}${result.target === undefined ? '' : ` (tenant ${result.target})`}: recovered hot / cold ${rec}${result.recoveredAt === undefined ? ' NOT RECOVERED' : ''}`,
+    );
   }
   await delay(t0 + options.minutes * 60_000 - Date.now());
 
@@ -133,14 +137,23 @@ async function soak(options: SoakOptions, db: SoakDatabase, gateway: GatewayProc
   const writes = await verifyWrites(db.sql, run, tenants, ledger);
 
   if (connectionFigures.peak > CONNECTION_BUDGET) {
-    ledger.violate('connections', `peak ${connectionFigures.peak} gateway connections > budget ${CONNECTION_BUDGET}: ${JSON.stringify(connectionFigures.atPeak)}`, connectionFigures.peakAt);
+    ledger.violate(
+      'connections',
+      `peak ${connectionFigures.peak} gateway connections > budget ${CONNECTION_BUDGET}: ${JSON.stringify(connectionFigures.atPeak)}`,
+      connectionFigures.peakAt,
+    );
   }
   for (const m of memoryFigures) {
     if (!m.flat && m.peakMb > RSS_CEILING_MB) ledger.violate('rss', `gateway generation ${m.generation}: RSS peak ${m.peakMb} MB, above ${RSS_CEILING_MB} MB`);
-    else if (!m.flat) ledger.violate('rss', `gateway generation ${m.generation}: RSS median ${m.q2MedianMb} MB → ${m.q4MedianMb} MB (+${((m.growth ?? 0) * 100).toFixed(1)}%) after warm-up`);
+    else if (!m.flat)
+      ledger.violate(
+        'rss',
+        `gateway generation ${m.generation}: RSS median ${m.q2MedianMb} MB → ${m.q4MedianMb} MB (+${((m.growth ?? 0) * 100).toFixed(1)}%) after warm-up`,
+      );
   }
   const onDedicated = (klass: 'hot' | 'cold'): number => tenants.filter((t) => t.klass === klass && roles.has(t.dbUser)).length;
-  if (onDedicated('hot') === 0 || pathCounts.dedicated === 0) ledger.violate('coverage', 'no hot tenant was seen on a dedicated pool: the dedicated path was not exercised');
+  if (onDedicated('hot') === 0 || pathCounts.dedicated === 0)
+    ledger.violate('coverage', 'no hot tenant was seen on a dedicated pool: the dedicated path was not exercised');
   if (pathCounts.shared === 0) ledger.violate('coverage', 'the shared pool served nothing');
   for (const kind of FAULT_KINDS) if (!faults.some((f) => f.kind === kind)) ledger.violate('coverage', `fault ${kind} never happened`);
   if (writes.acknowledged === 0) ledger.violate('coverage', 'no write was acknowledged');

@@ -58,7 +58,10 @@ export async function verifyWrites(sql: Sql, run: string, tenants: readonly Soak
       acknowledged++;
       if (found.length === 0) {
         lost++;
-        ledger.violate('writes', `write ${marker} of tenant ${write.tenant} was answered 201 (id ${write.id}) at +${ledger.rel(write.end)} ms but is not in the database`);
+        ledger.violate(
+          'writes',
+          `write ${marker} of tenant ${write.tenant} was answered 201 (id ${write.id}) at +${ledger.rel(write.end)} ms but is not in the database`,
+        );
       } else if (found.length === 1 && found[0]?.id === write.id && found[0]?.tenant_id === tenant?.id) {
         confirmed++;
       } else if (found.length === 1) {
@@ -122,7 +125,8 @@ export function classifyFailures(ledger: Ledger, faultWindows: readonly { from: 
     if (f.status === 503 || f.status === 504) {
       if (!faultWindows.some((w) => overlaps(f.start, f.end, w))) {
         unavailableInCalm++;
-        if (unavailableInCalmSamples.length < 10) unavailableInCalmSamples.push(`tenant ${f.tenant} ${f.kind}: ${f.label} at +${ledger.rel(f.start)}…+${ledger.rel(f.end)} ms`);
+        if (unavailableInCalmSamples.length < 10)
+          unavailableInCalmSamples.push(`tenant ${f.tenant} ${f.kind}: ${f.label} at +${ledger.rel(f.start)}…+${ledger.rel(f.end)} ms`);
       }
       return true;
     }
@@ -136,7 +140,11 @@ export function classifyFailures(ledger: Ledger, faultWindows: readonly { from: 
       expected[f.label] = (expected[f.label] ?? 0) + 1;
     } else {
       unexpected[f.label] = (unexpected[f.label] ?? 0) + 1;
-      ledger.violate('statuses', `tenant ${f.tenant} ${f.kind}: ${f.label} at +${ledger.rel(f.start)}…+${ledger.rel(f.end)} ms, outside any fault that explains it`, f.end);
+      ledger.violate(
+        'statuses',
+        `tenant ${f.tenant} ${f.kind}: ${f.label} at +${ledger.rel(f.start)}…+${ledger.rel(f.end)} ms, outside any fault that explains it`,
+        f.end,
+      );
     }
   }
   return { expected, unexpected, unavailableInCalm, unavailableInCalmSamples, gatewayDown };

@@ -47,12 +47,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', requestEnvelope({ metrics: deps.metrics, log: createRequestLog(deps.logger), draining: deps.draining, onError }));
   app.use('/metrics', deps.monitoringGuard);
   app.use('/health/ready', deps.monitoringGuard);
-  app.get('/metrics', async (c) =>
-    c.body(await deps.metrics.render(), 200, { 'content-type': deps.metrics.registry.contentType }),
-  );
+  app.get('/metrics', async (c) => c.body(await deps.metrics.render(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.all('/metrics', onlyMethods('GET'));
   app.route('/health', healthRoutes(deps.catalog, deps.draining));
-  app.route('/v1/internal/users', usersRoutes(deps.registry, { bodyLimitBytes: deps.bodyLimitBytes, idempotencyTtlSeconds: deps.idempotencyTtlSeconds }, chainGuards(deps.tenantGuards)));
+  app.route(
+    '/v1/internal/users',
+    usersRoutes(deps.registry, { bodyLimitBytes: deps.bodyLimitBytes, idempotencyTtlSeconds: deps.idempotencyTtlSeconds }, chainGuards(deps.tenantGuards)),
+  );
   app.route('/v1/admin/tenants', adminTenantRoutes(deps));
   app.route('/', docsRoutes(deps.apiDocument));
   return app;

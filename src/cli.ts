@@ -50,7 +50,12 @@ async function withCatalog<T>(
 ): Promise<T> {
   const migrations = await loadTenantMigrations();
   const models = isolationModels(migrations);
-  return withDatabase(config, secrets, (sql) => fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel }), sql, migrations), connections);
+  return withDatabase(
+    config,
+    secrets,
+    (sql) => fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel }), sql, migrations),
+    connections,
+  );
 }
 
 async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql) => Promise<T>, connections = 2): Promise<T> {
@@ -158,7 +163,14 @@ async function run(argv: string[]): Promise<unknown> {
     case 'list': {
       // The flags are the HTTP list's parameters, validated by the same parser.
       const query: Record<string, string[]> = {};
-      const flags = { page: values.page, page_size: values['page-size'], search: values.search, status: values.status, sort_column: values['sort-column'], sort_direction: values['sort-direction'] };
+      const flags = {
+        page: values.page,
+        page_size: values['page-size'],
+        search: values.search,
+        status: values.status,
+        sort_column: values['sort-column'],
+        sort_direction: values['sort-direction'],
+      };
       for (const [name, value] of Object.entries(flags)) if (value !== undefined) query[name] = [value];
       const params = parseTenantListParams(query);
       return withCatalog(config, secrets, (t) => t.list(params));
@@ -210,7 +222,11 @@ run(process.argv.slice(2)).then(
     process.stdout.write((typeof result === 'string' ? result : JSON.stringify(result, null, 2)) + '\n');
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof BadRequest || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      err instanceof UsageError ||
+      err instanceof BadRequest ||
+      (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       process.stderr.write(`error: ${err.message}\n${USAGE}\n`);
       process.exitCode = 2;
     } else if (err instanceof AppError || err instanceof ConfigError) {

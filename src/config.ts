@@ -7,9 +7,7 @@ import { isDnsName, type TenantSource } from './http/tenant-host.js';
 import { parseKeyRing } from './crypto/key-ring.js';
 import { PREPARED_PER_CONNECTION } from './pool/shared-pool.js';
 
-export type DatabaseConfig =
-  | { readonly kind: 'url'; readonly url: string }
-  | { readonly kind: 'embedded'; readonly dataDir: string; readonly port: number };
+export type DatabaseConfig = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'embedded'; readonly dataDir: string; readonly port: number };
 
 export interface PoolConfig {
   /** Connections one tenant's pool may open. */
@@ -276,12 +274,12 @@ function readTenantSource(env: Source, auth: CallerAuthConfig): TenantSource {
     // Set but unused would look like host mode to whoever reads the deployment, while it is not.
     if (baseDomain !== undefined) throw new ConfigError('TENANT_BASE_DOMAIN', 'is only used with TENANT_FROM=host');
     if (from === 'jwt' && auth.mode !== 'jwt') {
-      throw new ConfigError('TENANT_FROM', 'jwt needs AUTH_MODE=jwt (the tenant comes from a verified token\'s claim)');
+      throw new ConfigError('TENANT_FROM', "jwt needs AUTH_MODE=jwt (the tenant comes from a verified token's claim)");
     }
     if (from === 'header' && auth.mode === 'jwt') {
       throw new ConfigError(
         'TENANT_FROM',
-        'header needs AUTH_MODE=network: with AUTH_MODE=jwt the token\'s claim names the tenant (TENANT_FROM=jwt, where x-tenant-id may repeat it) or the Host does (TENANT_FROM=host)',
+        "header needs AUTH_MODE=network: with AUTH_MODE=jwt the token's claim names the tenant (TENANT_FROM=jwt, where x-tenant-id may repeat it) or the Host does (TENANT_FROM=host)",
       );
     }
     return { from };

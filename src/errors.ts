@@ -19,7 +19,11 @@ export abstract class AppError extends Error {
 /** The request is malformed; `field` names the header, parameter or body field at fault. */
 export class BadRequest extends AppError {
   readonly status = 400;
-  constructor(code: string, message: string, readonly field?: string) {
+  constructor(
+    code: string,
+    message: string,
+    readonly field?: string,
+  ) {
     super(code, message);
   }
 }
@@ -39,7 +43,11 @@ export class NotFound extends AppError {
 /** The path exists but not for this method; `allow` is sent as the Allow header. */
 export class MethodNotAllowed extends AppError {
   readonly status = 405;
-  constructor(readonly allow: readonly string[], path: string, method: string) {
+  constructor(
+    readonly allow: readonly string[],
+    path: string,
+    method: string,
+  ) {
     super('method_not_allowed', `${method} is not allowed on ${path}; allowed: ${allow.join(', ')}`);
   }
 }

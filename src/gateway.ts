@@ -129,9 +129,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   // Only host mode looks tenants up by name; sized and timed like the directory, and kept current by
   // the same change feed (below).
   const names =
-    tenantSource.from === 'host'
-      ? createTenantNames(catalog, { maxNames: 100_000, ttlMs: pool.tenantCacheTtlSeconds * 1000, negativeTtlMs: 5000 })
-      : undefined;
+    tenantSource.from === 'host' ? createTenantNames(catalog, { maxNames: 100_000, ttlMs: pool.tenantCacheTtlSeconds * 1000, negativeTtlMs: 5000 }) : undefined;
   const nameTenant = tenantSource.from === 'host' && names !== undefined ? hostTenantResolver(tenantSource.baseDomain, names) : undefined;
   const opener = createTenantPoolOpener(catalog, {
     databaseUrl: options.databaseUrl,
@@ -206,10 +204,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   let draining = false;
-  const tenantGuards = [
-    createCallerAuth(options.auth, nameTenant),
-    tenantLimit(directory, createRateLimiter(100_000), options.rateLimit),
-  ];
+  const tenantGuards = [createCallerAuth(options.auth, nameTenant), tenantLimit(directory, createRateLimiter(100_000), options.rateLimit)];
   const app = createApp({
     metrics,
     tenantGuards,

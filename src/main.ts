@@ -36,7 +36,12 @@ async function start(config: Config): Promise<void> {
   });
   const demoTenantId = config.seedDemo ? await ensureDemoTenant(gateway.tenants, gateway.registry) : undefined;
 
-  const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port, serverOptions: requestTimeouts(config.requestTimeoutMs) }) as Server;
+  const server = serve({
+    fetch: gateway.app.fetch,
+    hostname: config.host,
+    port: config.port,
+    serverOptions: requestTimeouts(config.requestTimeoutMs),
+  }) as Server;
   try {
     await listening(server);
   } catch (err) {

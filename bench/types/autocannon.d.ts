@@ -19,12 +19,7 @@ declare module 'autocannon' {
       body?: string | Buffer;
       /** Called before every request; return the (mutated) request, or a falsy value to restart the list. */
       setupRequest?: (request: RequestData, context: Record<string, unknown>) => RequestData | false | null | undefined;
-      onResponse?: (
-        status: number,
-        body: string,
-        context: Record<string, unknown>,
-        headers: Record<string, string | string[]>,
-      ) => void;
+      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void;
     }
 
     interface Options {
@@ -75,10 +70,7 @@ declare module 'autocannon' {
     }
   }
 
-  function autocannon(
-    options: autocannon.Options,
-    callback: (err: Error | null, result: autocannon.Result) => void,
-  ): autocannon.Instance;
+  function autocannon(options: autocannon.Options, callback: (err: Error | null, result: autocannon.Result) => void): autocannon.Instance;
 
   export = autocannon;
 }

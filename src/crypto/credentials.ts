@@ -33,9 +33,7 @@ export class CredentialError extends Error {
 /** Decodes the 64-hex-character key from configuration; the error names the variable, never the value. */
 export function parseCredentialsKey(hex: string, variable = 'CREDENTIALS_KEY'): Buffer {
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-    throw new CredentialKeyError(
-      `${variable} must be exactly 64 hexadecimal characters (a 32-byte AES-256 key); got ${hex.length} characters`,
-    );
+    throw new CredentialKeyError(`${variable} must be exactly 64 hexadecimal characters (a 32-byte AES-256 key); got ${hex.length} characters`);
   }
   return Buffer.from(hex, 'hex');
 }
@@ -63,10 +61,7 @@ export function openCredential(sealed: string, key: Buffer): string {
   try {
     plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
   } catch {
-    throw new CredentialError(
-      'authentication_failed',
-      'sealed credential failed authentication (wrong key or tampered value)',
-    );
+    throw new CredentialError('authentication_failed', 'sealed credential failed authentication (wrong key or tampered value)');
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(plaintext);
@@ -82,10 +77,7 @@ function decodeSealed(sealed: string): Buffer {
   }
   const bytes = Buffer.from(sealed, 'hex');
   if (bytes.length < NONCE_BYTES + TAG_BYTES) {
-    throw new CredentialError(
-      'malformed',
-      `sealed credential is ${bytes.length} bytes; at least ${NONCE_BYTES + TAG_BYTES} expected`,
-    );
+    throw new CredentialError('malformed', `sealed credential is ${bytes.length} bytes; at least ${NONCE_BYTES + TAG_BYTES} expected`);
   }
   return bytes;
 }

@@ -28,7 +28,10 @@ export function singleKeyRing(key: Buffer): KeyRing {
 
 export function parseKeyRing(spec: string, variable = 'CREDENTIALS_KEYS'): KeyRing {
   const keys = new Map<string, Buffer>();
-  for (const entry of spec.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of spec
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const [id = '', hex = '', extra] = entry.split(':');
     if (extra !== undefined || !KEY_ID.test(id)) {
       throw new CredentialKeyError(`${variable} must be a comma-separated list of id:hex entries (id: letters, digits, _ or -, up to 32)`);

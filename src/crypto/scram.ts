@@ -52,10 +52,7 @@ function format(saltedPassword: Buffer, salt: Buffer, iterations: number): strin
   const clientKey = hmac(saltedPassword, 'Client Key');
   const storedKey = createHash('sha256').update(clientKey).digest();
   const serverKey = hmac(saltedPassword, 'Server Key');
-  return (
-    `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}` +
-    `$${storedKey.toString('base64')}:${serverKey.toString('base64')}`
-  );
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}` + `$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 function hmac(key: Buffer, data: string): Buffer {

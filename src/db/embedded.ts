@@ -34,8 +34,7 @@ const STOP_TIMEOUT_MS = 10_000;
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const databaseDir = resolve(options.dataDir, 'pg');
-  const adminUrl = (db: string): string =>
-    `postgres://${SUPERUSER}:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${options.port}/${db}`;
+  const adminUrl = (db: string): string => `postgres://${SUPERUSER}:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${options.port}/${db}`;
   // Another process (the gateway, while the CLI runs) may already be serving this data dir.
   let server: EmbeddedPostgres | undefined;
   if (!(await isReachable(adminUrl('postgres')))) {

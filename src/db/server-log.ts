@@ -4,9 +4,7 @@
 // a tenant's data. So only the server's lifecycle messages are repeated; of warnings and errors only
 // the severity; everything else not at all.
 
-export type ServerLogEntry =
-  | { readonly severity: string; readonly message: string }
-  | { readonly severity: string; readonly withheld: true };
+export type ServerLogEntry = { readonly severity: string; readonly message: string } | { readonly severity: string; readonly withheld: true };
 
 const LINE = /\b(DEBUG[1-5]?|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETAIL|HINT|STATEMENT|CONTEXT|QUERY|LOCATION):\s+(.*)$/;
 

@@ -42,7 +42,15 @@ export interface GatewayMetrics {
  * Error codes the shipped alerts (ops/prometheus/alerts.yml) watch: their series exist from the start
  * at zero, so an alert's rate() has data before the first such error, and its first error is counted.
  */
-const WATCHED_ERROR_CODES = ['database_unavailable', 'database_timeout', 'queue_full', 'tenant_queue_full', 'queue_timeout', 'rate_limited', 'tenant_suspended'];
+const WATCHED_ERROR_CODES = [
+  'database_unavailable',
+  'database_timeout',
+  'queue_full',
+  'tenant_queue_full',
+  'queue_timeout',
+  'rate_limited',
+  'tenant_suspended',
+];
 
 /** One method and route: its latency series, and its request count by status. */
 interface RouteSeries {
@@ -177,13 +185,7 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions): G
 }
 
 /** A counter mirroring running totals kept elsewhere: each scrape adds what changed since the last. */
-function counterFromTotals(
-  registers: Registry[],
-  name: string,
-  help: string,
-  labelName: string | undefined,
-  read: () => Record<string, number>,
-): void {
+function counterFromTotals(registers: Registry[], name: string, help: string, labelName: string | undefined, read: () => Record<string, number>): void {
   const last = new Map<string, number>();
   new Counter({
     name,

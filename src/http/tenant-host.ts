@@ -8,10 +8,7 @@ import { BadRequest } from '../errors.js';
 import { readTenantHeader } from './tenant-id.js';
 
 /** How a request names its tenant (TENANT_FROM). */
-export type TenantSource =
-  | { readonly from: 'header' }
-  | { readonly from: 'jwt' }
-  | { readonly from: 'host'; readonly baseDomain: string };
+export type TenantSource = { readonly from: 'header' } | { readonly from: 'jwt' } | { readonly from: 'host'; readonly baseDomain: string };
 
 /** Name → id look-ups, cached (src/tenants/names.ts). */
 export interface TenantNameLookup {

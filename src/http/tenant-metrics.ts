@@ -83,7 +83,11 @@ export function registerTenantMetrics(registry: Registry, options: TenantMetrics
   perTenant('tenantgate_tenant_server_errors_total', 'Requests answered 5xx, by tenant', (t) => t.serverErrors);
   perTenant('tenantgate_tenant_rate_limited_total', 'Requests refused 429 rate_limited, by tenant', (t) => t.rateLimited);
   perTenant('tenantgate_tenant_suspended_total', 'Requests refused 403 tenant_suspended, by tenant', (t) => t.suspended);
-  perTenant('tenantgate_tenant_queue_rejections_total', 'Requests refused 503 for want of a connection (queue full or timed out), by tenant', (t) => t.queueRejections);
+  perTenant(
+    'tenantgate_tenant_queue_rejections_total',
+    'Requests refused 503 for want of a connection (queue full or timed out), by tenant',
+    (t) => t.queueRejections,
+  );
   registerValues(registry, 'tenantgate_tenant_statements_total', 'Statements run, by tenant and path (dedicated pool or shared pool)', 'counter', () =>
     Array.from(tallies()).flatMap((t): Sample[] => [
       { labels: { tenant: t.labels.tenant, path: 'dedicated' }, value: t.dedicated },
@@ -93,9 +97,13 @@ export function registerTenantMetrics(registry: Registry, options: TenantMetrics
   registerValues(registry, 'tenantgate_tenant_series_limit', 'METRICS_TENANT_SERIES: tenants that may have series of their own', 'gauge', () => [
     { labels: {}, value: options.series },
   ]);
-  registerValues(registry, 'tenantgate_tenant_series_changes_total', 'Times a tenant was given series of its own (a free or a taken-over slot)', 'counter', () => [
-    { labels: {}, value: top.changes() },
-  ]);
+  registerValues(
+    registry,
+    'tenantgate_tenant_series_changes_total',
+    'Times a tenant was given series of its own (a free or a taken-over slot)',
+    'counter',
+    () => [{ labels: {}, value: top.changes() }],
+  );
 
   return {
     observe(tenantId, status, errorCode, seconds) {

@@ -122,7 +122,13 @@ export function createLimiter(options: LimiterOptions): Limiter {
         waiter.timer = setTimeout(() => {
           forget(waiter);
           queue.onWaitEnd?.(Date.now() - waiter.since, 'timeout');
-          reject(new Unavailable('queue_timeout', `no database connection became free within ${limits.timeoutMs} ms`, Math.max(1, Math.ceil(limits.timeoutMs / 1000))));
+          reject(
+            new Unavailable(
+              'queue_timeout',
+              `no database connection became free within ${limits.timeoutMs} ms`,
+              Math.max(1, Math.ceil(limits.timeoutMs / 1000)),
+            ),
+          );
         }, limits.timeoutMs);
         const list = waiters.get(tenantId);
         if (list) list.push(waiter);

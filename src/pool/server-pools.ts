@@ -99,7 +99,12 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
   };
 
   /** `fn` may cancel its statement when `signal` aborts: the deadline passed. */
-  const onDedicated = async <T>(tenantId: string, pool: DedicatedPool, fn: (sql: Sql, signal: AbortSignal) => Promise<T>, reroute: () => Promise<T>): Promise<T> => {
+  const onDedicated = async <T>(
+    tenantId: string,
+    pool: DedicatedPool,
+    fn: (sql: Sql, signal: AbortSignal) => Promise<T>,
+    reroute: () => Promise<T>,
+  ): Promise<T> => {
     await acquire(pool.limiter, tenantId);
     if (pool.closing) {
       // Evicted (rotation, deletion) while we waited: its connections are ending, go round again.
@@ -138,7 +143,7 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     let tables = tablesByPlacement.get(placement);
     if (tables === undefined) {
       const model = deps.models.get(placement.model);
-      if (!model) throw new Unavailable('tenant_model_unsupported', 'this gateway instance cannot serve the tenant\'s isolation model; retry shortly', 1);
+      if (!model) throw new Unavailable('tenant_model_unsupported', "this gateway instance cannot serve the tenant's isolation model; retry shortly", 1);
       tables = model.tables(placement);
       tablesByPlacement.set(placement, tables);
     }
@@ -167,7 +172,11 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
   const requireCurrentData = (tenant: TenantEntry): void => {
     const version = tenant.placement.dataVersion;
     if (version !== null && version < options.tenantDataVersion) {
-      throw new Unavailable('tenant_schema_behind', `the tenant's schema is at version ${version}, this gateway needs ${options.tenantDataVersion}; run the tenant migrations (npm run migrate)`, 5);
+      throw new Unavailable(
+        'tenant_schema_behind',
+        `the tenant's schema is at version ${version}, this gateway needs ${options.tenantDataVersion}; run the tenant migrations (npm run migrate)`,
+        5,
+      );
     }
   };
 

@@ -72,7 +72,10 @@ export function adminTenantRoutes(deps: AdminDeps): Hono {
 
   // Suspension and limits reach other instances through the change feed (sql/003); this instance acts
   // at once.
-  for (const [action, status] of [['suspend', 'suspended'], ['resume', 'active']] as const) {
+  for (const [action, status] of [
+    ['suspend', 'suspended'],
+    ['resume', 'active'],
+  ] as const) {
     app.post(`/:id/${action}`, async (c) => {
       const id = tenantIdParam(c);
       const tenant = await deps.tenants.setStatus(id, status);

@@ -89,7 +89,10 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
     try {
       return await sql.begin(async (tx) => {
-        const version = await model.provision(tx, dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string, dataName: dataNames[i] ?? null })));
+        const version = await model.provision(
+          tx,
+          dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string, dataName: dataNames[i] ?? null })),
+        );
         return await tx<Tenant[]>`
           INSERT INTO tenants (id, name, db_user, db_password_encrypted, model, data_name, data_version)
           SELECT id, name, db_user, pw, ${model.name}, d, ${version}::int

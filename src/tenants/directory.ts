@@ -86,16 +86,18 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
     if (pending) return pending.promise;
     const entry: Loading = { promise: load(tenantId), invalidated: false };
     loading.set(tenantId, entry);
-    entry.promise.then(
-      (value) => {
-        if (entry.invalidated) return;
-        if ('missing' in value) unknown.set(tenantId, true);
-        else cache.set(tenantId, value);
-      },
-      () => undefined,
-    ).finally(() => {
-      if (loading.get(tenantId) === entry) loading.delete(tenantId);
-    });
+    entry.promise
+      .then(
+        (value) => {
+          if (entry.invalidated) return;
+          if ('missing' in value) unknown.set(tenantId, true);
+          else cache.set(tenantId, value);
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        if (loading.get(tenantId) === entry) loading.delete(tenantId);
+      });
     return entry.promise;
   };
 

@@ -60,22 +60,24 @@ export function createTenantNames(catalog: Sql, options: TenantNamesOptions): Te
     const started = generation;
     const promise = load(name);
     loading.set(name, promise);
-    promise.then(
-      (id) => {
-        if (started !== generation) return;
-        if (id === undefined) {
-          unknown.set(name, true);
-          return;
-        }
-        ids.set(name, id);
-        const names = namesOf.get(id) ?? new Set<string>();
-        names.add(name);
-        namesOf.set(id, names);
-      },
-      () => undefined,
-    ).finally(() => {
-      if (loading.get(name) === promise) loading.delete(name);
-    });
+    promise
+      .then(
+        (id) => {
+          if (started !== generation) return;
+          if (id === undefined) {
+            unknown.set(name, true);
+            return;
+          }
+          ids.set(name, id);
+          const names = namesOf.get(id) ?? new Set<string>();
+          names.add(name);
+          namesOf.set(id, names);
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        if (loading.get(name) === promise) loading.delete(name);
+      });
     return promise;
   };
 

@@ -35,7 +35,7 @@ export interface PlacementRow {
  */
 export function placementOf(row: PlacementRow): Placement {
   if (!isIsolationModelName(row.model)) {
-    throw new Unavailable('tenant_model_unsupported', 'this gateway instance cannot serve the tenant\'s isolation model; retry shortly', 1);
+    throw new Unavailable('tenant_model_unsupported', "this gateway instance cannot serve the tenant's isolation model; retry shortly", 1);
   }
   return { server: row.server, model: row.model, dataName: row.data_name, dataVersion: row.data_version };
 }

@@ -1,14 +1,7 @@
 // The users-table columns a caller may name in a request. These lists are the only source of dynamic
 // SQL identifiers for the users API: anything not listed here never reaches `sql(identifier)`.
 
-export const SORTABLE_COLUMNS = [
-  'id',
-  'first_name',
-  'last_name',
-  'confirmed',
-  'created_at',
-  'updated_at',
-] as const;
+export const SORTABLE_COLUMNS = ['id', 'first_name', 'last_name', 'confirmed', 'created_at', 'updated_at'] as const;
 export type SortableColumn = (typeof SORTABLE_COLUMNS)[number];
 
 export const SEARCHABLE_COLUMNS = ['first_name', 'last_name'] as const;

@@ -30,11 +30,7 @@ export function parseCreateUser(body: unknown): CreateUserInput {
   }
   for (const key of Object.keys(body)) {
     if (!nameFields.has(key)) {
-      throw new BadRequest(
-        'unknown_field',
-        `unknown field ${JSON.stringify(key)}; allowed fields are ${NAME_FIELDS.join(', ')}`,
-        key,
-      );
+      throw new BadRequest('unknown_field', `unknown field ${JSON.stringify(key)}; allowed fields are ${NAME_FIELDS.join(', ')}`, key);
     }
   }
   return { firstName: parseName(body, 'first_name'), lastName: parseName(body, 'last_name') };
@@ -46,9 +42,7 @@ function invalid(field: NameField, message: string): BadRequest {
 
 function parseName(body: object, field: NameField): string {
   // Own properties only: the value must come from the request, never from a prototype.
-  const value: unknown = Object.hasOwn(body, field)
-    ? (body as Record<NameField, unknown>)[field]
-    : undefined;
+  const value: unknown = Object.hasOwn(body, field) ? (body as Record<NameField, unknown>)[field] : undefined;
   if (value === undefined || value === null) throw invalid(field, `${field} is required`);
   if (typeof value !== 'string') throw invalid(field, `${field} must be a string`);
   // Twice the limit in UTF-16 units is the most 50 code points can take; longer needs no scan.

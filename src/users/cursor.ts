@@ -56,9 +56,5 @@ function validValue(column: SortableColumn, value: unknown): value is string | b
 }
 
 function invalidCursor(): BadRequest {
-  return new BadRequest(
-    'invalid_parameter',
-    'cursor must be a next_cursor value returned by this endpoint, unchanged',
-    'cursor',
-  );
+  return new BadRequest('invalid_parameter', 'cursor must be a next_cursor value returned by this endpoint, unchanged', 'cursor');
 }

@@ -53,17 +53,17 @@ export async function listUsersPage(run: RunStatement, scope: TenantScope, param
   return pageBody(records, params, pageTotal(params, counted), nextCursor);
 }
 
-export async function createUserBody(
-  run: RunStatement,
-  scope: TenantScope,
-  input: { firstName: string; lastName: string },
-): Promise<string> {
+export async function createUserBody(run: RunStatement, scope: TenantScope, input: { firstName: string; lastName: string }): Promise<string> {
   const [row] = await rowsOf(run, createUserStatement(scope, input));
   // INSERT ... RETURNING that succeeded returns its row; if the driver ever resolves it without one, the
   // write may have committed but the gateway cannot show it: the same answer as a connection lost after
   // the commit (README, Known limitations), never a TypeError and a 500.
   if (row === undefined) {
-    throw new Unavailable('write_unconfirmed', 'the database accepted the write but did not return the user; it may have been created: list the users before retrying', 1);
+    throw new Unavailable(
+      'write_unconfirmed',
+      'the database accepted the write but did not return the user; it may have been created: list the users before retrying',
+      1,
+    );
   }
   return userBody(row);
 }

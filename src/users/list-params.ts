@@ -69,19 +69,15 @@ const paramNames: ReadonlySet<string> = new Set(PARAM_NAMES);
 
 const LIKE_SPECIALS = /[\\%_]/g;
 // `\d` without the u flag is ASCII 0-9 only, so other scripts' digits do not slip through.
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
 // PostgreSQL rejects a UTC offset beyond ±15:59 ("time zone displacement out of range").
 const MAX_OFFSET_HOURS = 15;
 
 const UNKNOWN_HINT = `allowed parameters are ${PARAM_NAMES.join(', ')}`;
-const SEARCH_COLUMNS_MESSAGE =
-  'search_columns must be a comma-separated list of distinct columns from ' +
-  SEARCHABLE_COLUMNS.join(', ');
+const SEARCH_COLUMNS_MESSAGE = 'search_columns must be a comma-separated list of distinct columns from ' + SEARCHABLE_COLUMNS.join(', ');
 const TIMESTAMP_HINT =
-  'an RFC 3339 date-time such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00.123456+02:00' +
-  ' (UTC offset at most ±15:59; in a URL, + may be written %2B)';
+  'an RFC 3339 date-time such as 2024-01-31T12:00:00Z or 2024-01-31T12:00:00.123456+02:00' + ' (UTC offset at most ±15:59; in a URL, + may be written %2B)';
 
 const columnList = `(${SEARCHABLE_COLUMNS.join('|')})`;
 
@@ -94,15 +90,20 @@ export const listUsersQuerySchema = z.object({
   page_size: z.int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
   sort_column: z.enum(SORTABLE_COLUMNS).default('created_at'),
   sort_direction: z.enum(['ascending', 'descending']).default('descending'),
-  search: z.string().max(2 * MAX_SEARCH_LENGTH).optional().describe(`case-insensitive substring of the search columns; at most ${MAX_SEARCH_LENGTH} characters once trimmed`),
+  search: z
+    .string()
+    .max(2 * MAX_SEARCH_LENGTH)
+    .optional()
+    .describe(`case-insensitive substring of the search columns; at most ${MAX_SEARCH_LENGTH} characters once trimmed`),
   search_columns: z
     .string()
     .regex(new RegExp(`^\\s*${columnList}\\s*(,\\s*${columnList}\\s*)*$`))
-    .optional().describe(`comma-separated, distinct, from ${SEARCHABLE_COLUMNS.join(', ')} (default: all)`),
+    .optional()
+    .describe(`comma-separated, distinct, from ${SEARCHABLE_COLUMNS.join(', ')} (default: all)`),
   date_column: z.enum(DATE_COLUMNS).default('created_at').describe('the column date_after and date_before apply to'),
   date_after: z.string().meta({ format: 'date-time' }).optional().describe(`inclusive lower bound: ${TIMESTAMP_HINT}`),
   date_before: z.string().meta({ format: 'date-time' }).optional().describe(`inclusive upper bound: ${TIMESTAMP_HINT}`),
-  cursor: z.string().optional().describe("next_cursor from the previous page (keyset pagination); its sort applies"),
+  cursor: z.string().optional().describe('next_cursor from the previous page (keyset pagination); its sort applies'),
   count: z.enum(COUNT_MODES).default('capped').describe('how total is computed: exact up to a cap, exact at any cost, or not at all'),
   id: z.guid().optional().describe('equality filter'),
   first_name: z.string().min(1).max(MAX_FILTER_TEXT_LENGTH).optional().describe('equality filter'),
@@ -131,10 +132,7 @@ export function parseListParams(query: URLSearchParams): ListParams {
   const cursor = raw.cursor === undefined ? undefined : parseCursor(raw, sortColumn, sortDirection);
   return {
     page: raw.page === undefined ? 1 : parseInteger('page', raw.page, MAX_PAGE),
-    pageSize:
-      raw.page_size === undefined
-        ? DEFAULT_PAGE_SIZE
-        : parseInteger('page_size', raw.page_size, MAX_PAGE_SIZE),
+    pageSize: raw.page_size === undefined ? DEFAULT_PAGE_SIZE : parseInteger('page_size', raw.page_size, MAX_PAGE_SIZE),
     sortColumn: cursor?.column ?? sortColumn ?? 'created_at',
     sortDirection: cursor?.direction ?? sortDirection ?? 'desc',
     search: parseSearch(raw.search, raw.search_columns),
@@ -148,11 +146,7 @@ export function parseListParams(query: URLSearchParams): ListParams {
 }
 
 /** A cursor carries its sort; the request may repeat it but not contradict it, nor ask for a page. */
-function parseCursor(
-  raw: RawParams,
-  sortColumn: SortableColumn | undefined,
-  sortDirection: 'asc' | 'desc' | undefined,
-): CursorKey {
+function parseCursor(raw: RawParams, sortColumn: SortableColumn | undefined, sortDirection: 'asc' | 'desc' | undefined): CursorKey {
   if (raw.page !== undefined) {
     throw invalid('page', 'page cannot be combined with cursor: a cursor already says where the page starts');
   }
@@ -180,11 +174,7 @@ function collect(query: URLSearchParams): RawParams {
   const raw: RawParams = {};
   for (const [name, value] of query) {
     if (!paramNames.has(name)) {
-      throw new BadRequest(
-        'unknown_parameter',
-        `unknown query parameter ${JSON.stringify(name)}; ${UNKNOWN_HINT}`,
-        name,
-      );
+      throw new BadRequest('unknown_parameter', `unknown query parameter ${JSON.stringify(name)}; ${UNKNOWN_HINT}`, name);
     }
     const known = name as ParamName;
     if (raw[known] !== undefined) {
@@ -219,10 +209,7 @@ function parseDateColumn(text: string): DateColumn {
 }
 
 /** search_columns is validated even without a search term, so a typo there is still reported. */
-function parseSearch(
-  term: string | undefined,
-  columnList: string | undefined,
-): ListParams['search'] {
+function parseSearch(term: string | undefined, columnList: string | undefined): ListParams['search'] {
   const columns = columnList === undefined ? SEARCHABLE_COLUMNS : parseSearchColumns(columnList);
   const trimmed = term?.trim();
   if (trimmed === undefined || trimmed.length === 0) return undefined;
@@ -248,9 +235,7 @@ function checkDateRange(raw: RawParams): void {
   const after = parseInstant('date_after', raw.date_after);
   const before = parseInstant('date_before', raw.date_before);
   if (after === undefined || before === undefined) return;
-  const later =
-    after.seconds > before.seconds ||
-    (after.seconds === before.seconds && after.nanos > before.nanos);
+  const later = after.seconds > before.seconds || (after.seconds === before.seconds && after.nanos > before.nanos);
   if (later) {
     throw invalid('date_after', 'date_after must not be later than date_before');
   }
@@ -312,8 +297,7 @@ function daysFromCivil(year: number, month: number, day: number): number {
   const era = Math.floor(y / 400);
   const yearOfEra = y - era * 400;
   const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const dayOfEra =
-    yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
   return era * 146097 + dayOfEra - 719468;
 }
 

@@ -50,10 +50,7 @@ export function listUsersStatement(scope: TenantScope, params: ListParams): Stat
   const direction = params.sortDirection === 'asc' ? 'ASC' : 'DESC';
   // id breaks ties so pages never overlap or skip rows with equal sort keys. Qualified: a bare name in
   // ORDER BY means the output column, and created_at is output as text (sorting text uses no index).
-  const order =
-    params.sortColumn === 'id'
-      ? `users."id" ${direction}`
-      : `users.${QUOTED[params.sortColumn]} ${direction}, users."id" ${direction}`;
+  const order = params.sortColumn === 'id' ? `users."id" ${direction}` : `users.${QUOTED[params.sortColumn]} ${direction}, users."id" ${direction}`;
   return (w) => {
     w.sql(`SELECT ${USER_COLUMNS}, `);
     totalExpression(w, scope, params);

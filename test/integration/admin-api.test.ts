@@ -339,7 +339,18 @@ describe('GET /v1/admin/tenants', () => {
     expect(first).toMatchObject({ page: 1, page_size: 50, total, total_pages: Math.ceil(total / 50) });
     expect(first.records).toHaveLength(Math.min(total, 50));
     for (const record of first.records) {
-      expect(Object.keys(record).sort()).toEqual(['created_at', 'db_user', 'id', 'model', 'name', 'rate_limit_burst', 'rate_limit_rps', 'server', 'status', 'updated_at']);
+      expect(Object.keys(record).sort()).toEqual([
+        'created_at',
+        'db_user',
+        'id',
+        'model',
+        'name',
+        'rate_limit_burst',
+        'rate_limit_rps',
+        'server',
+        'status',
+        'updated_at',
+      ]);
     }
   });
 
@@ -437,7 +448,11 @@ describe('DELETE /v1/admin/tenants/:id', () => {
   it("removes the tenant's users, catalog row, role and sessions, and leaves other tenants alone", async () => {
     const doomed = await createTenant(uniqueName('doomed'));
     const survivor = await createTenant(uniqueName('survivor'));
-    for (const [tenantId, first] of [[doomed.id, 'Ada'], [doomed.id, 'Alan'], [survivor.id, 'Grace']] as const) {
+    for (const [tenantId, first] of [
+      [doomed.id, 'Ada'],
+      [doomed.id, 'Alan'],
+      [survivor.id, 'Grace'],
+    ] as const) {
       expect((await usersRequest(tenantId, { method: 'POST', json: { first_name: first, last_name: 'X' } })).status).toBe(201);
     }
     await onDedicatedPool(doomed.id);

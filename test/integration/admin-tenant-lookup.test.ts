@@ -23,8 +23,7 @@ let gw: TestGateway;
 const run = `${process.pid}x${Date.now().toString(36)}`;
 const created: TenantJson[] = [];
 
-const admin = (path: string, method = 'GET'): Promise<Response> =>
-  gw.request(path, { method, headers: { authorization: `Bearer ${gw.adminToken}` } });
+const admin = (path: string, method = 'GET'): Promise<Response> => gw.request(path, { method, headers: { authorization: `Bearer ${gw.adminToken}` } });
 
 async function list(query: string): Promise<TenantPage> {
   const res = await admin(`${TENANTS}?${query}`);

@@ -213,7 +213,27 @@ const EDGE_VALUES = [
   'a'.repeat(101),
 ];
 
-const PERCENT_EDGES = ['%', '%%', '%zz', '%0', '%00', '%C3%28', '%ED%A0%80', '%F0%9F%98', '%2525', '%26', '%3D', '+', '%2B', '%EF%BB%BF', '%C0%AF', '%FF', '%E2%80%AE', '%0A', '%u0041'];
+const PERCENT_EDGES = [
+  '%',
+  '%%',
+  '%zz',
+  '%0',
+  '%00',
+  '%C3%28',
+  '%ED%A0%80',
+  '%F0%9F%98',
+  '%2525',
+  '%26',
+  '%3D',
+  '+',
+  '%2B',
+  '%EF%BB%BF',
+  '%C0%AF',
+  '%FF',
+  '%E2%80%AE',
+  '%0A',
+  '%u0041',
+];
 
 const paramValue = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...EDGE_VALUES) },
@@ -236,7 +256,9 @@ const queryPart = fc.oneof(
   fc.tuple(paramName, paramValue).map(([n, v]) => `${encodeURIComponent(n)}=${new URLSearchParams({ v }).toString().slice(2)}`),
   // Unencoded: the URL parser escapes what it must; & = + # and % keep their raw meaning.
   fc.tuple(paramName, paramValue).map(([n, v]) => `${n}=${v}`),
-  fc.tuple(paramName, fc.constantFrom(...PERCENT_EDGES), fc.constantFrom(...EDGE_VALUES)).map(([n, p, v]) => `${encodeURIComponent(n)}=${p}${encodeURIComponent(v)}`),
+  fc
+    .tuple(paramName, fc.constantFrom(...PERCENT_EDGES), fc.constantFrom(...EDGE_VALUES))
+    .map(([n, p, v]) => `${encodeURIComponent(n)}=${p}${encodeURIComponent(v)}`),
   paramName.map((n) => encodeURIComponent(n)),
   fc.constantFrom(...PERCENT_EDGES, '&', '=', '==', '&&', '=page'),
 );
@@ -252,7 +274,24 @@ const nameText = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom(...SQL_STRINGS) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('', ' ', '\t', '\u00a0', '\u3000', '\u200d', '\ufeff', 'a\u0000b', 'a\u007fb', 'e\u0301', '\u202eevil', '😀'.repeat(50), '😀'.repeat(51), 'a'.repeat(50), 'a'.repeat(51), 'Ａ'),
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '\t',
+      '\u00a0',
+      '\u3000',
+      '\u200d',
+      '\ufeff',
+      'a\u0000b',
+      'a\u007fb',
+      'e\u0301',
+      '\u202eevil',
+      '😀'.repeat(50),
+      '😀'.repeat(51),
+      'a'.repeat(50),
+      'a'.repeat(51),
+      'Ａ',
+    ),
   },
 );
 const nameValue = fc.oneof({ weight: 6, arbitrary: nameText }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
@@ -622,9 +661,18 @@ describe('headers', () => {
   it('answers 400 JSON to non-ASCII header values, and never lets them through as a request id', async () => {
     const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
     const cases: Array<[string, Buffer]> = [
-      ['x-tenant-id in UTF-8', Buffer.concat([utf8(`GET ${USERS} HTTP/1.1\r\nhost: x\r\nx-tenant-id: `), utf8('ü'.repeat(36)), utf8('\r\nconnection: close\r\n\r\n')])],
-      ['x-tenant-id with a fullwidth digit', Buffer.concat([utf8(`GET ${USERS} HTTP/1.1\r\nhost: x\r\nx-tenant-id: ${tenantId.slice(0, -1)}`), utf8('１'), utf8('\r\nconnection: close\r\n\r\n')])],
-      ['x-tenant-id in Latin-1', Buffer.concat([utf8(`GET ${USERS} HTTP/1.1\r\nhost: x\r\nx-tenant-id: `), Buffer.from([0xe9, 0xe9]), utf8('\r\nconnection: close\r\n\r\n')])],
+      [
+        'x-tenant-id in UTF-8',
+        Buffer.concat([utf8(`GET ${USERS} HTTP/1.1\r\nhost: x\r\nx-tenant-id: `), utf8('ü'.repeat(36)), utf8('\r\nconnection: close\r\n\r\n')]),
+      ],
+      [
+        'x-tenant-id with a fullwidth digit',
+        Buffer.concat([utf8(`GET ${USERS} HTTP/1.1\r\nhost: x\r\nx-tenant-id: ${tenantId.slice(0, -1)}`), utf8('１'), utf8('\r\nconnection: close\r\n\r\n')]),
+      ],
+      [
+        'x-tenant-id in Latin-1',
+        Buffer.concat([utf8(`GET ${USERS} HTTP/1.1\r\nhost: x\r\nx-tenant-id: `), Buffer.from([0xe9, 0xe9]), utf8('\r\nconnection: close\r\n\r\n')]),
+      ],
     ];
     for (const [what, payload] of cases) {
       const res = await raw(gatewayPort(), payload);
@@ -633,7 +681,11 @@ describe('headers', () => {
     }
     const withId = await raw(
       gatewayPort(),
-      Buffer.concat([utf8(`GET ${USERS} HTTP/1.1\r\nhost: x\r\nx-tenant-id: ${tenantId}\r\nx-request-id: `), utf8('req-ü'), utf8('\r\nconnection: close\r\n\r\n')]),
+      Buffer.concat([
+        utf8(`GET ${USERS} HTTP/1.1\r\nhost: x\r\nx-tenant-id: ${tenantId}\r\nx-request-id: `),
+        utf8('req-ü'),
+        utf8('\r\nconnection: close\r\n\r\n'),
+      ]),
     );
     expect(withId.status).toBe(200);
     expect(withId.headers['x-request-id']).toMatch(UUID);
@@ -672,7 +724,9 @@ describe('Unicode names', () => {
     expect(res.status, text).toBe(201);
     const user = JSON.parse(text) as UserJson;
     expect([user.first_name, user.last_name]).toEqual([first, last]);
-    const [row] = await gw.db.admin<{ first_name: string; last_name: string }[]>`SELECT first_name, last_name FROM ${gw.usersOf(tenantId)} WHERE id = ${user.id}`;
+    const [row] = await gw.db.admin<
+      { first_name: string; last_name: string }[]
+    >`SELECT first_name, last_name FROM ${gw.usersOf(tenantId)} WHERE id = ${user.id}`;
     expect(row).toEqual({ first_name: first, last_name: last });
     const page = (await (await list(tenantId, new URLSearchParams({ id: user.id }).toString())).json()) as { records: UserJson[] };
     expect(page.records.map((u) => [u.first_name, u.last_name])).toEqual([[first, last]]);

@@ -51,11 +51,15 @@ it.each(['shared', 'dedicated'] as const)('on the %s path, a search term is not 
     await locker`LOCK TABLE users IN ACCESS EXCLUSIVE MODE`;
     answer = gw.request(`/v1/internal/users?search=${term}`, { headers: { 'x-tenant-id': tenant.id } });
     // The list statement is now waiting for the lock, visible in pg_stat_activity.
-    await waitFor(async () => {
-      const rows = await gw.db.admin`
+    await waitFor(
+      async () => {
+        const rows = await gw.db.admin`
         SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM public.users%'`;
-      return rows.length > 0;
-    }, 5_000, 'the statement to wait on the lock');
+        return rows.length > 0;
+      },
+      5_000,
+      'the statement to wait on the lock',
+    );
     const visible = await gw.db.admin`SELECT query FROM pg_stat_activity WHERE query LIKE ${'%' + term + '%'} AND pid <> pg_backend_pid()`;
     expect(visible).toEqual([]);
   } finally {

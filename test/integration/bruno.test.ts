@@ -25,16 +25,12 @@ it('the Bruno collection passes against a live gateway', { timeout: 180_000 }, a
 /** Must not block: the gateway under test answers from this same process. */
 function runBruno(url: string, adminToken: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/bruno.ts', '--host', url, '--admin-token', adminToken],
-      {
-        cwd: projectRoot,
-        env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: RUN_TIMEOUT_MS,
-      },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bruno.ts', '--host', url, '--admin-token', adminToken], {
+      cwd: projectRoot,
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: RUN_TIMEOUT_MS,
+    });
     let output = '';
     const collect = (chunk: Buffer): void => {
       output += chunk.toString('utf8');

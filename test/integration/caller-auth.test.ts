@@ -32,7 +32,10 @@ beforeAll(async () => {
   gw = await startTestGateway();
   tenantA = (await gw.createTenant()).id;
   tenantB = (await gw.createTenant()).id;
-  for (const [tenant, names] of [[tenantA, namesA], [tenantB, namesB]] as const) {
+  for (const [tenant, names] of [
+    [tenantA, namesA],
+    [tenantB, namesB],
+  ] as const) {
     for (const first of names) {
       const res = await gw.request(USERS, { method: 'POST', headers: { 'x-tenant-id': tenant }, json: { first_name: first, last_name: 'Test' } });
       if (res.status !== 201) throw new Error(`creating a user answered ${res.status}: ${await res.text()}`);
@@ -77,7 +80,11 @@ describe('AUTH_MODE=network', () => {
 
   it('a gateway whose TRUSTED_NETWORKS excludes loopback refuses a loopback caller with 403 untrusted_network', async () => {
     await expectError(await isolated.request(USERS, { headers: { 'x-tenant-id': tenantA } }), 403, 'untrusted_network');
-    await expectError(await isolated.request(USERS, { method: 'POST', headers: { 'x-tenant-id': tenantA }, json: { first_name: 'X', last_name: 'Y' } }), 403, 'untrusted_network');
+    await expectError(
+      await isolated.request(USERS, { method: 'POST', headers: { 'x-tenant-id': tenantA }, json: { first_name: 'X', last_name: 'Y' } }),
+      403,
+      'untrusted_network',
+    );
   });
 
   it.each([
@@ -125,11 +132,7 @@ describe('AUTH_MODE=network', () => {
 
   it('a trusted caller behind the proxy still needs a well-formed x-tenant-id', async () => {
     await expectError(await proxied.request(USERS, { headers: { 'x-forwarded-for': '10.1.2.3' } }), 400, 'missing_tenant_id');
-    await expectError(
-      await proxied.request(USERS, { headers: { 'x-forwarded-for': '10.1.2.3', 'x-tenant-id': 'nope' } }),
-      400,
-      'invalid_tenant_id',
-    );
+    await expectError(await proxied.request(USERS, { headers: { 'x-forwarded-for': '10.1.2.3', 'x-tenant-id': 'nope' } }), 400, 'invalid_tenant_id');
   });
 });
 
@@ -185,7 +188,12 @@ describe('AUTH_MODE=jwt with an HS256 secret', () => {
     return token.sign(options.key ?? secretKey);
   }
 
-  function call(token: string | undefined, headers: Record<string, string> = {}, via: TestGateway = jwt, init: { method?: string; json?: unknown } = {}): Promise<Response> {
+  function call(
+    token: string | undefined,
+    headers: Record<string, string> = {},
+    via: TestGateway = jwt,
+    init: { method?: string; json?: unknown } = {},
+  ): Promise<Response> {
     return via.request(USERS, { ...init, headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...headers } });
   }
 
@@ -199,8 +207,11 @@ describe('AUTH_MODE=jwt with an HS256 secret', () => {
     const aged = await peer({ ...(hsConfig('tenant_id') as Extract<CallerAuthConfig, { mode: 'jwt' }>), maxAgeSeconds: 600 });
     try {
       const signAt = (iat: number | undefined): Promise<string> => {
-        const token = new SignJWT({ tenant_id: tenantA }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-          .setExpirationTime(1e12).setIssuer(ISSUER).setAudience(AUDIENCE);
+        const token = new SignJWT({ tenant_id: tenantA })
+          .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+          .setExpirationTime(1e12)
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE);
         if (iat !== undefined) token.setIssuedAt(iat);
         return token.sign(secretKey);
       };
@@ -210,13 +221,15 @@ describe('AUTH_MODE=jwt with an HS256 secret', () => {
       await expectError(noIat, 401, 'unauthorized');
       // Without JWT_MAX_AGE the same far-future token without iat is accepted: the setting is what refuses it.
       expect((await jwt.request(USERS, { headers: { authorization: `Bearer ${await signAt(undefined)}` } })).status).toBe(200);
-      expect(await firstNames(await aged.request(USERS, { headers: { authorization: `Bearer ${await signAt(nowSeconds() - 10)}` } }))).toEqual([...namesA].sort());
+      expect(await firstNames(await aged.request(USERS, { headers: { authorization: `Bearer ${await signAt(nowSeconds() - 10)}` } }))).toEqual(
+        [...namesA].sort(),
+      );
     } finally {
       await aged.close();
     }
   });
 
-  it('a valid token with a tenant_id claim and no header is served that tenant\'s data', async () => {
+  it("a valid token with a tenant_id claim and no header is served that tenant's data", async () => {
     expect(await firstNames(await call(await sign({ tenant_id: tenantA })))).toEqual([...namesA].sort());
   });
 
@@ -230,7 +243,7 @@ describe('AUTH_MODE=jwt with an HS256 secret', () => {
     await expectError(await call(await sign({ tenant_id: tenantA }), { 'x-tenant-id': tenantB }), 403, 'tenant_mismatch');
   });
 
-  it('a token for tenant A cannot read or write tenant B\'s rows whatever header it sends', async () => {
+  it("a token for tenant A cannot read or write tenant B's rows whatever header it sends", async () => {
     const token = await sign({ tenant_id: tenantA });
     for (const header of [{}, { 'x-tenant-id': tenantA }] as Record<string, string>[]) {
       const names = await firstNames(await call(token, header));
@@ -242,11 +255,15 @@ describe('AUTH_MODE=jwt with an HS256 secret', () => {
     await expectError(await call(token, { 'x-tenant-id': 'not-a-uuid' }), 400, 'invalid_tenant_id');
 
     const before = await gw.db.admin`SELECT 1 FROM ${gw.usersOf(tenantB)} WHERE tenant_id = ${tenantB}`;
-    await expectError(await call(token, { 'x-tenant-id': tenantB }, jwt, { method: 'POST', json: { first_name: 'Mallory', last_name: 'M' } }), 403, 'tenant_mismatch');
+    await expectError(
+      await call(token, { 'x-tenant-id': tenantB }, jwt, { method: 'POST', json: { first_name: 'Mallory', last_name: 'M' } }),
+      403,
+      'tenant_mismatch',
+    );
     expect(await gw.db.admin`SELECT 1 FROM ${gw.usersOf(tenantB)} WHERE tenant_id = ${tenantB}`).toHaveLength(before.length);
   });
 
-  it('a POST with A\'s token and no header stores the row under tenant A', async () => {
+  it("a POST with A's token and no header stores the row under tenant A", async () => {
     const res = await call(await sign({ tenant_id: tenantA }), {}, jwt, { method: 'POST', json: { first_name: 'Tokened', last_name: 'Writer' } });
     expect(res.status, await res.clone().text()).toBe(201);
     const { id } = (await res.json()) as { id: string };
@@ -255,7 +272,12 @@ describe('AUTH_MODE=jwt with an HS256 secret', () => {
   });
 
   it('a missing token gets 401 with WWW-Authenticate: Bearer', async () => {
-    for (const headers of [{ 'x-tenant-id': tenantA }, {}, { authorization: 'Basic dXNlcjpwYXNz', 'x-tenant-id': tenantA }, { authorization: 'Bearer', 'x-tenant-id': tenantA }]) {
+    for (const headers of [
+      { 'x-tenant-id': tenantA },
+      {},
+      { authorization: 'Basic dXNlcjpwYXNz', 'x-tenant-id': tenantA },
+      { authorization: 'Bearer', 'x-tenant-id': tenantA },
+    ]) {
       const res = await jwt.request(USERS, { headers });
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
       await expectError(res, 401, 'unauthorized');

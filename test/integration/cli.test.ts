@@ -8,7 +8,6 @@ const RUN_TIMEOUT_MS = 30_000;
 const ROLE_NAME = /^t_[0-9a-f]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-
 let db: TestDatabase;
 let credentialsKey: string;
 let adminJwtSecret: string;
@@ -156,16 +155,13 @@ describe('usage errors', () => {
     [['tenant', 'create']],
     [['tenant', 'list', '--page-size', 'abc']],
     [['token', 'admin', '--ttl', '0']],
-  ])(
-    'cli %j exits 2 and prints the usage text',
-    async (args) => {
-      const result = await cli(args);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain('usage: npm run cli -- <command>');
-      expect(result.stderr).toContain('tenant create <name>');
-      expect(result.stdout).toBe('');
-    },
-  );
+  ])('cli %j exits 2 and prints the usage text', async (args) => {
+    const result = await cli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('usage: npm run cli -- <command>');
+    expect(result.stderr).toContain('tenant create <name>');
+    expect(result.stdout).toBe('');
+  });
 });
 
 describe('token admin', () => {
@@ -208,8 +204,7 @@ describe('migrate', () => {
     const fresh = await createTestDatabase();
     try {
       const env = cliEnv({ DATABASE_URL: fresh.url });
-      const tenantsTable = async (): Promise<unknown> =>
-        (await fresh.admin`SELECT to_regclass('public.tenants') AS t`)[0]?.t;
+      const tenantsTable = async (): Promise<unknown> => (await fresh.admin`SELECT to_regclass('public.tenants') AS t`)[0]?.t;
       expect(await tenantsTable()).toBeNull();
 
       const first = await cli(['migrate'], env);

@@ -69,10 +69,14 @@ describe('the global connection budget', () => {
     expect(gw.gateway.registry.stats().dedicatedOpen).toBe(2);
     for (let i = 0; i < 10; i++) expect((await listUsers(gw, c.id)).status).toBe(200);
     await waitFor(() => gw.gateway.registry.stats().created === 3, 5_000, 'c to be promoted');
-    await waitFor(async () => {
-      const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = ${a.db_user}`;
-      return row?.n === 0;
-    }, 5_000, "a's connections to close");
+    await waitFor(
+      async () => {
+        const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = ${a.db_user}`;
+        return row?.n === 0;
+      },
+      5_000,
+      "a's connections to close",
+    );
     const [bRow] = await gw.db.admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = ${b.db_user}`;
     expect(bRow?.n).toBeGreaterThan(0);
     // c was promoted at ~10 req/s, so its pool is sized for that: one connection.
@@ -121,7 +125,7 @@ describe('waiting for a connection', () => {
     expect((await blocked).status).toBe(200);
   });
 
-  it("gives one tenant at most its share of the queue; other tenants still get a place", async () => {
+  it('gives one tenant at most its share of the queue; other tenants still get a place', async () => {
     const gw = await gateway({
       pool: { maxConnectionsTotal: 9, sharedPoolMax: 1, promoteRps: 1_000_000, pipelineDepth: 1 },
       queue: { timeoutMs: 5_000, maxWaiting: 6, maxWaitingPerTenant: 2 },
@@ -185,9 +189,11 @@ describe('fairness under a flood', () => {
     );
     await waitFor(() => floodStatuses.length > 100, 10_000, 'the flood to be under way');
     const otherStatuses: number[] = [];
-    await Promise.all(others.map(async (t) => {
-      for (let i = 0; i < 10; i++) otherStatuses.push((await listUsers(gw, t.id)).status);
-    }));
+    await Promise.all(
+      others.map(async (t) => {
+        for (let i = 0; i < 10; i++) otherStatuses.push((await listUsers(gw, t.id)).status);
+      }),
+    );
     flooding = false;
     await flood;
     expect(otherStatuses).toEqual(Array(50).fill(200));

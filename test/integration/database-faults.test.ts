@@ -32,7 +32,6 @@ let base: TestGateway;
 let gw: TestGateway;
 const peers: TestGateway[] = [];
 
-
 async function startPostgres(): Promise<string> {
   server = await startPostgresServer({ dataDir, port, superuserPassword: password, database: 'faults' });
   return server.url;
@@ -148,93 +147,109 @@ async function tenantsOnBothPaths(): Promise<{ shared: string; dedicated: string
 }
 
 describe('while PostgreSQL is stopped', () => {
-  it('requests get 503 with Retry-After well within CONNECT_TIMEOUT, readiness fails, and both paths recover after a restart', { timeout: 45_000 }, async () => {
-    const { shared, dedicated } = await tenantsOnBothPaths();
-    const uncached = (await gw.createTenant()).id; // never requested: needs the catalog
+  it(
+    'requests get 503 with Retry-After well within CONNECT_TIMEOUT, readiness fails, and both paths recover after a restart',
+    { timeout: 45_000 },
+    async () => {
+      const { shared, dedicated } = await tenantsOnBothPaths();
+      const uncached = (await gw.createTenant()).id; // never requested: needs the catalog
 
-    await stopPostgres();
-    const down = await Promise.all([
-      users(gw, shared),
-      users(gw, dedicated),
-      users(gw, uncached),
-      call(gw, '/health/ready'),
-    ]);
-    const [onShared, onDedicated, onCatalog, ready] = down;
-    expectUnavailable(onShared as Outcome, 'shared path');
-    expect(onShared?.code).toBe('database_unavailable');
-    expectUnavailable(onDedicated as Outcome, 'dedicated path');
-    expect(onDedicated?.code).toBe('database_unavailable');
-    expectUnavailable(onCatalog as Outcome, 'catalog look-up');
-    expectUnavailable(ready as Outcome, 'readiness');
-    expect(ready?.code).toBe('not_ready');
-    for (const outcome of down) expect(outcome.ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 + 1500);
-    // Admin routes too: a database fault is a 503 there, never a 500.
-    const adminDown = await gw.request('/v1/admin/tenants', { headers: { authorization: `Bearer ${gw.adminToken}` } });
-    expect(adminDown.status).toBe(503);
-    await adminDown.arrayBuffer();
+      await stopPostgres();
+      const down = await Promise.all([users(gw, shared), users(gw, dedicated), users(gw, uncached), call(gw, '/health/ready')]);
+      const [onShared, onDedicated, onCatalog, ready] = down;
+      expectUnavailable(onShared as Outcome, 'shared path');
+      expect(onShared?.code).toBe('database_unavailable');
+      expectUnavailable(onDedicated as Outcome, 'dedicated path');
+      expect(onDedicated?.code).toBe('database_unavailable');
+      expectUnavailable(onCatalog as Outcome, 'catalog look-up');
+      expectUnavailable(ready as Outcome, 'readiness');
+      expect(ready?.code).toBe('not_ready');
+      for (const outcome of down) expect(outcome.ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 + 1500);
+      // Admin routes too: a database fault is a 503 there, never a 500.
+      const adminDown = await gw.request('/v1/admin/tenants', { headers: { authorization: `Bearer ${gw.adminToken}` } });
+      expect(adminDown.status).toBe(503);
+      await adminDown.arrayBuffer();
 
-    await startPostgres();
-    await recovers(() => users(gw, shared), 'the shared path to recover');
-    await recovers(() => users(gw, dedicated), 'the dedicated path to recover');
-    await recovers(() => users(gw, uncached), 'catalog look-ups to recover');
-    await recovers(() => call(gw, '/health/ready'), 'readiness to recover');
-    // Still on its own pool: the pool survived the outage and reconnected.
-    const before = gw.gateway.registry.stats();
-    expect(before.dedicatedOpen).toBe(1);
-    expect((await users(gw, dedicated)).status).toBe(200);
-    expect(gw.gateway.registry.stats()).toMatchObject({ servedDedicated: before.servedDedicated + 1, servedShared: before.servedShared });
-    await waitFor(() => gw.gateway.listener.listening(), RECOVERY_MS, 'the change listener to reconnect');
-  });
+      await startPostgres();
+      await recovers(() => users(gw, shared), 'the shared path to recover');
+      await recovers(() => users(gw, dedicated), 'the dedicated path to recover');
+      await recovers(() => users(gw, uncached), 'catalog look-ups to recover');
+      await recovers(() => call(gw, '/health/ready'), 'readiness to recover');
+      // Still on its own pool: the pool survived the outage and reconnected.
+      const before = gw.gateway.registry.stats();
+      expect(before.dedicatedOpen).toBe(1);
+      expect((await users(gw, dedicated)).status).toBe(200);
+      expect(gw.gateway.registry.stats()).toMatchObject({ servedDedicated: before.servedDedicated + 1, servedShared: before.servedShared });
+      await waitFor(() => gw.gateway.listener.listening(), RECOVERY_MS, 'the change listener to reconnect');
+    },
+  );
 });
 
 describe('under load', () => {
-  it('while PostgreSQL stops and restarts, every answer is 200 or 503 with Retry-After, none hangs, and all succeed after recovery', { timeout: 60_000 }, async () => {
-    const { shared, dedicated } = await tenantsOnBothPaths();
-    const outcomes: Outcome[] = [];
-    let stop = false;
-    const worker = async (tenantId: string): Promise<void> => {
-      // Bounded: stops on the flag, or after this many requests whatever happens.
-      for (let i = 0; i < 5_000 && !stop; i++) {
-        const outcome = await users(gw, tenantId);
-        outcomes.push(outcome);
-        // Pacing while failing fast, so 20 clients do not starve the restarting server of CPU.
-        if (outcome.status !== 200) await new Promise((r) => setTimeout(r, 20));
+  it(
+    'while PostgreSQL stops and restarts, every answer is 200 or 503 with Retry-After, none hangs, and all succeed after recovery',
+    { timeout: 60_000 },
+    async () => {
+      const { shared, dedicated } = await tenantsOnBothPaths();
+      const outcomes: Outcome[] = [];
+      let stop = false;
+      const worker = async (tenantId: string): Promise<void> => {
+        // Bounded: stops on the flag, or after this many requests whatever happens.
+        for (let i = 0; i < 5_000 && !stop; i++) {
+          const outcome = await users(gw, tenantId);
+          outcomes.push(outcome);
+          // Pacing while failing fast, so 20 clients do not starve the restarting server of CPU.
+          if (outcome.status !== 200) await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      const workers = Array.from({ length: 20 }, (_, i) => worker(i % 2 === 0 ? shared : dedicated));
+      let recoveredAt = Number.POSITIVE_INFINITY;
+      try {
+        await waitFor(() => outcomes.length >= 100, 10_000, 'load to build up');
+        await stopPostgres();
+        const downAt = Date.now();
+        await waitFor(() => outcomes.some((o) => o.startedAt > downAt && o.status === 503), 10_000, 'requests to fail while down');
+        await startPostgres();
+        const upAt = Date.now();
+        await waitFor(
+          () => [shared, dedicated].every((id) => outcomes.some((o) => o.tenantId === id && o.startedAt > upAt && o.status === 200)),
+          RECOVERY_MS,
+          'requests to succeed again',
+        );
+        recoveredAt = Date.now();
+        await waitFor(() => outcomes.filter((o) => o.startedAt > recoveredAt + 500).length >= 200, 10_000, 'load after recovery');
+      } finally {
+        stop = true;
+        await Promise.all(workers);
       }
-    };
-    const workers = Array.from({ length: 20 }, (_, i) => worker(i % 2 === 0 ? shared : dedicated));
-    let recoveredAt = Number.POSITIVE_INFINITY;
-    try {
-      await waitFor(() => outcomes.length >= 100, 10_000, 'load to build up');
-      await stopPostgres();
-      const downAt = Date.now();
-      await waitFor(() => outcomes.some((o) => o.startedAt > downAt && o.status === 503), 10_000, 'requests to fail while down');
-      await startPostgres();
-      const upAt = Date.now();
-      await waitFor(
-        () => [shared, dedicated].every((id) => outcomes.some((o) => o.tenantId === id && o.startedAt > upAt && o.status === 200)),
-        RECOVERY_MS,
-        'requests to succeed again',
-      );
-      recoveredAt = Date.now();
-      await waitFor(() => outcomes.filter((o) => o.startedAt > recoveredAt + 500).length >= 200, 10_000, 'load after recovery');
-    } finally {
-      stop = true;
-      await Promise.all(workers);
-    }
 
-    const statuses = new Map<number, number>();
-    for (const o of outcomes) statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
-    const summary = JSON.stringify([...statuses]);
-    expect(statuses.get(503) ?? 0, summary).toBeGreaterThan(0);
-    // Soft: each is a separate guarantee, and every one broken should be reported.
-    expect.soft(outcomes.filter((o) => o.status !== 0 && o.status !== 200 && o.status !== 503), `never a 500: ${summary}`).toEqual([]);
-    expect.soft(outcomes.filter((o) => o.status === 503 && !/^[1-9]\d*$/.test(o.retryAfter ?? '')), 'Retry-After on every 503').toEqual([]);
-    const late = outcomes.filter((o) => o.status === 0 || o.ms >= ANSWER_WITHIN_MS);
-    expect.soft(late, `answered after ${ANSWER_WITHIN_MS} ms or not within ${REQUEST_BOUND_MS} ms (status 0): ${summary}`).toEqual([]);
-    const afterRecovery = outcomes.filter((o) => o.startedAt > recoveredAt + 500);
-    expect(afterRecovery.length).toBeGreaterThanOrEqual(200);
-    expect(afterRecovery.filter((o) => o.status !== 200), 'after recovery').toEqual([]);
-  });
+      const statuses = new Map<number, number>();
+      for (const o of outcomes) statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
+      const summary = JSON.stringify([...statuses]);
+      expect(statuses.get(503) ?? 0, summary).toBeGreaterThan(0);
+      // Soft: each is a separate guarantee, and every one broken should be reported.
+      expect
+        .soft(
+          outcomes.filter((o) => o.status !== 0 && o.status !== 200 && o.status !== 503),
+          `never a 500: ${summary}`,
+        )
+        .toEqual([]);
+      expect
+        .soft(
+          outcomes.filter((o) => o.status === 503 && !/^[1-9]\d*$/.test(o.retryAfter ?? '')),
+          'Retry-After on every 503',
+        )
+        .toEqual([]);
+      const late = outcomes.filter((o) => o.status === 0 || o.ms >= ANSWER_WITHIN_MS);
+      expect.soft(late, `answered after ${ANSWER_WITHIN_MS} ms or not within ${REQUEST_BOUND_MS} ms (status 0): ${summary}`).toEqual([]);
+      const afterRecovery = outcomes.filter((o) => o.startedAt > recoveredAt + 500);
+      expect(afterRecovery.length).toBeGreaterThanOrEqual(200);
+      expect(
+        afterRecovery.filter((o) => o.status !== 200),
+        'after recovery',
+      ).toEqual([]);
+    },
+  );
 });
 
 describe('killed backends', () => {
@@ -326,7 +341,10 @@ describe('too many clients', () => {
       for (const r of opened) if (r.status === 'fulfilled') held.push(r.value);
       expect(held.length).toBeGreaterThanOrEqual(free);
 
-      for (const [what, id] of [['shared path', shared], ['dedicated path', dedicated]] as const) {
+      for (const [what, id] of [
+        ['shared path', shared],
+        ['dedicated path', dedicated],
+      ] as const) {
         const outcome = await users(gw, id);
         expectUnavailable(outcome, what);
         expect(outcome.code).toBe('database_unavailable');

@@ -71,7 +71,10 @@ if (CHROMIUM === undefined) {
 
     it('lists every documented route', async () => {
       const shown = await page.$$eval('.opblock', (blocks) =>
-        blocks.map((b) => `${b.querySelector('.opblock-summary-method')?.textContent ?? ''} ${b.querySelector('.opblock-summary-path')?.getAttribute('data-path') ?? ''}`),
+        blocks.map(
+          (b) =>
+            `${b.querySelector('.opblock-summary-method')?.textContent ?? ''} ${b.querySelector('.opblock-summary-path')?.getAttribute('data-path') ?? ''}`,
+        ),
       );
       const documented = OPERATIONS.map((op) => `${op.method.toUpperCase()} ${op.path}`);
       expect([...shown].sort()).toEqual([...documented].sort());

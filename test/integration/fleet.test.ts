@@ -198,16 +198,10 @@ describe('changes made through instance A reach instance B', () => {
     expect(await statusOf(b, t.id)).toBe(200);
 
     await a.db.admin`UPDATE tenants SET status = 'suspended' WHERE id = ${t.id}`;
-    await Promise.all([
-      answers(a, t.id, 403, 1000, 'A to see the SQL suspension'),
-      answers(b, t.id, 403, 1000, 'B to see the SQL suspension'),
-    ]);
+    await Promise.all([answers(a, t.id, 403, 1000, 'A to see the SQL suspension'), answers(b, t.id, 403, 1000, 'B to see the SQL suspension')]);
 
     await a.db.admin`UPDATE tenants SET status = 'active' WHERE id = ${t.id}`;
-    await Promise.all([
-      answers(a, t.id, 200, 1000, 'A to see the SQL resumption'),
-      answers(b, t.id, 200, 1000, 'B to see the SQL resumption'),
-    ]);
+    await Promise.all([answers(a, t.id, 200, 1000, 'A to see the SQL resumption'), answers(b, t.id, 200, 1000, 'B to see the SQL resumption')]);
   });
 });
 
@@ -308,7 +302,7 @@ async function connectAsTenant(tenantId: string): Promise<postgres.Sql> {
 }
 
 describe('the change feed believes tenant_events, not NOTIFY', () => {
-  it('a role that is not one of the gateway\'s cannot connect to the catalog database; a tenant role can', async () => {
+  it("a role that is not one of the gateway's cannot connect to the catalog database; a tenant role can", async () => {
     const outsider = `outsider_${randomUUID().replaceAll('-', '')}`;
     const password = randomUUID();
     await a.db.admin.unsafe(`CREATE ROLE ${outsider} LOGIN PASSWORD '${password}'`);
@@ -399,7 +393,7 @@ describe('the change feed believes tenant_events, not NOTIFY', () => {
   });
 });
 
-describe('a tenant\'s placement is followed by every instance', () => {
+describe("a tenant's placement is followed by every instance", () => {
   it('moving a tenant to a server B does not know makes B close its pool and answer 503 within 1 s; moving it back serves it again', async () => {
     await bothListening();
     const t = await a.createTenant();
@@ -415,9 +409,6 @@ describe('a tenant\'s placement is followed by every instance', () => {
     await waitFor(async () => (await dedicatedPids(t.db_user)).length === 0, 1000, "B's dedicated pool to close");
 
     await a.db.admin`UPDATE tenants SET server = 'main' WHERE id = ${t.id}`;
-    await Promise.all([
-      answers(a, t.id, 200, 1000, 'A to serve the tenant again'),
-      answers(b, t.id, 200, 1000, 'B to serve the tenant again'),
-    ]);
+    await Promise.all([answers(a, t.id, 200, 1000, 'A to serve the tenant again'), answers(b, t.id, 200, 1000, 'B to serve the tenant again')]);
   });
 });

@@ -18,7 +18,10 @@ interface ErrorJson {
 function appFor(catalog: Sql, readyTimeoutMs?: number): Hono {
   const app = new Hono();
   app.onError(createErrorHandler(createLogger('silent')));
-  app.route('/', healthRoutes(catalog, () => false, readyTimeoutMs));
+  app.route(
+    '/',
+    healthRoutes(catalog, () => false, readyTimeoutMs),
+  );
   return app;
 }
 

@@ -41,7 +41,9 @@ async function count(tenantId: string, first: string): Promise<number> {
 /** The tenant's key records, read as the superuser: the shared table or the tenant schema's own. */
 async function records(tenantId: string): Promise<{ key: string; tenant_id: string }[]> {
   const table = gw.usersTableName(tenantId).replace(/users$/, 'idempotency_keys');
-  return gw.db.admin.unsafe(`SELECT key, tenant_id FROM ${table} WHERE tenant_id = $1 ORDER BY key`, [tenantId]) as unknown as Promise<{ key: string; tenant_id: string }[]>;
+  return gw.db.admin.unsafe(`SELECT key, tenant_id FROM ${table} WHERE tenant_id = $1 ORDER BY key`, [tenantId]) as unknown as Promise<
+    { key: string; tenant_id: string }[]
+  >;
 }
 
 describe.each([
@@ -64,7 +66,11 @@ describe.each([
     expect(first.status, first.body).toBe(201);
     expect(first.replayed).toBeNull();
     // The same JSON written differently is the same request.
-    const res = await gw.request(USERS, { method: 'POST', headers: { 'x-tenant-id': a, 'idempotency-key': key, 'content-type': 'application/json' }, body: ` { "last_name" : "${model}", "first_name": "Once" } ` });
+    const res = await gw.request(USERS, {
+      method: 'POST',
+      headers: { 'x-tenant-id': a, 'idempotency-key': key, 'content-type': 'application/json' },
+      body: ` { "last_name" : "${model}", "first_name": "Once" } `,
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('idempotency-replayed')).toBe('true');
     expect(await res.text()).toBe(first.body);
@@ -74,7 +80,11 @@ describe.each([
   it('the same key with another body is 422 idempotency_key_reused, and nothing is written', async () => {
     const key = randomUUID();
     expect((await post(a, { first_name: 'Reused', last_name: 'One' }, key)).status).toBe(201);
-    const res = await gw.request(USERS, { method: 'POST', headers: { 'x-tenant-id': a, 'idempotency-key': key }, json: { first_name: 'Reused', last_name: 'Two' } });
+    const res = await gw.request(USERS, {
+      method: 'POST',
+      headers: { 'x-tenant-id': a, 'idempotency-key': key },
+      json: { first_name: 'Reused', last_name: 'Two' },
+    });
     await expectError(res, 422, 'idempotency_key_reused', 'Idempotency-Key');
     expect(await count(a, 'Reused')).toBe(1);
   });
@@ -114,7 +124,11 @@ describe.each([
     expect((await send(a, `${USERS}/${user.id}`, 'PATCH', { last_name: 'Changed' })).status).toBe(200);
     const again = await send(a, `${USERS}/${user.id}`, 'PATCH', { confirmed: true }, key);
     expect(again).toEqual({ status: 200, body: first.body, replayed: 'true' });
-    await expectError(await gw.request(`${USERS}/${user.id}`, { method: 'PATCH', headers: { 'x-tenant-id': a, 'idempotency-key': key }, json: { confirmed: false } }), 422, 'idempotency_key_reused');
+    await expectError(
+      await gw.request(`${USERS}/${user.id}`, { method: 'PATCH', headers: { 'x-tenant-id': a, 'idempotency-key': key }, json: { confirmed: false } }),
+      422,
+      'idempotency_key_reused',
+    );
     // The same key on another user is another request too.
     const other = JSON.parse((await post(a, { first_name: 'Patch', last_name: 'Other' })).body) as { id: string };
     expect((await send(a, `${USERS}/${other.id}`, 'PATCH', { confirmed: true }, key)).status).toBe(422);
@@ -132,7 +146,11 @@ describe.each([
   it("a PATCH with a key on another tenant's user is 404 and records nothing", async () => {
     const victim = JSON.parse((await post(a, { first_name: 'Victim', last_name: 'Keyed' })).body) as { id: string };
     const key = randomUUID();
-    await expectError(await gw.request(`${USERS}/${victim.id}`, { method: 'PATCH', headers: { 'x-tenant-id': b, 'idempotency-key': key }, json: { confirmed: true } }), 404, 'user_not_found');
+    await expectError(
+      await gw.request(`${USERS}/${victim.id}`, { method: 'PATCH', headers: { 'x-tenant-id': b, 'idempotency-key': key }, json: { confirmed: true } }),
+      404,
+      'user_not_found',
+    );
     expect((await records(b)).filter((r) => r.key === key)).toEqual([]);
     expect(JSON.parse((await send(a, `${USERS}/${victim.id}`, 'GET', undefined)).body)).toMatchObject({ confirmed: false });
   });
@@ -160,7 +178,11 @@ describe('the header', () => {
   });
 
   it.each(['', 'has space', 'x'.repeat(256), 'naïve'])('%j is 400 invalid_idempotency_key, before any write', async (key) => {
-    const res = await fetch(gw.url + USERS, { method: 'POST', headers: { 'x-tenant-id': tenant, 'idempotency-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ first_name: 'Bad', last_name: 'Key' }) }).catch(() => undefined);
+    const res = await fetch(gw.url + USERS, {
+      method: 'POST',
+      headers: { 'x-tenant-id': tenant, 'idempotency-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ first_name: 'Bad', last_name: 'Key' }),
+    }).catch(() => undefined);
     // fetch itself refuses header values it cannot send (non-Latin-1).
     if (res === undefined) return;
     await expectError(res, 400, 'invalid_idempotency_key', 'Idempotency-Key');
@@ -193,7 +215,11 @@ describe('with SHARED_SCOPE_MODE=transaction (BEGIN; SET LOCAL …; statement; C
     const key = randomUUID();
     const answers = await Promise.all(
       Array.from({ length: 20 }, async () => {
-        const res = await tx.request(USERS, { method: 'POST', headers: { 'x-tenant-id': tenant, 'idempotency-key': key }, json: { first_name: 'InTx', last_name: model } });
+        const res = await tx.request(USERS, {
+          method: 'POST',
+          headers: { 'x-tenant-id': tenant, 'idempotency-key': key },
+          json: { first_name: 'InTx', last_name: model },
+        });
         return { status: res.status, body: await res.text() };
       }),
     );

@@ -26,7 +26,11 @@ beforeAll(async () => {
   gw = await startTestGateway({ pool: { promoteRps: 1_000_000 } });
   a = await gw.createTenant();
   b = await gw.createTenant();
-  for (const [first, last] of [['Alice', 'Anders'], ['Albert', 'Ames'], ['Zed', 'Secret']]) {
+  for (const [first, last] of [
+    ['Alice', 'Anders'],
+    ['Albert', 'Ames'],
+    ['Zed', 'Secret'],
+  ]) {
     const res = await gw.request('/v1/internal/users', {
       method: 'POST',
       headers: { 'x-tenant-id': a.id },
@@ -65,8 +69,7 @@ const QUERIES = [
 // Both ways a request can be served: the shared authenticator pool (every tenant starts there) and the
 // tenant's dedicated own-role pool (hot tenants). Isolation must hold on each.
 describe.each(['shared', 'dedicated'] as const)('through the API on the %s pool', (path) => {
-  const servedBy = (): number =>
-    path === 'shared' ? gw.gateway.registry.stats().servedShared : gw.gateway.registry.stats().servedDedicated;
+  const servedBy = (): number => (path === 'shared' ? gw.gateway.registry.stats().servedShared : gw.gateway.registry.stats().servedDedicated);
   let servedBefore = 0;
 
   beforeAll(async () => {
@@ -115,10 +118,12 @@ describe("on tenant B's own pool", () => {
 
   it('cannot switch row security off to see more', async () => {
     await expect(
-      onPoolOf(b.id, (sql) => sql.begin(async (tx) => {
-        await tx`SET LOCAL row_security = off`;
-        return tx`SELECT * FROM ${tx.unsafe(gw.usersTableName(b.id))}`;
-      })),
+      onPoolOf(b.id, (sql) =>
+        sql.begin(async (tx) => {
+          await tx`SET LOCAL row_security = off`;
+          return tx`SELECT * FROM ${tx.unsafe(gw.usersTableName(b.id))}`;
+        }),
+      ),
     ).rejects.toMatchObject({ code: '42501' });
   });
 
@@ -135,14 +140,17 @@ describe("on tenant B's own pool", () => {
     expect(row?.first_name).toBe('Alice');
   });
 
-  it('cannot INSERT a row into A: a row naming A is refused, one naming no tenant becomes B\'s', async () => {
+  it("cannot INSERT a row into A: a row naming A is refused, one naming no tenant becomes B's", async () => {
     await expect(
       onPoolOf(b.id, (sql) => sql`INSERT INTO ${sql.unsafe(gw.usersTableName(b.id))} (tenant_id, first_name, last_name) VALUES (${a.id}, 'Mallory', 'M')`),
     ).rejects.toBeDefined();
     const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(count?.n).toBe(3);
-    const [row] = await onPoolOf(b.id, (sql) => sql`
-      INSERT INTO ${sql.unsafe(gw.usersTableName(b.id))} (first_name, last_name) VALUES ('Mallory', 'M') RETURNING tenant_id`);
+    const [row] = await onPoolOf(
+      b.id,
+      (sql) => sql`
+      INSERT INTO ${sql.unsafe(gw.usersTableName(b.id))} (first_name, last_name) VALUES ('Mallory', 'M') RETURNING tenant_id`,
+    );
     expect(row?.tenant_id).toBe(b.id);
     await gw.db.admin`DELETE FROM ${gw.usersOf(b.id)} WHERE first_name = 'Mallory'`;
   });
@@ -176,15 +184,11 @@ describe("on tenant B's own pool", () => {
   it('cannot create objects: tables, temporary tables, functions', async () => {
     await expect(onPoolOf(b.id, (sql) => sql`CREATE TABLE mine (x int)`)).rejects.toMatchObject({ code: '42501' });
     await expect(onPoolOf(b.id, (sql) => sql`CREATE TEMP TABLE mine (x int)`)).rejects.toMatchObject({ code: '42501' });
-    await expect(
-      onPoolOf(b.id, (sql) => sql`CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'`),
-    ).rejects.toMatchObject({ code: '42501' });
+    await expect(onPoolOf(b.id, (sql) => sql`CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'`)).rejects.toMatchObject({ code: '42501' });
   });
 
   it('cannot use the role-management functions of the gateway', async () => {
-    await expect(
-      onPoolOf(b.id, (sql) => sql`SELECT public.tenantgate_set_role_password(${a.db_user}, 'x')`),
-    ).rejects.toMatchObject({ code: '42501' });
+    await expect(onPoolOf(b.id, (sql) => sql`SELECT public.tenantgate_set_role_password(${a.db_user}, 'x')`)).rejects.toMatchObject({ code: '42501' });
   });
 
   it("can delete only its own rows: a DELETE aimed at A's rows removes none", async () => {

@@ -35,19 +35,22 @@ afterAll(async () => {
   await gw?.close();
 });
 
-const insert = (tenantId: string, name: string): StatementBuilder =>
-  createUserStatement({ tenantId, checkContext: true }, { firstName: name, lastName: 'L' });
+const insert = (tenantId: string, name: string): StatementBuilder => createUserStatement({ tenantId, checkContext: true }, { firstName: name, lastName: 'L' });
 
 /** Waits until `application_name`'s backend runs a statement matching `like`, then terminates it. */
 async function terminateWhileRunning(applicationName: string, like: string): Promise<void> {
   let pid: number | undefined;
-  await waitFor(async () => {
-    const [row] = await gw.db.admin`
+  await waitFor(
+    async () => {
+      const [row] = await gw.db.admin`
       SELECT pid FROM pg_stat_activity
       WHERE datname = current_database() AND application_name = ${applicationName} AND state = 'active' AND query LIKE ${like}`;
-    pid = row?.pid as number | undefined;
-    return pid !== undefined;
-  }, 5000, `a ${applicationName} backend running ${like}`);
+      pid = row?.pid as number | undefined;
+      return pid !== undefined;
+    },
+    5000,
+    `a ${applicationName} backend running ${like}`,
+  );
   await gw.db.admin`SELECT pg_terminate_backend(${pid as number})`;
 }
 
@@ -60,7 +63,15 @@ describe('the shared pool when its session is lost under queued statements', () 
   let single: SharedPool;
   beforeAll(async () => {
     const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
-    single = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: rlsModel.sharedScope });
+    single = createSharedPool({
+      databaseUrl: gw.db.url,
+      ...login,
+      max: 1,
+      pipelineDepth: 4,
+      connectTimeoutSeconds: 5,
+      statementTimeoutMs: 30_000,
+      scope: rlsModel.sharedScope,
+    });
   });
   afterAll(async () => {
     await single?.end();
@@ -75,7 +86,10 @@ describe('the shared pool when its session is lost under queued statements', () 
     const slow = { text: `SELECT pg_sleep(0.5) AS ${marker} WHERE public.tenantgate_check_scope($1::uuid)`, params: [a.id] };
     const names = ['queued1', 'queued2', 'queued3'];
     const outcomes = [single.run(a.id, slow), ...names.map((n) => single.run(a.id, renderBound(insert(a.id, n))))].map((p) =>
-      p.then((rows) => ({ ok: true as const, rows }), (err: unknown) => ({ ok: false as const, err })),
+      p.then(
+        (rows) => ({ ok: true as const, rows }),
+        (err: unknown) => ({ ok: false as const, err }),
+      ),
     );
     await terminateWhileRunning('tenantgate-shared', `%${marker}%`);
     const settled = await Promise.all(outcomes);
@@ -117,7 +131,12 @@ describe('createUserBody after a session died in the middle of a result', () => 
   let sql: Sql;
   beforeAll(() => {
     // One connection, as a dedicated pool's: the owner gives the tenant explicitly, as seeding does.
-    sql = postgres(gw.db.url, { max: 1, onnotice: () => {}, backoff: () => 0.05, connection: { application_name: 'tg-lost-rows', DateStyle: 'ISO', TimeZone: 'UTC' } });
+    sql = postgres(gw.db.url, {
+      max: 1,
+      onnotice: () => {},
+      backoff: () => 0.05,
+      connection: { application_name: 'tg-lost-rows', DateStyle: 'ISO', TimeZone: 'UTC' },
+    });
   });
   afterAll(async () => {
     await sql?.end();
@@ -135,10 +154,15 @@ describe('createUserBody after a session died in the middle of a result', () => 
     // (The first, with a parameter, is described before it runs: the second waits in the instance.)
     const described = sql.unsafe('SELECT $1::int AS described', [1], { prepare: true }).catch((e: unknown) => e);
     const carried = sql.unsafe('SELECT $1::int AS carried', [2], { prepare: true }).catch((e: unknown) => e);
-    await waitFor(async () => {
-      const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tg-lost-rows' AND query LIKE '%lost_rows%' AND now() - query_start > interval '150 ms'`;
-      return row?.n === 1;
-    }, 5000, 'the streaming query');
+    await waitFor(
+      async () => {
+        const [row] = await gw.db
+          .admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tg-lost-rows' AND query LIKE '%lost_rows%' AND now() - query_start > interval '150 ms'`;
+        return row?.n === 1;
+      },
+      5000,
+      'the streaming query',
+    );
     await gw.db.admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tg-lost-rows'`;
     await streaming;
     await described;
@@ -146,7 +170,10 @@ describe('createUserBody after a session died in the middle of a result', () => 
     // sending it, and kept the old row count; the patched driver runs it there and answers it.
     expect(await carried).toMatchObject([{ carried: 2 }]);
 
-    const body = JSON.parse(await createUserBody(run, { tenantId: a.id, checkContext: true }, { firstName: 'AfterLoss', lastName: 'L' })) as { id: string; first_name: string };
+    const body = JSON.parse(await createUserBody(run, { tenantId: a.id, checkContext: true }, { firstName: 'AfterLoss', lastName: 'L' })) as {
+      id: string;
+      first_name: string;
+    };
     expect(body.first_name).toBe('AfterLoss');
     const [row] = await gw.db.admin`SELECT first_name FROM users WHERE id = ${body.id}`;
     expect(row?.first_name).toBe('AfterLoss');
@@ -175,7 +202,8 @@ describe('through the API, POSTs on both paths while gateway backends are termin
     const acknowledged = (): number => answers.filter((x) => x.status === 201).length;
     for (let i = 0; i < 8 || (acknowledged() <= 100 && i < 40); i++) {
       await new Promise((r) => setTimeout(r, 500));
-      await gw.db.admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tenantgate%' AND application_name <> 'tenantgate-listener'`;
+      await gw.db
+        .admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tenantgate%' AND application_name <> 'tenantgate-listener'`;
     }
     stop = true;
     await Promise.all(loops);

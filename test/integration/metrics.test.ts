@@ -69,7 +69,10 @@ describe('GET /metrics', () => {
     const exported = [...(await scrape()).matchAll(/^# TYPE (tenantgate_\w+) (\w+)$/gm)]
       .map(([, name, type]) => `${name} ${type}`)
       .filter((m) => !/^tenantgate_(process|nodejs)_/.test(m));
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('## Monitoring')[1]?.split('\n## ')[0] ?? '';
+    const readme =
+      readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+        .split('## Monitoring')[1]
+        ?.split('\n## ')[0] ?? '';
     const documented = [...readme.matchAll(/^\| `(tenantgate_\w+)` \| (\w+) \|/gm)].map(([, name, type]) => `${name} ${type}`);
     expect(documented.sort()).toEqual(exported.sort());
     expect(readme).toContain('`tenantgate_process_*`, `tenantgate_nodejs_*`');

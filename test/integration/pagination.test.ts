@@ -131,8 +131,14 @@ describe('keyset pagination', () => {
     [`cursor=${Buffer.from('[1,"tenant_id","desc","x","ffffffff-ffff-4fff-bfff-ffffffffffff"]').toString('base64url')}`, 'cursor'],
     [`cursor=${Buffer.from('[1,"created_at","desc","yesterday","ffffffff-ffff-4fff-bfff-ffffffffffff"]').toString('base64url')}`, 'cursor'],
     [`cursor=${encodeCursor({ column: 'first_name', direction: 'asc', value: 'N1', id: 'ffffffff-ffff-4fff-bfff-ffffffffffff' })}&page=2`, 'page'],
-    [`cursor=${encodeCursor({ column: 'first_name', direction: 'asc', value: 'N1', id: 'ffffffff-ffff-4fff-bfff-ffffffffffff' })}&sort_column=last_name`, 'sort_column'],
-    [`cursor=${encodeCursor({ column: 'first_name', direction: 'asc', value: 'N1', id: 'ffffffff-ffff-4fff-bfff-ffffffffffff' })}&sort_direction=descending`, 'sort_direction'],
+    [
+      `cursor=${encodeCursor({ column: 'first_name', direction: 'asc', value: 'N1', id: 'ffffffff-ffff-4fff-bfff-ffffffffffff' })}&sort_column=last_name`,
+      'sort_column',
+    ],
+    [
+      `cursor=${encodeCursor({ column: 'first_name', direction: 'asc', value: 'N1', id: 'ffffffff-ffff-4fff-bfff-ffffffffffff' })}&sort_direction=descending`,
+      'sort_direction',
+    ],
     ['count=maybe', 'count'],
   ])('%s is a 400 naming %s', async (query, field) => {
     const { status, body } = await get(a.id, query);

@@ -54,9 +54,11 @@ describe('dedicated pool creation', () => {
     expect(gw.gateway.budget.reserved()).toBe(baseline + 1);
     // Now hundreds of requests a second: the one-connection pool is outgrown.
     const statuses: number[] = [];
-    await Promise.all(Array.from({ length: 50 }, async () => {
-      for (let i = 0; i < 30; i++) statuses.push((await listUsers(gw, t.id)).status);
-    }));
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        for (let i = 0; i < 30; i++) statuses.push((await listUsers(gw, t.id)).status);
+      }),
+    );
     expect(statuses.every((s) => s === 200)).toBe(true);
     await waitFor(() => gw.gateway.registry.stats().created >= 2, 5_000, 'the bigger pool');
     await waitFor(() => gw.gateway.budget.reserved() > baseline + 1, 5_000, 'the bigger reservation');
@@ -143,11 +145,15 @@ describe('dedicated pool eviction', () => {
     const t = await gw.createTenant();
     await dedicated(gw, t.id);
     const slow = gw.gateway.registry.run(t.id, (sql) => sql`SELECT pg_sleep(0.5), 42 AS answer`);
-    await waitFor(async () => {
-      const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM pg_stat_activity
+    await waitFor(
+      async () => {
+        const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM pg_stat_activity
         WHERE usename = ${t.db_user} AND query LIKE '%pg_sleep%' AND state = 'active'`;
-      return row?.n === 1;
-    }, 5_000, 'the slow query to start');
+        return row?.n === 1;
+      },
+      5_000,
+      'the slow query to start',
+    );
     await gw.gateway.registry.evict(t.id);
     await expect(slow).resolves.toMatchObject([{ answer: 42 }]);
     await waitFor(async () => (await backends(gw, t.db_user)) === 0, 10_000, 'connections to close');

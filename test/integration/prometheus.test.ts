@@ -105,14 +105,26 @@ describe.skipIf(missing.length > 0)('a real Prometheus scraping the gateway', ()
       ].join('\n'),
     );
     await promisify(execFile)(promtoolBin as string, ['check', 'config', config]);
-    prometheus = spawn(prometheusBin as string, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    prometheus = spawn(
+      prometheusBin as string,
+      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     prometheus.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await until(async () => (await fetch(`${prometheusUrl}/-/ready`).catch(() => undefined))?.status === 200, 30_000, () => `Prometheus ready (${stderr})`);
+    await until(
+      async () => (await fetch(`${prometheusUrl}/-/ready`).catch(() => undefined))?.status === 200,
+      30_000,
+      () => `Prometheus ready (${stderr})`,
+    );
     // Targets reach the scraper a few seconds after start (discovery updates are batched): the load
     // starts once the first scrape is in, so that every counter's rise is seen.
-    await until(async () => (await query('up{job="tenantgate"} == 1')).length > 0, 30_000, () => `the first scrape (${stderr})`);
+    await until(
+      async () => (await query('up{job="tenantgate"} == 1')).length > 0,
+      30_000,
+      () => `the first scrape (${stderr})`,
+    );
     await putLoad(gw);
   }, 120_000);
 
@@ -239,7 +251,9 @@ async function putLoad(gw: TestGateway): Promise<void> {
     loop(150, async (i) => {
       await get(i % 3 === 0 ? '00000000-0000-4000-8000-000000000000' : quiet2.id);
       if (i % 4 === 0) {
-        await (await gw.request('/v1/internal/users', { method: 'POST', headers: { 'x-tenant-id': quiet2.id }, json: { first_name: 'Ada', last_name: 'Lovelace' } })).arrayBuffer();
+        await (
+          await gw.request('/v1/internal/users', { method: 'POST', headers: { 'x-tenant-id': quiet2.id }, json: { first_name: 'Ada', last_name: 'Lovelace' } })
+        ).arrayBuffer();
       }
     }),
     lockTable(),

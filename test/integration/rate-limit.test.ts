@@ -84,12 +84,16 @@ describe('the gateway-wide limit (rps 2, burst 3)', () => {
     expect(await burst(tenant, 4)).toEqual([200, 200, 200, 429]);
     const limitedAt = Date.now();
     let status = 0;
-    await waitFor(async () => {
-      const res = await users(tenant);
-      await res.arrayBuffer();
-      status = res.status;
-      return status === 200;
-    }, 3000, 'the bucket to refill');
+    await waitFor(
+      async () => {
+        const res = await users(tenant);
+        await res.arrayBuffer();
+        status = res.status;
+        return status === 200;
+      },
+      3000,
+      'the bucket to refill',
+    );
     expect(status).toBe(200);
     // At 2 tokens per second, one token takes about half a second to come back.
     expect(Date.now() - limitedAt).toBeGreaterThanOrEqual(300);
@@ -219,11 +223,13 @@ describe('CLI tenant limit', () => {
     expect(result.stdout.toLowerCase()).not.toContain('password');
     expect(await catalogLimits(tenant)).toEqual({ rps: 5, burst: 7 });
     // Concurrent, so all eight land well within the 200 ms a token takes to come back at 5 per second.
-    const statuses = await Promise.all(Array.from({ length: 8 }, async () => {
-      const res = await users(tenant);
-      await res.arrayBuffer();
-      return res.status;
-    }));
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const res = await users(tenant);
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
     expect(statuses.sort()).toEqual([...Array(7).fill(200), 429]);
   });
 

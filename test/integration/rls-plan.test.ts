@@ -68,9 +68,7 @@ const queries: [string, () => BoundStatement][] = [
 
 type Path = 'dedicated' | 'shared';
 const cases = queries.flatMap(([name, statement]) =>
-  (['dedicated', 'shared'] as Path[]).flatMap((path) =>
-    (['custom plan', 'generic plan'] as const).map((mode) => [name, path, mode, statement] as const),
-  ),
+  (['dedicated', 'shared'] as Path[]).flatMap((path) => (['custom plan', 'generic plan'] as const).map((mode) => [name, path, mode, statement] as const)),
 );
 
 /**

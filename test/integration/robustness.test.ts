@@ -43,34 +43,40 @@ it('evicting a pool returns only once its statements in flight have finished', a
   const t = await gw.createTenant();
   await gw.gateway.registry.run(t.id, (sql) => sql`SELECT 1`);
   let finished = false;
-  const slow = gw.gateway.registry.run(t.id, (sql) => sql`SELECT pg_sleep(0.4)`).then(() => {
-    finished = true;
-  });
+  const slow = gw.gateway.registry
+    .run(t.id, (sql) => sql`SELECT pg_sleep(0.4)`)
+    .then(() => {
+      finished = true;
+    });
   await waitFor(() => gw.gateway.registry.stats().dedicatedInUse === 1, 5_000, 'the slow statement to start');
   await gw.gateway.registry.evict(t.id);
   expect(finished).toBe(true);
   await slow;
 });
 
-it('a dedicated pool whose connection stops answering is dropped at the first missed deadline; the tenant is served on the shared pool', { timeout: 30_000 }, async () => {
-  const gw = await gateway({ pool: { promoteRps: 1_000_000, maxPerTenant: 1, connectTimeoutSeconds: 1, queryTimeoutMs: 1000 } });
-  const t = await gw.createTenant();
-  await gw.gateway.registry.run(t.id, (sql) => sql`SELECT 1`);
-  const [backend] = await gw.db.admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE usename = ${t.db_user}`;
-  expect(backend).toBeDefined();
-  const pid = backend?.pid as number;
-  // A backend that neither answers nor fails (a hung server process, a half-open network path):
-  // statement_timeout cannot fire in a stopped process, so only the gateway's deadline ends the wait.
-  process.kill(pid, 'SIGSTOP');
-  try {
-    const stuck = await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': t.id } });
-    expect(stuck.status).toBe(503);
-    expect(((await stuck.json()) as { error: { code: string } }).error.code).toBe('database_timeout');
-    expect(gw.gateway.registry.stats().dedicatedOpen).toBe(0);
-    const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': t.id } })).status);
-    expect(statuses).toEqual([200, 200, 200, 200, 200]);
-  } finally {
-    process.kill(pid, 'SIGCONT');
-  }
-});
+it(
+  'a dedicated pool whose connection stops answering is dropped at the first missed deadline; the tenant is served on the shared pool',
+  { timeout: 30_000 },
+  async () => {
+    const gw = await gateway({ pool: { promoteRps: 1_000_000, maxPerTenant: 1, connectTimeoutSeconds: 1, queryTimeoutMs: 1000 } });
+    const t = await gw.createTenant();
+    await gw.gateway.registry.run(t.id, (sql) => sql`SELECT 1`);
+    const [backend] = await gw.db.admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE usename = ${t.db_user}`;
+    expect(backend).toBeDefined();
+    const pid = backend?.pid as number;
+    // A backend that neither answers nor fails (a hung server process, a half-open network path):
+    // statement_timeout cannot fire in a stopped process, so only the gateway's deadline ends the wait.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const stuck = await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': t.id } });
+      expect(stuck.status).toBe(503);
+      expect(((await stuck.json()) as { error: { code: string } }).error.code).toBe('database_timeout');
+      expect(gw.gateway.registry.stats().dedicatedOpen).toBe(0);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await gw.request('/v1/internal/users', { headers: { 'x-tenant-id': t.id } })).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  },
+);

@@ -42,12 +42,24 @@ beforeAll(async () => {
   a = await gw.createTenant(undefined, 'schema');
   b = await gw.createTenant(undefined, 'schema');
   r = await gw.createTenant(undefined, 'rls');
-  for (const [t, people] of [[a, ['Alice', 'Anna']], [b, ['Bob']], [r, ['Rita']]] as const) {
+  for (const [t, people] of [
+    [a, ['Alice', 'Anna']],
+    [b, ['Bob']],
+    [r, ['Rita']],
+  ] as const) {
     for (const p of people) await create(t.id, p);
   }
   const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
   raw = postgres(gw.db.url, { ...login, max: 1, onnotice: () => {}, fetch_types: false });
-  pool = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting });
+  pool = createSharedPool({
+    databaseUrl: gw.db.url,
+    ...login,
+    max: 1,
+    pipelineDepth: 4,
+    connectTimeoutSeconds: 5,
+    statementTimeoutMs: 30_000,
+    scope: tenantScopeSetting,
+  });
 });
 
 afterAll(async () => {
@@ -90,7 +102,11 @@ describe('schema tenants through the API', () => {
   });
 
   it('rejects an unknown model, naming the field', async () => {
-    const res = await gw.request('/v1/admin/tenants', { method: 'POST', headers: { authorization: `Bearer ${gw.adminToken}` }, json: { name: 'm1', model: 'database' } });
+    const res = await gw.request('/v1/admin/tenants', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.adminToken}` },
+      json: { name: 'm1', model: 'database' },
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('invalid_field');
@@ -108,10 +124,14 @@ describe("on schema tenant B's own pool", () => {
   it("cannot read or write A's schema, not even by a qualified name", async () => {
     const s = `"${schemaOf(a)}"`;
     await expect(asB((sql) => sql.unsafe(`SELECT * FROM ${s}.users`))).rejects.toMatchObject({ code: '42501' });
-    await expect(asB((sql) => sql.unsafe(`INSERT INTO ${s}.users (tenant_id, first_name, last_name) VALUES ('${a.id}', 'x', 'y')`))).rejects.toMatchObject({ code: '42501' });
+    await expect(asB((sql) => sql.unsafe(`INSERT INTO ${s}.users (tenant_id, first_name, last_name) VALUES ('${a.id}', 'x', 'y')`))).rejects.toMatchObject({
+      code: '42501',
+    });
     // Without USAGE the schema is skipped by name look-up: not even its tables' names resolve (42P01,
     // which the pool reads as "the tenant's data is gone", asks the catalog, and answers tenant_changed).
-    await expect(asB((sql) => sql.begin((tx) => tx.unsafe(`SET LOCAL search_path = ${s}; SELECT * FROM users`)))).rejects.toMatchObject({ code: 'tenant_changed' });
+    await expect(asB((sql) => sql.begin((tx) => tx.unsafe(`SET LOCAL search_path = ${s}; SELECT * FROM users`)))).rejects.toMatchObject({
+      code: 'tenant_changed',
+    });
   });
 
   it('cannot read the shared users table or the catalog', async () => {
@@ -127,7 +147,10 @@ describe("on schema tenant B's own pool", () => {
       'CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
       `CREATE SCHEMA "${b.db_user}"`,
     ]) {
-      await expect(asB((sql) => sql.unsafe(ddl)), ddl).rejects.toMatchObject({ code: '42501' });
+      await expect(
+        asB((sql) => sql.unsafe(ddl)),
+        ddl,
+      ).rejects.toMatchObject({ code: '42501' });
     }
   });
 
@@ -152,10 +175,15 @@ describe("on schema tenant B's own pool", () => {
 });
 
 describe('the shared role on schema tenants', () => {
-  const listA = renderBound(listUsersStatement({ tenantId: '00000000-0000-0000-0000-000000000000', checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))));
+  const listA = renderBound(
+    listUsersStatement({ tenantId: '00000000-0000-0000-0000-000000000000', checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))),
+  );
 
   it("reads A's rows under A's scope, with A's schema in the text, through the pool", async () => {
-    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))), schemaTables(schemaOf(a)));
+    const st = renderBound(
+      listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))),
+      schemaTables(schemaOf(a)),
+    );
     expect(st.text).toContain(`FROM "${schemaOf(a)}".users`);
     const rows = await pool.run(a.id, st, true);
     expect(rows.map((u) => u.first_name).sort()).toEqual(['Alice', 'Anna']);
@@ -172,7 +200,10 @@ describe('the shared role on schema tenants', () => {
     await raw.unsafe(tenantScopeSetting(b.id, false));
     expect(await raw.unsafe(`SELECT * FROM ${usersOfA}`)).toHaveLength(0);
     // The statement's own check turns the stale scope into an error, which makes the pool re-scope.
-    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))), schemaTables(schemaOf(a)));
+    const st = renderBound(
+      listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))),
+      schemaTables(schemaOf(a)),
+    );
     await expect(raw.unsafe(st.text, st.params)).rejects.toMatchObject({ code: 'TG001' });
   });
 
@@ -195,22 +226,39 @@ describe('statements that name their tables', () => {
       await expect(pool.run(t.id, { ...bare, params: [t.id] }, t === a)).rejects.toMatchObject({ code: '42P01' });
     }
     // The pool is fine afterwards.
-    const st = renderBound(listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))), schemaTables(schemaOf(a)));
+    const st = renderBound(
+      listUsersStatement({ tenantId: a.id, checkContext: true }, parseListParams(new URLSearchParams('page_size=100'))),
+      schemaTables(schemaOf(a)),
+    );
     expect((await pool.run(a.id, st, true)).map((u) => u.first_name).sort()).toEqual(['Alice', 'Anna']);
   });
 
   it('are prepared per tenant, and a connection keeps at most its bound of them', async () => {
     const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
-    const small = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting, preparedPerConnection: 2 });
+    const small = createSharedPool({
+      databaseUrl: gw.db.url,
+      ...login,
+      max: 1,
+      pipelineDepth: 4,
+      connectTimeoutSeconds: 5,
+      statementTimeoutMs: 30_000,
+      scope: tenantScopeSetting,
+      preparedPerConnection: 2,
+    });
     try {
       const params = parseListParams(new URLSearchParams('page_size=100'));
       for (let i = 0; i < 3; i++) {
         for (const t of [a, b, r]) {
           const tables = t === r ? undefined : schemaTables(schemaOf(t));
-          expect((await small.run(t.id, renderBound(listUsersStatement({ tenantId: t.id, checkContext: true }, params), tables), t !== r)).length).toBeGreaterThan(0);
+          expect(
+            (await small.run(t.id, renderBound(listUsersStatement({ tenantId: t.id, checkContext: true }, params), tables), t !== r)).length,
+          ).toBeGreaterThan(0);
         }
       }
-      const [row] = await small.run(a.id, { text: 'SELECT count(*)::int AS n FROM pg_catalog.pg_prepared_statements WHERE public.tenantgate_check_scope($1::uuid)', params: [a.id] });
+      const [row] = await small.run(a.id, {
+        text: 'SELECT count(*)::int AS n FROM pg_catalog.pg_prepared_statements WHERE public.tenantgate_check_scope($1::uuid)',
+        params: [a.id],
+      });
       expect(row?.n).toBeLessThanOrEqual(2);
     } finally {
       await small.end();
@@ -221,13 +269,24 @@ describe('statements that name their tables', () => {
 describe('schema tenants on a shared pool of several connections', () => {
   it('go to their home connection while it has room, so their tables stay cached in one backend', async () => {
     const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
-    const four = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 4, pipelineDepth: 16, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting });
+    const four = createSharedPool({
+      databaseUrl: gw.db.url,
+      ...login,
+      max: 4,
+      pipelineDepth: 16,
+      connectTimeoutSeconds: 5,
+      statementTimeoutMs: 30_000,
+      scope: tenantScopeSetting,
+    });
     try {
       const st = (t: { id: string; db_user: string }): { text: string; params: string[] } => ({
         text: `SELECT pg_backend_pid() AS pid, pg_sleep(0.02) FROM ${schemaTables(schemaOf(t)).users} WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1`,
         params: [t.id],
       });
-      const pids = new Map<string, Set<number>>([[a.id, new Set()], [b.id, new Set()]]);
+      const pids = new Map<string, Set<number>>([
+        [a.id, new Set()],
+        [b.id, new Set()],
+      ]);
       // Concurrent and overlapping: without the affinity they would spread over the idle connections.
       await Promise.all(
         Array.from({ length: 12 }, async (_, i) => {
@@ -245,9 +304,20 @@ describe('schema tenants on a shared pool of several connections', () => {
   it('never leave their two homes, even when both are full and other connections idle', async () => {
     const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
     // Depth 1: a tenant's third concurrent statement finds both homes busy and queues at one of them.
-    const four = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 4, pipelineDepth: 1, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: tenantScopeSetting });
+    const four = createSharedPool({
+      databaseUrl: gw.db.url,
+      ...login,
+      max: 4,
+      pipelineDepth: 1,
+      connectTimeoutSeconds: 5,
+      statementTimeoutMs: 30_000,
+      scope: tenantScopeSetting,
+    });
     try {
-      const st = { text: `SELECT pg_backend_pid() AS pid, pg_sleep(0.05) FROM ${schemaTables(schemaOf(a)).users} WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1`, params: [a.id] };
+      const st = {
+        text: `SELECT pg_backend_pid() AS pid, pg_sleep(0.05) FROM ${schemaTables(schemaOf(a)).users} WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1`,
+        params: [a.id],
+      };
       const pids = new Set<number>();
       await Promise.all(
         Array.from({ length: 8 }, async () => {
@@ -258,7 +328,10 @@ describe('schema tenants on a shared pool of several connections', () => {
       expect(pids.size).toBe(2);
       // A row-model tenant (one statement text for all) spreads over idle connections as before.
       const spread = new Set<number>();
-      const rr = { text: 'SELECT pg_backend_pid() AS pid, pg_sleep(0.05) FROM public.users WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1', params: [r.id] };
+      const rr = {
+        text: 'SELECT pg_backend_pid() AS pid, pg_sleep(0.05) FROM public.users WHERE public.tenantgate_check_scope($1::uuid) LIMIT 1',
+        params: [r.id],
+      };
       await Promise.all(
         Array.from({ length: 8 }, async () => {
           for (const row of await four.run(r.id, rr)) spread.add(row.pid as number);

@@ -114,10 +114,7 @@ async function lifecycle(): Promise<void> {
   echoed.spaces = (await expectStatus(tenantCall(tenantA.id, { headers: { 'x-request-id': 'abc 123' } }), 200)).headers.get('x-request-id');
   echoed.injection = (await expectStatus(tenantCall(tenantA.id, { headers: { 'x-request-id': '"},"level":60,"x":"' } }), 200)).headers.get('x-request-id');
   // Credentials sent where they do not belong, and canaries in cookies, bodies and query strings.
-  await expectStatus(
-    tenantCall(tenantB.id, { headers: { authorization: `Bearer ${gw.adminToken}`, cookie: `session=${CANARY}` } }, `?search=${CANARY}`),
-    200,
-  );
+  await expectStatus(tenantCall(tenantB.id, { headers: { authorization: `Bearer ${gw.adminToken}`, cookie: `session=${CANARY}` } }, `?search=${CANARY}`), 200);
 
   // Bad requests.
   const wrongSecretToken = await new SignJWT({ role: 'admin' })
@@ -173,12 +170,16 @@ async function lifecycle(): Promise<void> {
   // A's dedicated connection is killed mid-query: a PostgreSQL error becomes 503 database_unavailable.
   const blockedA = tenantCall(tenantA.id);
   let pid: number | undefined;
-  await waitFor(async () => {
-    const rows = await gw.db.admin<{ pid: number }[]>`
+  await waitFor(
+    async () => {
+      const rows = await gw.db.admin<{ pid: number }[]>`
       SELECT pid FROM pg_stat_activity WHERE usename = ${tenantA.db_user} AND wait_event_type = 'Lock'`;
-    pid = rows[0]?.pid;
-    return pid !== undefined;
-  }, 5_000, "A's query to wait on the lock");
+      pid = rows[0]?.pid;
+      return pid !== undefined;
+    },
+    5_000,
+    "A's query to wait on the lock",
+  );
   await gw.db.admin`SELECT pg_terminate_backend(${pid as number})`;
   const killed = await blockedA;
   await release();
@@ -203,7 +204,11 @@ async function lifecycle(): Promise<void> {
 }
 
 function parsed(): LogLine[] {
-  return captured.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine);
+  return captured
+    .join('')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as LogLine);
 }
 
 function requestLines(): LogLine[] {
@@ -248,7 +253,10 @@ describe('the captured logs of a whole lifecycle', () => {
   });
 
   it('are one JSON object per line', () => {
-    const lines = captured.join('').split('\n').filter((l) => l !== '');
+    const lines = captured
+      .join('')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines.length).toBeGreaterThan(requestsSent);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
   });

@@ -23,8 +23,7 @@ let raw: Sql;
 // A pool of one connection, so every statement below provably runs on the same session.
 let single: SharedPool;
 
-const setScope = (tenantId: string): Promise<unknown> =>
-  raw.unsafe("SELECT set_config('tenantgate.tenant_id', $1, false)", [tenantId]);
+const setScope = (tenantId: string): Promise<unknown> => raw.unsafe("SELECT set_config('tenantgate.tenant_id', $1, false)", [tenantId]);
 const runRaw = (build: StatementBuilder): Promise<unknown[]> => {
   const { text, params } = renderBound(build);
   return raw.unsafe(text, params, { prepare: true }) as unknown as Promise<unknown[]>;
@@ -39,8 +38,19 @@ beforeAll(async () => {
   const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
   sharedRole = login.username;
   raw = postgres(gw.db.url, { ...login, max: 1, onnotice: () => {}, connection: { DateStyle: 'ISO', TimeZone: 'UTC' } });
-  single = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scope: rlsModel.sharedScope });
-  for (const [tenant, names] of [[a, ['Alice', 'Anna']], [b, ['Bob']]] as const) {
+  single = createSharedPool({
+    databaseUrl: gw.db.url,
+    ...login,
+    max: 1,
+    pipelineDepth: 4,
+    connectTimeoutSeconds: 5,
+    statementTimeoutMs: 30_000,
+    scope: rlsModel.sharedScope,
+  });
+  for (const [tenant, names] of [
+    [a, ['Alice', 'Anna']],
+    [b, ['Bob']],
+  ] as const) {
     for (const name of names) {
       const res = await gw.request('/v1/internal/users', { method: 'POST', headers: { 'x-tenant-id': tenant.id }, json: { first_name: name, last_name: 'X' } });
       expect(res.status).toBe(201);
@@ -87,7 +97,10 @@ describe('a statement that omits the tenant filter', () => {
   it("sees exactly the scoped tenant's rows, never the other's", async () => {
     await setScope(a.id);
     const rows = await raw.unsafe('SELECT tenant_id, first_name FROM users ORDER BY first_name');
-    expect(rows.map((r) => [r.tenant_id, r.first_name])).toEqual([[a.id, 'Alice'], [a.id, 'Anna']]);
+    expect(rows.map((r) => [r.tenant_id, r.first_name])).toEqual([
+      [a.id, 'Alice'],
+      [a.id, 'Anna'],
+    ]);
     await setScope(b.id);
     expect((await raw.unsafe('SELECT first_name FROM users')).map((r) => r.first_name)).toEqual(['Bob']);
   });
@@ -107,9 +120,9 @@ describe("the gateway's statements under a wrong scope", () => {
     await setScope(a.id);
     await expect(runRaw(list(b.id))).rejects.toMatchObject({ code: 'TG001' });
     await expect(runRaw(list(b.id, 'search=bob&page=2'))).rejects.toMatchObject({ code: 'TG001' });
-    await expect(
-      runRaw(countUsersStatement({ tenantId: b.id, checkContext: true }, parseListParams(new URLSearchParams('')))),
-    ).rejects.toMatchObject({ code: 'TG001' });
+    await expect(runRaw(countUsersStatement({ tenantId: b.id, checkContext: true }, parseListParams(new URLSearchParams(''))))).rejects.toMatchObject({
+      code: 'TG001',
+    });
   });
 
   it('no scope at all: an error, no rows', async () => {
@@ -209,7 +222,16 @@ describe('the transaction form (SHARED_SCOPE_MODE=transaction, for Citus)', () =
   let tx: SharedPool;
   beforeAll(async () => {
     const login = await ensureAuthenticator(gw.gateway.catalog, gw.keys);
-    tx = createSharedPool({ databaseUrl: gw.db.url, ...login, max: 1, pipelineDepth: 4, connectTimeoutSeconds: 5, statementTimeoutMs: 30_000, scopeMode: 'transaction', scope: rlsModel.sharedScope });
+    tx = createSharedPool({
+      databaseUrl: gw.db.url,
+      ...login,
+      max: 1,
+      pipelineDepth: 4,
+      connectTimeoutSeconds: 5,
+      statementTimeoutMs: 30_000,
+      scopeMode: 'transaction',
+      scope: rlsModel.sharedScope,
+    });
   });
   afterAll(async () => {
     await tx?.end();
@@ -246,10 +268,12 @@ describe('the transaction form (SHARED_SCOPE_MODE=transaction, for Citus)', () =
       expect(created.status).toBe(201);
       const [row] = await gw.db.admin`SELECT tenant_id FROM users WHERE first_name = 'Tx'`;
       expect(row?.tenant_id).toBe(b.id);
-      const pages = await Promise.all([a, b, a, b].map(async (t) => {
-        const res = await one.request('/v1/internal/users?page_size=100', { headers: { 'x-tenant-id': t.id } });
-        return { t, body: (await res.json()) as { records: { first_name: string }[] } };
-      }));
+      const pages = await Promise.all(
+        [a, b, a, b].map(async (t) => {
+          const res = await one.request('/v1/internal/users?page_size=100', { headers: { 'x-tenant-id': t.id } });
+          return { t, body: (await res.json()) as { records: { first_name: string }[] } };
+        }),
+      );
       for (const { t, body } of pages) {
         expect(body.records.map((r) => r.first_name).sort()).toEqual(t === a ? ['Alice', 'Anna'] : ['Bob', 'Tx']);
       }
@@ -271,10 +295,12 @@ describe('the one value spliced into SQL text: the scope of the SET', () => {
   });
 
   it('quoteLiteral keeps any string data, byte for byte, through a real simple-protocol message', async () => {
-    const tricky = fc.oneof(
-      fc.string({ unit: 'grapheme', maxLength: 40 }),
-      fc.constantFrom("'", "\\'", '\\', "''; RESET ALL; SELECT current_user; --", '$$', "E'", '\\x27', "');--", "\\\\'", "\n'\r"),
-    ).filter((v) => !v.includes('\0'));
+    const tricky = fc
+      .oneof(
+        fc.string({ unit: 'grapheme', maxLength: 40 }),
+        fc.constantFrom("'", "\\'", '\\', "''; RESET ALL; SELECT current_user; --", '$$', "E'", '\\x27', "');--", "\\\\'", "\n'\r"),
+      )
+      .filter((v) => !v.includes('\0'));
     await fc.assert(
       fc.asyncProperty(tricky, async (value) => {
         const [row] = await raw.unsafe(`SELECT ${quoteLiteral(value)} AS v, current_user::text AS cu`);

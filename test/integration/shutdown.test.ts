@@ -60,7 +60,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-
 async function startGateway(shutdownTimeoutSeconds: number): Promise<RunningGateway> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -233,64 +232,68 @@ function logLines(stdout: string): Record<string, unknown>[] {
 }
 
 describe.each(['SIGTERM', 'SIGINT'] as const)('on %s', (signal) => {
-  it('drains: readiness and new requests are refused, the request in flight completes, the process exits 0 with no connections left', { timeout: 60_000 }, async () => {
-    const gateway = await startGateway(5);
-    const tenantId = await createTenant(gateway);
-    const base = `http://127.0.0.1:${gateway.port}`;
+  it(
+    'drains: readiness and new requests are refused, the request in flight completes, the process exits 0 with no connections left',
+    { timeout: 60_000 },
+    async () => {
+      const gateway = await startGateway(5);
+      const tenantId = await createTenant(gateway);
+      const base = `http://127.0.0.1:${gateway.port}`;
 
-    const lock = await lockUsers();
-    let releasedAt = 0;
-    let busy: Awaited<ReturnType<typeof openBusyConnection>>;
-    let request: ReturnType<typeof inFlight>;
-    try {
-      request = inFlight(gateway.port, tenantId);
-      busy = await openBusyConnection(gateway.port, tenantId);
-      await waitFor(async () => (await gatewayBackends(`AND wait_event_type = 'Lock'`)) >= 2, 10_000, 'both tenant queries to block');
+      const lock = await lockUsers();
+      let releasedAt = 0;
+      let busy: Awaited<ReturnType<typeof openBusyConnection>>;
+      let request: ReturnType<typeof inFlight>;
+      try {
+        request = inFlight(gateway.port, tenantId);
+        busy = await openBusyConnection(gateway.port, tenantId);
+        await waitFor(async () => (await gatewayBackends(`AND wait_event_type = 'Lock'`)) >= 2, 10_000, 'both tenant queries to block');
 
-      gateway.child.kill(signal);
-      await waitFor(() => gateway.output.stdout.includes('shutting down'), 5_000, 'the shutdown to begin');
+        gateway.child.kill(signal);
+        await waitFor(() => gateway.output.stdout.includes('shutting down'), 5_000, 'the shutdown to begin');
 
-      // A connection opened from now on is refused (the listening socket is closed) or told to go away.
-      const fresh = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(5_000) }).catch((err: unknown) => err as Error);
-      if (fresh instanceof Response) {
-        expect(fresh.status).toBe(503);
-        expect(((await fresh.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
-      } else {
-        expect(String((fresh.cause as { code?: string } | undefined)?.code ?? fresh.message)).toMatch(/ECONNREFUSED|ECONNRESET|other side closed/);
+        // A connection opened from now on is refused (the listening socket is closed) or told to go away.
+        const fresh = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(5_000) }).catch((err: unknown) => err as Error);
+        if (fresh instanceof Response) {
+          expect(fresh.status).toBe(503);
+          expect(((await fresh.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
+        } else {
+          expect(String((fresh.cause as { code?: string } | undefined)?.code ?? fresh.message)).toMatch(/ECONNREFUSED|ECONNRESET|other side closed/);
+        }
+        // Requests pipelined behind the in-flight one on its connection: the in-flight response closes
+        // the connection (Connection: close), so these are never processed (HTTP/1.1 clients retry them).
+        busy.send('/health/ready');
+        busy.send('/v1/internal/users');
+
+        expect(request.settledAt()).toBeUndefined();
+        expect(gateway.child.exitCode).toBeNull();
+      } finally {
+        releasedAt = Date.now();
+        await lock.release();
       }
-      // Requests pipelined behind the in-flight one on its connection: the in-flight response closes
-      // the connection (Connection: close), so these are never processed (HTTP/1.1 clients retry them).
-      busy.send('/health/ready');
-      busy.send('/v1/internal/users');
 
-      expect(request.settledAt()).toBeUndefined();
-      expect(gateway.child.exitCode).toBeNull();
-    } finally {
-      releasedAt = Date.now();
-      await lock.release();
-    }
+      const res = await request.result;
+      if (res instanceof Error) throw res;
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)).toEqual(expect.objectContaining({ records: [], total: 0 }));
 
-    const res = await request.result;
-    if (res instanceof Error) throw res;
-    expect(res.status).toBe(200);
-    expect(JSON.parse(res.body)).toEqual(expect.objectContaining({ records: [], total: 0 }));
+      const [first, ...more] = await busy.answers();
+      expect(first?.status, first?.head).toBe(200);
+      expect(first?.head).toMatch(/\r\nconnection: close/i);
+      expect(more).toEqual([]);
 
-    const [first, ...more] = await busy.answers();
-    expect(first?.status, first?.head).toBe(200);
-    expect(first?.head).toMatch(/\r\nconnection: close/i);
-    expect(more).toEqual([]);
+      expect(await exitWithin(gateway, EXIT_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
+      const exitMs = Date.now() - releasedAt;
+      expect(exitMs, `exited ${exitMs} ms after the blocked requests were released`).toBeLessThan(2_000);
+      await waitFor(async () => (await gatewayBackends()) === 0, 3_000, "the gateway's PostgreSQL connections to end");
 
-    expect(await exitWithin(gateway, EXIT_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
-    const exitMs = Date.now() - releasedAt;
-    expect(exitMs, `exited ${exitMs} ms after the blocked requests were released`).toBeLessThan(2_000);
-    await waitFor(async () => (await gatewayBackends()) === 0, 3_000, "the gateway's PostgreSQL connections to end");
-
-    const logs = logLines(gateway.output.stdout);
-    expect(logs.every((line) => line.service === 'tenantgate')).toBe(true);
-    expect(logs).toContainEqual(expect.objectContaining({ signal, msg: expect.stringContaining('shutting down') }));
-    expect(logs.at(-1)).toEqual(expect.objectContaining({ msg: 'stopped' }));
-    expect(gateway.output.stderr).toBe('');
-  });
+      const logs = logLines(gateway.output.stdout);
+      expect(logs.every((line) => line.service === 'tenantgate')).toBe(true);
+      expect(logs).toContainEqual(expect.objectContaining({ signal, msg: expect.stringContaining('shutting down') }));
+      expect(logs.at(-1)).toEqual(expect.objectContaining({ msg: 'stopped' }));
+      expect(gateway.output.stderr).toBe('');
+    },
+  );
 });
 
 it('a request blocked past SHUTDOWN_TIMEOUT is cut, and the process still exits 0 about that timeout later', { timeout: 60_000 }, async () => {

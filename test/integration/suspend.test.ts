@@ -67,7 +67,7 @@ describe('POST /v1/admin/tenants/{id}/suspend and /resume', () => {
     expect(await status(id)).toBe('suspended');
   });
 
-  it('a suspended tenant\'s GET and POST get 403 tenant_suspended and nothing is stored', async () => {
+  it("a suspended tenant's GET and POST get 403 tenant_suspended and nothing is stored", async () => {
     const { id } = await gw.createTenant();
     expect((await postUser(id)).status).toBe(201);
     await expectServed(id); // cached as active before the suspension
@@ -78,11 +78,11 @@ describe('POST /v1/admin/tenants/{id}/suspend and /resume', () => {
     expect(await userCount(id)).toBe(1);
   });
 
-  it('suspending closes the tenant\'s dedicated pool, and the registry refuses it with 403', async () => {
+  it("suspending closes the tenant's dedicated pool, and the registry refuses it with 403", async () => {
     const tenant = await gw.createTenant();
     await openDedicatedPool(tenant);
     expect((await admin(`${TENANTS}/${tenant.id}/suspend`)).status).toBe(200);
-    await waitFor(async () => (await sessions(tenant.db_user)) === 0, 5000, 'the suspended tenant\'s connections to end');
+    await waitFor(async () => (await sessions(tenant.db_user)) === 0, 5000, "the suspended tenant's connections to end");
     await expect(gw.gateway.registry.run(tenant.id, (sql) => sql`SELECT 1`)).rejects.toMatchObject({ status: 403, code: 'tenant_suspended' });
     expect(await sessions(tenant.db_user)).toBe(0);
   });
@@ -146,11 +146,15 @@ describe('CLI tenant suspend / resume', () => {
 
   /** Polls the gateway's answer for the tenant until it has `expected` status, with a 1 s deadline. */
   async function gatewayAnswers(tenantId: string, expected: number): Promise<void> {
-    await waitFor(async () => {
-      const res = await listUsers(tenantId);
-      await res.arrayBuffer();
-      return res.status === expected;
-    }, 1000, `the running gateway to answer ${expected}`);
+    await waitFor(
+      async () => {
+        const res = await listUsers(tenantId);
+        await res.arrayBuffer();
+        return res.status === expected;
+      },
+      1000,
+      `the running gateway to answer ${expected}`,
+    );
   }
 
   it('suspend and resume change the catalog, and the running gateway follows within a second', async () => {
@@ -164,7 +168,7 @@ describe('CLI tenant suspend / resume', () => {
     expect(await status(tenant.id)).toBe('suspended');
     await gatewayAnswers(tenant.id, 403);
     await expectError(await listUsers(tenant.id), 403, 'tenant_suspended');
-    await waitFor(async () => (await sessions(tenant.db_user)) === 0, 5000, 'the suspended tenant\'s connections to end');
+    await waitFor(async () => (await sessions(tenant.db_user)) === 0, 5000, "the suspended tenant's connections to end");
 
     const resumed = await cli(['tenant', 'resume', tenant.id]);
     expect(resumed.code, resumed.stderr).toBe(0);

@@ -24,7 +24,12 @@ let acme: string;
 let globex: string;
 
 /** One request with this Host (and headers), answered as a fetch Response. */
-function viaHost(target: TestGateway, host: string, init: { method?: string; headers?: Record<string, string>; json?: unknown } = {}, path = USERS): Promise<Response> {
+function viaHost(
+  target: TestGateway,
+  host: string,
+  init: { method?: string; headers?: Record<string, string>; json?: unknown } = {},
+  path = USERS,
+): Promise<Response> {
   const { port } = new URL(target.url);
   const body = init.json === undefined ? undefined : JSON.stringify(init.json);
   return new Promise((resolve, reject) => {
@@ -244,7 +249,11 @@ describe('TENANT_FROM=host, jwt mode', () => {
     const token = await sign({ tenant_id: acme });
     await expectError(await viaHost(jwt, 'globex.example.com', { headers: { authorization: `Bearer ${token}` } }), 403, 'tenant_mismatch', 'Host header');
     await expectError(
-      await viaHost(jwt, 'globex.example.com', { method: 'POST', headers: { authorization: `Bearer ${token}` }, json: { first_name: 'Mallory', last_name: 'M' } }),
+      await viaHost(jwt, 'globex.example.com', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        json: { first_name: 'Mallory', last_name: 'M' },
+      }),
       403,
       'tenant_mismatch',
     );

@@ -26,7 +26,10 @@ function tenantSamples(text: string): Sample[] {
     const labels = [...(m[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k as string, v as string] as const);
     const tenant = labels.find(([k]) => k === 'tenant')?.[1];
     if (tenant === undefined) continue;
-    const rest = labels.filter(([k]) => k !== 'tenant' && k !== 'le').map(([k, v]) => `${k}=${v}`).join(',');
+    const rest = labels
+      .filter(([k]) => k !== 'tenant' && k !== 'le')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     out.push({ name: (m[1] as string).replace(/_(bucket|sum|count)$/, ''), metric: m[1] as string, tenant, rest, value: Number(m[3]) });
   }
   return out;
@@ -79,7 +82,9 @@ describe('per-tenant series from real requests', () => {
     for (const id of madeUp) expect((await get(id)).status).toBe(404);
     const [a, b, c] = [await gw.createTenant(), await gw.createTenant(), await gw.createTenant()];
     // b: one request a second, so most of a quick burst is refused.
-    expect((await gw.request(`/v1/admin/tenants/${b.id}`, { method: 'PATCH', headers: admin, json: { rate_limit_rps: 1, rate_limit_burst: 1 } })).status).toBe(200);
+    expect((await gw.request(`/v1/admin/tenants/${b.id}`, { method: 'PATCH', headers: admin, json: { rate_limit_rps: 1, rate_limit_burst: 1 } })).status).toBe(
+      200,
+    );
     // a and b take the two slots; their series are first scraped at zero, their requests so far in other.
     expect((await get(a.id)).status).toBe(200);
     expect((await get(b.id)).status).toBe(200);
@@ -158,7 +163,8 @@ describe('bounded series', () => {
     for (let round = 0; round < 3; round++) {
       ids.forEach((id, i) => {
         const busy = (i + round * 1000) % 2000 === 0 ? 50 : 1;
-        for (let k = 0; k < busy; k++) gw.gateway.metrics.observeRequest('GET', '/v1/internal/users', i % 10 === 0 ? 429 : 200, 0.002, id, i % 10 === 0 ? 'rate_limited' : undefined);
+        for (let k = 0; k < busy; k++)
+          gw.gateway.metrics.observeRequest('GET', '/v1/internal/users', i % 10 === 0 ? 429 : 200, 0.002, id, i % 10 === 0 ? 'rate_limited' : undefined);
         gw.gateway.metrics.observeStatement(id, 'shared');
       });
       clock += 60_000;

@@ -106,7 +106,11 @@ describe('migrating tenant schemas', () => {
 
   it('a migrated tenant is served, with the new column unused by this build', async () => {
     await gw.gateway.registry.evict(tenants[0]!.id);
-    const res = await gw.request('/v1/internal/users', { method: 'POST', headers: { 'x-tenant-id': tenants[0]!.id }, json: { first_name: 'After', last_name: 'Migration' } });
+    const res = await gw.request('/v1/internal/users', {
+      method: 'POST',
+      headers: { 'x-tenant-id': tenants[0]!.id },
+      json: { first_name: 'After', last_name: 'Migration' },
+    });
     expect(res.status).toBe(201);
   });
 });

@@ -89,9 +89,10 @@ async function listIds(tenantId: string, query: Record<string, string>): Promise
 
 async function storedCount(tenantId?: string): Promise<number> {
   const sql = gw.db.admin;
-  const [row] = tenantId === undefined
-    ? await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${(await gw.allUsers()).table}`
-    : await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
+  const [row] =
+    tenantId === undefined
+      ? await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${(await gw.allUsers()).table}`
+      : await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
   return row?.n ?? -1;
 }
 
@@ -167,7 +168,10 @@ describe('POST /v1/internal/users', () => {
     await createUser(tenantId, emoji, ascii);
     const rows = await gw.db.admin<{ f: number; l: number }[]>`
       SELECT char_length(first_name) AS f, char_length(last_name) AS l FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
-    expect(rows).toEqual([{ f: 50, l: 50 }, { f: 50, l: 50 }]);
+    expect(rows).toEqual([
+      { f: 50, l: 50 },
+      { f: 50, l: 50 },
+    ]);
   });
 
   it('accepts application/json with a charset parameter and an upper-case tenant id', async () => {
@@ -322,7 +326,12 @@ describe('GET /v1/internal/users paging', () => {
     const page = await listOk(tenantId);
     expect(Object.keys(page).sort()).toEqual(PAGE_KEYS);
     expect(page).toMatchObject({ page: 1, page_size: 10, total: 12, total_pages: 2 });
-    expect(page.records.map((u) => u.id)).toEqual(users.map((u) => u.id).reverse().slice(0, 10));
+    expect(page.records.map((u) => u.id)).toEqual(
+      users
+        .map((u) => u.id)
+        .reverse()
+        .slice(0, 10),
+    );
     for (const record of page.records) {
       expect(Object.keys(record).sort()).toEqual(USER_KEYS);
       expect(record.created_at).toMatch(TIMESTAMP);
@@ -348,7 +357,15 @@ describe('GET /v1/internal/users paging', () => {
   it('answers an empty page with the right total for a page beyond the end', async () => {
     const tenantId = await newTenant();
     await createUsers(tenantId, 3);
-    expect(await listOk(tenantId, { page: '2', page_size: '3' })).toEqual({ records: [], page: 2, page_size: 3, total: 3, total_pages: 1, total_exact: true, next_cursor: null });
+    expect(await listOk(tenantId, { page: '2', page_size: '3' })).toEqual({
+      records: [],
+      page: 2,
+      page_size: 3,
+      total: 3,
+      total_pages: 1,
+      total_exact: true,
+      next_cursor: null,
+    });
     expect(await listOk(tenantId, { page: '100000', page_size: '100' })).toEqual({
       records: [],
       page: 100000,
@@ -408,9 +425,7 @@ describe('GET /v1/internal/users sorting', () => {
   /** Ascending by the column, then by id (lower-case UUID text orders like PostgreSQL's uuid). */
   function ascending(column: (typeof columns)[number]): string[] {
     const key = (u: UserJson): string => String(u[column]);
-    return [...users]
-      .sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : x.id < y.id ? -1 : 1))
-      .map((u) => u.id);
+    return [...users].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : x.id < y.id ? -1 : 1)).map((u) => u.id);
   }
 
   it.each(columns)('sorts by %s ascending and descending, ties broken by id', async (column) => {
@@ -428,13 +443,7 @@ describe('GET /v1/internal/users sorting', () => {
     const first = await listOk(tenantId, { sort_column: 'last_name', sort_direction: 'ascending', page_size: '2', page: '1' });
     const second = await listOk(tenantId, { sort_column: 'last_name', sort_direction: 'ascending', page_size: '2', page: '2' });
     const third = await listOk(tenantId, { sort_column: 'last_name', sort_direction: 'ascending', page_size: '2', page: '3' });
-    expect([...first.records, ...second.records, ...third.records].map((u) => u.last_name)).toEqual([
-      'Ames',
-      'Baker',
-      'Chen',
-      'Diaz',
-      'Evans',
-    ]);
+    expect([...first.records, ...second.records, ...third.records].map((u) => u.last_name)).toEqual(['Ames', 'Baker', 'Chen', 'Diaz', 'Evans']);
   });
 });
 
@@ -478,11 +487,7 @@ describe('GET /v1/internal/users search', () => {
   it('searches only the columns named in search_columns', async () => {
     expect(await found({ search: 'mari', search_columns: 'first_name' })).toEqual(['MARIO Kart', 'Marianne Jones']);
     expect(await found({ search: 'mari', search_columns: 'last_name' })).toEqual(['Bob Mariano']);
-    expect(await found({ search: 'mari', search_columns: 'last_name,first_name' })).toEqual([
-      'Bob Mariano',
-      'MARIO Kart',
-      'Marianne Jones',
-    ]);
+    expect(await found({ search: 'mari', search_columns: 'last_name,first_name' })).toEqual(['Bob Mariano', 'MARIO Kart', 'Marianne Jones']);
   });
 
   it('treats % and _ in the search term as literal characters, not wildcards', async () => {
@@ -634,7 +639,12 @@ describe('GET /v1/internal/users date ranges', () => {
   });
 
   it('answers 400 naming date_after when date_after is later than date_before', async () => {
-    await expectError(await list(tenantId, { date_after: '2024-01-03T00:00:00Z', date_before: '2024-01-02T00:00:00Z' }), 400, 'invalid_parameter', 'date_after');
+    await expectError(
+      await list(tenantId, { date_after: '2024-01-03T00:00:00Z', date_before: '2024-01-02T00:00:00Z' }),
+      400,
+      'invalid_parameter',
+      'date_after',
+    );
   });
 });
 
@@ -680,12 +690,14 @@ describe('GET /v1/internal/users parameter validation', () => {
     await expectError(await list(tenantId, query), 400, 'invalid_parameter', name);
   });
 
-  it.each([['foo=1', 'foo'], ['Page=1', 'Page'], ['tenant_id=6f1c7a52-9d0e-4b8a-a1f3-2c4d5e6f7a8b', 'tenant_id'], ['sort=id', 'sort']])(
-    'answers 400 unknown_parameter for %s',
-    async (query, name) => {
-      await expectError(await list(tenantId, query), 400, 'unknown_parameter', name);
-    },
-  );
+  it.each([
+    ['foo=1', 'foo'],
+    ['Page=1', 'Page'],
+    ['tenant_id=6f1c7a52-9d0e-4b8a-a1f3-2c4d5e6f7a8b', 'tenant_id'],
+    ['sort=id', 'sort'],
+  ])('answers 400 unknown_parameter for %s', async (query, name) => {
+    await expectError(await list(tenantId, query), 400, 'unknown_parameter', name);
+  });
 
   it('answers 400 duplicate_parameter when a parameter is repeated', async () => {
     await expectError(await list(tenantId, 'page=1&page=2'), 400, 'duplicate_parameter', 'page');
@@ -705,7 +717,6 @@ describe('GET /v1/internal/users with SQL-looking input', () => {
     totalBefore = await storedCount();
     tenantTotalBefore = await storedCount(tenantId);
   });
-
 
   it.each([
     ['page', '1; DROP TABLE users'],
@@ -728,7 +739,7 @@ describe('GET /v1/internal/users with SQL-looking input', () => {
     await expectError(await list(tenantId, { [name]: value }), 400, 'invalid_parameter', name);
   });
 
-  it.each([["1=1;--"], ["sort_column'"], ['users; DROP TABLE users']])('answers 400 unknown_parameter for SQL in a parameter name: %s', async (name) => {
+  it.each([['1=1;--'], ["sort_column'"], ['users; DROP TABLE users']])('answers 400 unknown_parameter for SQL in a parameter name: %s', async (name) => {
     await expectError(await list(tenantId, { [name]: '1' }), 400, 'unknown_parameter');
   });
 

@@ -29,7 +29,6 @@ let httpPort: number;
 let pgPort: number;
 const started: RunningGateway[] = [];
 
-
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });

@@ -49,7 +49,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-
 /** One line for the run: how many answers the suites held to the OpenAPI document, and how widely. */
 async function reportContractTally(log: string): Promise<void> {
   const lines = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
@@ -61,5 +60,7 @@ async function reportContractTally(log: string): Promise<void> {
     count += tally.count;
     for (const a of tally.answers) answers.add(a);
   }
-  console.log(`OpenAPI contract: ${count} answers in ${lines.length} test files checked against the document (${answers.size} distinct operation/status pairs)`);
+  console.log(
+    `OpenAPI contract: ${count} answers in ${lines.length} test files checked against the document (${answers.size} distinct operation/status pairs)`,
+  );
 }

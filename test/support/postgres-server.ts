@@ -56,8 +56,7 @@ async function startFromBinaries(bin: string, options: PostgresServerOptions): P
       throw new Error(`${program} ${args.join(' ')} failed: ${(stderr || stdout || String(err)).trim()}`);
     }
   };
-  const url = (db: string): string =>
-    `postgres://${SUPERUSER}:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${options.port}/${db}`;
+  const url = (db: string): string => `postgres://${SUPERUSER}:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${options.port}/${db}`;
 
   if (!existsSync(join(pgData, 'PG_VERSION'))) {
     await mkdir(pgData, { recursive: true, mode: 0o700 });
@@ -71,7 +70,15 @@ async function startFromBinaries(bin: string, options: PostgresServerOptions): P
     try {
       // UTF8 in C.UTF-8 (code-point order, Unicode case folding for ILIKE): what the embedded server gets
       // on Debian, whatever locale CI happens to have.
-      await exec('initdb', [`--pgdata=${pgData}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync']);
+      await exec('initdb', [
+        `--pgdata=${pgData}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--locale=C.UTF-8',
+        '--no-sync',
+      ]);
     } finally {
       await rm(passwordFile, { force: true });
     }
@@ -120,4 +127,3 @@ async function systemUser(): Promise<{ uid: number; gid: number }> {
     throw new Error(`TEST_PG_BIN as root needs the "${SYSTEM_USER}" system user (the distribution's PostgreSQL package creates it)`);
   }
 }
-

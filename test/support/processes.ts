@@ -30,4 +30,3 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutM
     running.add(child);
   });
 }
-

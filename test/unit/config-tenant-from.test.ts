@@ -95,7 +95,7 @@ describe('TENANT_FROM refusals', () => {
     expect(error.message).toContain('AUTH_MODE=jwt');
   });
 
-  it("refuses header in jwt mode: it would let any token holder pick any tenant", () => {
+  it('refuses header in jwt mode: it would let any token holder pick any tenant', () => {
     const error = expectConfigError({ AUTH_MODE: 'jwt', JWT_SECRET, TENANT_FROM: 'header' }, 'TENANT_FROM');
     expect(error.message).toContain('AUTH_MODE=network');
   });

@@ -86,7 +86,14 @@ describe('budget and queue settings', () => {
       PROMOTE_RPS: '50',
       TENANT_CACHE_TTL: '10',
     });
-    expect(config.pool).toMatchObject({ maxConnectionsTotal: 90, sharedPoolMax: 12, sharedPreparedMax: 500, maxPerTenant: 6, promoteRps: 50, tenantCacheTtlSeconds: 10 });
+    expect(config.pool).toMatchObject({
+      maxConnectionsTotal: 90,
+      sharedPoolMax: 12,
+      sharedPreparedMax: 500,
+      maxPerTenant: 6,
+      promoteRps: 50,
+      tenantCacheTtlSeconds: 10,
+    });
     expect(config.queue).toEqual({ timeoutMs: 500, maxWaiting: 200, maxWaitingPerTenant: 20 });
   });
 
@@ -205,7 +212,15 @@ describe('the loaded config', () => {
 
 describe('every invalid variable at once', () => {
   it('reports each bad variable in one error, in the order read, so a deployment is fixed in one round', () => {
-    const error = configError({ ...URL_ENV, CREDENTIALS_KEY: 'short', PORT: 'eighty', POOL_MAX: '0', QUEUE_TIMEOUT: 'soon', LOG_LEVEL: 'loud', TENANT_MODEL: 'database' });
+    const error = configError({
+      ...URL_ENV,
+      CREDENTIALS_KEY: 'short',
+      PORT: 'eighty',
+      POOL_MAX: '0',
+      QUEUE_TIMEOUT: 'soon',
+      LOG_LEVEL: 'loud',
+      TENANT_MODEL: 'database',
+    });
     expect(error.problems.map((p) => p.variable)).toEqual(['CREDENTIALS_KEY', 'POOL_MAX', 'QUEUE_TIMEOUT', 'PORT', 'LOG_LEVEL', 'TENANT_MODEL']);
     expect(error.variable).toBe('CREDENTIALS_KEY');
     for (const variable of ['CREDENTIALS_KEY', 'PORT', 'POOL_MAX', 'QUEUE_TIMEOUT', 'LOG_LEVEL', 'TENANT_MODEL']) expect(error.message).toContain(variable);
@@ -214,7 +229,9 @@ describe('every invalid variable at once', () => {
 
   it('an invalid value does not also report the checks that would depend on it', () => {
     // POOL_MAX falls back to 5 while invalid: the budget check must not blame MAX_CONNECTIONS_TOTAL for it.
-    expect(configError({ POOL_MAX: 'many', MAX_CONNECTIONS_TOTAL: '20' }).problems).toEqual([{ variable: 'POOL_MAX', message: expect.stringContaining('integer') }]);
+    expect(configError({ POOL_MAX: 'many', MAX_CONNECTIONS_TOTAL: '20' }).problems).toEqual([
+      { variable: 'POOL_MAX', message: expect.stringContaining('integer') },
+    ]);
     // An invalid AUTH_MODE hides TENANT_FROM's checks, which are about the mode.
     expect(configError({ AUTH_MODE: 'header', TENANT_FROM: 'jwt' }).problems.map((p) => p.variable)).toEqual(['AUTH_MODE']);
   });

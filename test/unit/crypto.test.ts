@@ -1,18 +1,11 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
-import {
-  CredentialError,
-  CredentialKeyError,
-  openCredential,
-  parseCredentialsKey,
-  sealCredential,
-} from '../../src/crypto/credentials.js';
+import { CredentialError, CredentialKeyError, openCredential, parseCredentialsKey, sealCredential } from '../../src/crypto/credentials.js';
 import { generateRolePassword } from '../../src/crypto/password.js';
 import { scramSha256Verifier } from '../../src/crypto/scram.js';
 
 const REFERENCE_KEY_HEX = '4b5d623f8a9b2dc3e78f5c6a1d3b9f0e2a1c4b7d5e8f0a3c6b9d2e5f8a1c4d7b';
-const REFERENCE_SEALED =
-  '3d0353bd1f90f4e2d6b001d0c5a9cc23fd65a4712f1d8f9452750d46fe36aaeec120ac11889138bb156e731194eca0d9ff59';
+const REFERENCE_SEALED = '3d0353bd1f90f4e2d6b001d0c5a9cc23fd65a4712f1d8f9452750d46fe36aaeec120ac11889138bb156e731194eca0d9ff59';
 const key = parseCredentialsKey(REFERENCE_KEY_HEX);
 const otherKey = parseCredentialsKey('a'.repeat(64));
 
@@ -108,13 +101,7 @@ describe('parseCredentialsKey', () => {
   });
 
   it('rejects 63 and 65 characters and non-hex characters', () => {
-    for (const hex of [
-      REFERENCE_KEY_HEX.slice(0, 63),
-      `${REFERENCE_KEY_HEX}a`,
-      `${REFERENCE_KEY_HEX.slice(0, 63)}g`,
-      ` ${REFERENCE_KEY_HEX.slice(1)}`,
-      '',
-    ]) {
+    for (const hex of [REFERENCE_KEY_HEX.slice(0, 63), `${REFERENCE_KEY_HEX}a`, `${REFERENCE_KEY_HEX.slice(0, 63)}g`, ` ${REFERENCE_KEY_HEX.slice(1)}`, '']) {
       expect(keyError(hex).code).toBe('invalid_key');
     }
   });

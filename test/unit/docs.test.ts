@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
 
-const configVariables = new Set(
-  [...read('src/config.ts').matchAll(/\(env, '([A-Z_]+)'/g)].map((m) => m[1] as string),
-);
+const configVariables = new Set([...read('src/config.ts').matchAll(/\(env, '([A-Z_]+)'/g)].map((m) => m[1] as string));
 const readmeTable = read('README.md').split('## Configuration')[1]?.split('\n## ')[0] ?? '';
-const readmeVariables = new Set([...readmeTable.matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)?/gm)].flatMap((m) => [m[1], m[2]]).filter((v): v is string => v !== undefined));
+const readmeVariables = new Set(
+  [...readmeTable.matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)?/gm)].flatMap((m) => [m[1], m[2]]).filter((v): v is string => v !== undefined),
+);
 const exampleVariables = new Set([...read('.env.example').matchAll(/^#? ?([A-Z_]+)=/gm)].map((m) => m[1] as string));
 
 describe('configuration documentation', () => {

@@ -1,13 +1,7 @@
 // The master-key ring (CREDENTIALS_KEYS, newest first): what it seals, what it can still open, what it
 // refuses, and that its parse errors never repeat key material.
 import { describe, expect, it } from 'vitest';
-import {
-  CredentialError,
-  CredentialKeyError,
-  openCredential,
-  parseCredentialsKey,
-  sealCredential,
-} from '../../src/crypto/credentials.js';
+import { CredentialError, CredentialKeyError, openCredential, parseCredentialsKey, sealCredential } from '../../src/crypto/credentials.js';
 import { parseKeyRing, singleKeyRing, type KeyRing } from '../../src/crypto/key-ring.js';
 
 // Fixed, distinct keys (digits and letters mixed, so an 8-character window never looks like English).

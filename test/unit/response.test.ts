@@ -18,7 +18,15 @@ describe('rfc3339', () => {
 });
 
 describe('response bodies', () => {
-  const row = { id: 'a', first_name: 'Ada', last_name: 'Lovelace', confirmed: false, created_at: '2026-01-02 03:04:05.6+00', updated_at: '2026-01-02 03:04:05.6+00', total: '21' };
+  const row = {
+    id: 'a',
+    first_name: 'Ada',
+    last_name: 'Lovelace',
+    confirmed: false,
+    created_at: '2026-01-02 03:04:05.6+00',
+    updated_at: '2026-01-02 03:04:05.6+00',
+    total: '21',
+  };
 
   it('writes a user with exactly the public fields, in order, never tenant_id or total', () => {
     expect(userBody({ ...row, tenant_id: 'x' } as never)).toBe(
@@ -35,7 +43,12 @@ describe('response bodies', () => {
 
   it('writes an unknown total as null with no page count, and a capped one as a lower bound', () => {
     const params = parseListParams(new URLSearchParams('count=none'));
-    expect(JSON.parse(pageBody([], params, { total: null, exact: false }, null))).toMatchObject({ total: null, total_pages: null, total_exact: false, next_cursor: null });
+    expect(JSON.parse(pageBody([], params, { total: null, exact: false }, null))).toMatchObject({
+      total: null,
+      total_pages: null,
+      total_exact: false,
+      next_cursor: null,
+    });
     const capped = JSON.parse(pageBody([], parseListParams(new URLSearchParams('')), { total: 1000, exact: false }, null));
     expect(capped).toMatchObject({ total: 1000, total_pages: 100, total_exact: false });
   });

@@ -59,7 +59,7 @@ describe('createTenantNames', () => {
     expect(names.peekIdOf('acme')).toBe(ACME);
   });
 
-  it("a change to a tenant drops its names: a rename or deletion is seen at once, not after the TTL", async () => {
+  it('a change to a tenant drops its names: a rename or deletion is seen at once, not after the TTL', async () => {
     const rows = new Map([
       ['acme', ACME],
       ['globex', GLOBEX],

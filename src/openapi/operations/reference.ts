@@ -27,7 +27,7 @@ export const referenceOperations: readonly Operation[] = [
     path: '/docs/{asset}',
     operationId: 'docsAsset',
     tag: 'Reference',
-    summary: "A script or style sheet of the reference page",
+    summary: 'A script or style sheet of the reference page',
     access: 'public',
     pathParams: z.object({ asset: z.enum(Object.keys(DOCS_ASSETS) as [string, ...string[]]) }),
     replies: {
