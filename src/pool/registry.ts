@@ -30,7 +30,16 @@ export interface RegistryDeps {
   readonly directory: TenantDirectory;
   /** Each server's pool set, built on first use. */
   readonly servers: PoolSets;
+  /**
+   * How long a statement refused by a move's fence (tenant_moving) waits for the tenant's new
+   * placement before it is answered 503; it then runs there. Default 2 s.
+   */
+  readonly moveWaitMs?: number;
 }
+
+/** The code a statement gets from a tenant's fenced old copy (src/db/errors.ts). */
+const TENANT_MOVING = 'tenant_moving';
+const MOVE_POLL_MS = 25;
 
 export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
   const { directory, servers } = deps;
@@ -40,6 +49,22 @@ export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
     servers.get(tenant.placement.server) ?? servers.open(tenant.placement.server);
 
   const each = (): Iterable<ServerPools> => servers.built().values();
+
+  /**
+   * The tenant's placement after the move whose fence refused a statement: read from the catalog until
+   * it is newer than the one the statement ran under. The statement was rolled back with its
+   * transaction, so running it again at the new place writes it once.
+   */
+  const followMove = async (tenant: TenantEntry, refused: unknown): Promise<TenantEntry> => {
+    const deadline = Date.now() + (deps.moveWaitMs ?? 2000);
+    for (;;) {
+      directory.invalidate(tenant.id);
+      const now = await directory.require(tenant.id);
+      if (now.placementVersion > tenant.placementVersion) return now;
+      if (Date.now() >= deadline) throw refused;
+      await new Promise((resolve) => setTimeout(resolve, MOVE_POLL_MS));
+    }
+  };
 
   const sum = (read: (s: ServerPoolsStats) => number): number => {
     let total = 0;
@@ -52,7 +77,13 @@ export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
       // The request's guard has just looked the tenant up: it is almost always cached, no promise needed.
       const tenant = directory.peek(tenantId) ?? (await directory.require(tenantId));
       const pools = poolsFor(tenant);
-      return ('query' in pools ? pools : await pools).query(tenant, build);
+      try {
+        return await ('query' in pools ? pools : await pools).query(tenant, build);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== TENANT_MOVING) throw err;
+        const moved = await followMove(tenant, err);
+        return (await poolsFor(moved)).query(moved, build);
+      }
     },
 
     async run(tenantId, fn) {
