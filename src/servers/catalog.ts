@@ -52,14 +52,28 @@ export function createServerCatalog(catalog: Sql, keys: KeyRing, options: Server
 
   /** Reaches the server as its owner and brings it to this build's schema; refuses one it cannot. */
   const prepare = async (url: string): Promise<void> => {
-    const sql = postgres(url, connectionOptions({ max: 1, applicationName: 'tenantgate-admin', connectTimeoutSeconds: options.connectTimeoutSeconds, statementTimeoutMs: 60_000 }));
+    const sql = postgres(
+      url,
+      connectionOptions({ max: 1, applicationName: 'tenantgate-admin', connectTimeoutSeconds: options.connectTimeoutSeconds, statementTimeoutMs: 60_000 }),
+    );
     try {
       await migrate(sql);
       await ensureAuthenticator(sql, keys);
     } catch (err) {
-      if (isConnectionFailure(err) || (err as { code?: unknown }).code === '28P01' || (err as { code?: unknown }).code === '3D000') {
-        const code = String((err as { code?: unknown }).code ?? 'unreachable');
-        throw new UnprocessableEntity('server_unreachable', `the gateway could not log in to the server at url (${code}); check host, port, user, password and database`);
+      const code = String((err as { code?: unknown }).code ?? 'unreachable');
+      // Refused logins (28P01 password, 28000 no pg_hba entry, 3D000 no such database) are the URL's
+      // fault, like a server that does not answer: the caller must fix it, retrying will not help.
+      if (isConnectionFailure(err) || code === '28P01' || code === '28000' || code === '3D000') {
+        throw new UnprocessableEntity(
+          'server_unreachable',
+          `the gateway could not log in to the server at url (${code}); check host, port, user, password and database`,
+        );
+      }
+      if (code === '42501') {
+        throw new UnprocessableEntity(
+          'server_refused',
+          `the url's user lacks a privilege the gateway needs on the server (${code}); it must own the database and be allowed to create roles`,
+        );
       }
       throw translateDbError(err) ?? err;
     } finally {
