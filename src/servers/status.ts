@@ -21,7 +21,8 @@ export interface ServerStatus extends ServerInfo {
 
 export interface ServerStatusDeps {
   readonly servers: ServerConnections;
-  readonly poolSets: PoolSets;
+  /** This instance's pools (none in the CLI). */
+  readonly poolSets?: PoolSets;
   /** How long a server may take to answer `SELECT 1` before it is shown as down. */
   readonly probeTimeoutMs: number;
 }
@@ -29,7 +30,7 @@ export interface ServerStatusDeps {
 export function serverStatus(deps: ServerStatusDeps): (info: ServerInfo) => Promise<ServerStatus> {
   return async (info) => {
     const health = await probeServer(() => deps.servers.admin(info.name), deps.probeTimeoutMs);
-    const stats = deps.poolSets.get(info.name)?.stats();
+    const stats = deps.poolSets?.get(info.name)?.stats();
     const pools =
       stats === undefined
         ? null

@@ -13,6 +13,7 @@ import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { freePort } from '../support/ports.js';
+import { runCli, type RunResult } from '../support/processes.js';
 
 const SERVERS = '/v1/admin/servers';
 const TENANTS = '/v1/admin/tenants';
@@ -383,6 +384,74 @@ describe('removing a server', () => {
     await waitFor(async () => (await two.admin`SELECT 1 FROM pg_stat_activity WHERE datname = 'three'`).length === 0, 5000, 'connections to three closed');
     const placedThere = await admin('POST', TENANTS, { name: `late-${randomBytes(3).toString('hex')}`, server: 'three' });
     expect(placedThere.status).toBe(422);
+  });
+});
+
+describe('the CLI', () => {
+  const cli = (args: string[]): Promise<RunResult> =>
+    runCli(
+      args,
+      { ...process.env, DATABASE_URL: gw.db.url, CREDENTIALS_KEY: gw.credentialsKey.toString('hex'), ADMIN_JWT_SECRET: gw.adminSecret, LOG_LEVEL: 'trace' },
+      60_000,
+    );
+  const outputs: string[] = [];
+  const ok = async (args: string[]): Promise<Record<string, unknown>> => {
+    const result = await cli(args);
+    outputs.push(result.stdout, result.stderr);
+    expect(result.code, `${args.slice(0, 2).join(' ')}: ${result.stderr}`).toBe(0);
+    return JSON.parse(result.stdout) as Record<string, unknown>;
+  };
+
+  it('adds a server, places a tenant there, serves, rotates and deletes it, and removes the server', { timeout: 120_000 }, async () => {
+    await one.admin`CREATE DATABASE four`;
+    const url = one.url.replace(/\/tenantgate$/, '/four');
+    const added = await ok(['servers', 'add', 'four', url, '--max-connections', '10']);
+    expect(added).toMatchObject({ name: 'four', url: `postgres://postgres@127.0.0.1:${one.port}/four`, max_connections: 10, tenants: 0, health: 'up' });
+
+    const listed = (await ok(['servers', 'list'])) as { records: { name: string; health: string }[] };
+    expect(listed.records.map((r) => [r.name, r.health])).toEqual([
+      ['main', 'up'],
+      ['four', 'up'],
+      ['one', 'up'],
+      ['two', 'up'],
+    ]);
+
+    const tenant = (await ok([
+      'tenant',
+      'create',
+      `cli-${randomBytes(3).toString('hex')}`,
+      '--model',
+      'schema',
+      '--server',
+      'four',
+    ])) as unknown as CreatedTenant;
+    expect(tenant).toMatchObject({ server: 'four', model: 'schema' });
+    const four = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      expect(await four`SELECT 1 FROM pg_roles WHERE rolname = ${tenant.db_user}`).toHaveLength(1);
+      // The gateway, which never heard of server four, serves the tenant there on its first request.
+      expect((await asTenant(tenant.id, 'POST', USERS, { first_name: 'from', last_name: 'cli' })).status).toBe(201);
+      expect((await four<{ n: number }[]>`SELECT count(*)::int AS n FROM ${four(`s_${tenant.db_user.slice(2)}`)}.users`)[0]?.n).toBe(1);
+      const busy = await cli(['servers', 'remove', 'four']);
+      expect([busy.code, busy.stderr]).toEqual([1, expect.stringContaining('server_in_use')]);
+      await ok(['tenant', 'rotate', tenant.id]);
+      expect((await asTenant(tenant.id, 'GET', USERS)).status).toBe(200);
+      await ok(['tenant', 'delete', tenant.id]);
+      expect(await four`SELECT 1 FROM pg_roles WHERE rolname = ${tenant.db_user}`).toHaveLength(0);
+      expect(await four`SELECT 1 FROM public.tenants WHERE id = ${tenant.id}`).toHaveLength(0);
+    } finally {
+      await four.end({ timeout: 1 });
+    }
+    expect(await ok(['servers', 'remove', 'four'])).toEqual({ name: 'four', removed: true });
+    const main = await cli(['servers', 'remove', 'main']);
+    expect([main.code, main.stderr]).toEqual([1, expect.stringContaining('server_in_use')]);
+    const unknown = await cli(['tenant', 'create', 'x', '--server', 'four']);
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('unknown_server')]);
+    const bad = await cli(['servers', 'add', 'five', 'http://x/y', '--max-connections', '10']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('url')]);
+    outputs.push(main.stdout, main.stderr, unknown.stdout, unknown.stderr, bad.stdout, bad.stderr);
+    for (const output of outputs) expect(output).not.toContain(passwordOne);
+    for (const output of outputs) expect(output).not.toContain(encodeURIComponent(passwordOne));
   });
 });
 
