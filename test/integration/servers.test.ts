@@ -509,6 +509,21 @@ describe('one server down', () => {
       // Its tenants' requests now fail; wait until some have, and the others keep going meanwhile.
       await waitFor(() => (outcomes.get('two') ?? []).filter((o) => o.at > stoppedAt + 500 && o.status === 503).length >= 20, 20_000, '503s for server two');
       await waitFor(() => okFor('main', 'down') >= 50 && okFor('one', 'down') >= 50, 20_000, 'load on the other servers while two is down');
+      // Administration of its tenants answers 503 and changes nothing.
+      const victim = tenants.two[0] as CreatedTenant;
+      const version = async () => (await gw.db.admin<{ v: number }[]>`SELECT credentials_version AS v FROM tenants WHERE id = ${victim.id}`)[0]?.v;
+      const before = await version();
+      for (const [method, path, json] of [
+        ['POST', `${TENANTS}/${victim.id}/rotate`, undefined],
+        ['DELETE', `${TENANTS}/${victim.id}`, undefined],
+        ['POST', TENANTS, { name: `while-down-${randomBytes(3).toString('hex')}`, server: 'two' }],
+      ] as const) {
+        const res = await admin(method, path, json);
+        expect(res.status, `${method} ${path}: ${await res.clone().text()}`).toBe(503);
+        expect(res.headers.get('retry-after')).not.toBeNull();
+      }
+      expect(await version()).toBe(before);
+      expect(await gw.db.admin`SELECT 1 FROM tenants WHERE name LIKE 'while-down-%'`).toHaveLength(0);
       // The listing shows it down, and promptly.
       const listedAt = Date.now();
       const { records } = (await (await admin('GET', SERVERS)).json()) as { records: { name: string; health: string }[] };
