@@ -157,7 +157,7 @@ async function run(argv: string[]): Promise<unknown> {
     return mintAdminToken(secrets.adminKey, ttl);
   }
   if (group === 'keys' && command === 'rotate') {
-    return withDatabase(config, secrets, async (sql) => rekeyAll(sql, secrets.keys));
+    return withServers(config, secrets, async (sql, servers) => rekeyAll(sql, secrets.keys, { servers }));
   }
   if (group === 'migrate') {
     if (command === 'status') return withCatalog(config, secrets, (_t, sql, migrations) => tenantMigrationStatus(sql, migrations));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseKeyRing } from '../../src/crypto/key-ring.js';
 import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
@@ -557,6 +558,34 @@ describe('one server down', () => {
     console.log(
       `outage: server two down → ${down.length} answers 503 (slowest ${slowest} ms); main ${outcomes.get('main')?.length} and one ${outcomes.get('one')?.length} requests, all 2xx`,
     );
+  });
+});
+
+describe('rotating the master key', () => {
+  // Last but one: the gateway of this file holds only the old key.
+  it("keys rotate re-seals the data servers' passwords, in the catalog and on each server", { timeout: 60_000 }, async () => {
+    const newKey = randomBytes(32).toString('hex');
+    const result = await runCli(['keys', 'rotate'], {
+      ...process.env,
+      DATABASE_URL: gw.db.url,
+      CREDENTIALS_KEYS: `new:${newKey},old:${gw.credentialsKey.toString('hex')}`,
+      ADMIN_JWT_SECRET: gw.adminSecret,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const onlyNew = parseKeyRing(`new:${newKey}`);
+    const catalog = await gw.db.admin<
+      { name: string; sealed: string }[]
+    >`SELECT name, password_sealed AS sealed FROM servers WHERE name <> 'main' ORDER BY name`;
+    expect(catalog.map((r) => [r.name, onlyNew.open(r.sealed)])).toEqual([
+      ['one', passwordOne],
+      ['two', passwordTwo],
+    ]);
+    for (const server of [one, two]) {
+      const [auth] = await server.admin<{ value: string }[]>`SELECT value FROM gateway_settings WHERE key = 'authenticator_password'`;
+      expect(onlyNew.isCurrent(auth?.value ?? '')).toBe(true);
+      expect(() => onlyNew.open(auth?.value ?? '')).not.toThrow();
+    }
+    expect(result.stdout).not.toContain(passwordOne);
   });
 });
 
