@@ -41,7 +41,6 @@ import { startChangeListener, type ChangeListener } from './tenants/change-liste
 import { createTenantDirectory } from './tenants/directory.js';
 import { createTenantNames } from './tenants/names.js';
 
-
 export interface GatewayOptions {
   readonly databaseUrl: string;
   readonly keys: KeyRing;

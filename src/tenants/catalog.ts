@@ -173,7 +173,10 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
       return await sql.begin(async (tx) => insertRows(tx, server, model, batch, await model.provision(tx, batch.logins)));
     } catch (err) {
       if (isUniqueViolation(err, 'tenants_name_key')) {
-        throw new Conflict('tenant_exists', names.length === 1 ? `a tenant named "${names[0]}" already exists` : 'a tenant with one of these names already exists');
+        throw new Conflict(
+          'tenant_exists',
+          names.length === 1 ? `a tenant named "${names[0]}" already exists` : 'a tenant with one of these names already exists',
+        );
       }
       throw translateDbError(err) ?? err;
     }
@@ -275,7 +278,9 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
         }
         // The server's copy goes first: if it cannot, the tenant stays in the catalog (and the caller
         // may retry), rather than leaving data no catalog row leads to.
-        await (await adminOf(row.server)).begin(async (remote) => {
+        await (
+          await adminOf(row.server)
+        ).begin(async (remote) => {
           await unhostTenant(remote, id);
           await model.deprovision(remote, row.db_user, row.data_name);
         });
