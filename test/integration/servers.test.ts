@@ -465,6 +465,10 @@ describe('one server down', () => {
     };
     for (const list of Object.values(tenants))
       for (const t of list) expect((await asTenant(t.id, 'POST', USERS, { first_name: 'load', last_name: 'x' })).status).toBe(201);
+    // Server two has the fewest tenants, so the placement policy would choose it first.
+    const { records } = (await (await admin('GET', SERVERS)).json()) as { records: { name: string; tenants: number }[] };
+    const count = (name: string): number => records.find((r) => r.name === name)?.tenants ?? 0;
+    for (const server of ['main', 'one']) for (let n = count(server); n <= count('two'); n++) await createTenant('rls', server);
 
     type Outcome = { status: number; ms: number; retryAfter: string | null; at: number };
     const outcomes = new Map<string, Outcome[]>(Object.keys(tenants).map((s) => [s, []]));
@@ -525,6 +529,8 @@ describe('one server down', () => {
       }
       expect(await version()).toBe(before);
       expect(await gw.db.admin`SELECT 1 FROM tenants WHERE name LIKE 'while-down-%'`).toHaveLength(0);
+      // A tenant that names no server is still created: the policy passes over the one that is down.
+      for (const model of ['rls', 'schema'] as const) expect((await createTenant(model)).server).not.toBe('two');
       // The listing shows it down, and promptly.
       const listedAt = Date.now();
       const { records } = (await (await admin('GET', SERVERS)).json()) as { records: { name: string; health: string }[] };

@@ -1,7 +1,7 @@
 // Where a tenant goes when its creation names no server: the fewest tenants, main first among equals,
 // then by name.
 import { describe, expect, it } from 'vitest';
-import { pickServer } from '../../src/tenants/placement-policy.js';
+import { pickServer, rankServers } from '../../src/tenants/placement-policy.js';
 
 describe('pickServer', () => {
   it('picks the server with the fewest tenants', () => {
@@ -39,5 +39,15 @@ describe('pickServer', () => {
 
   it('falls back to main when no server is listed', () => {
     expect(pickServer([])).toBe('main');
+  });
+
+  it('ranks every server in the order they are tried when one cannot be reached', () => {
+    const loads = [
+      { name: 'us1', tenants: 1 },
+      { name: 'main', tenants: 3 },
+      { name: 'eu2', tenants: 1 },
+      { name: 'ap1', tenants: 0 },
+    ];
+    expect(rankServers(loads)).toEqual(['ap1', 'eu2', 'us1', 'main']);
   });
 });
