@@ -41,6 +41,18 @@ export interface ServerCatalogOptions {
   readonly connectTimeoutSeconds: number;
 }
 
+/**
+ * Which database of which running cluster a connection reaches, whatever host name led there: the
+ * cluster's start time (to the microsecond), port and the database's oid. Main's own database reached
+ * under another name must not become a data server, whose tenant records would land in the catalog.
+ */
+async function databaseIdentity(sql: Sql): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    SELECT concat_ws('/', pg_postmaster_start_time()::text, current_setting('port'), d.oid::text) AS id
+    FROM pg_database d WHERE d.datname = current_database()`;
+  return row?.id ?? '';
+}
+
 export function createServerCatalog(catalog: Sql, keys: KeyRing, options: ServerCatalogOptions): ServerCatalog {
   const one = async (name: string): Promise<ServerInfo | undefined> => {
     const [row] = await catalog<ServerInfo[]>`
@@ -57,9 +69,13 @@ export function createServerCatalog(catalog: Sql, keys: KeyRing, options: Server
       connectionOptions({ max: 1, applicationName: 'tenantgate-admin', connectTimeoutSeconds: options.connectTimeoutSeconds, statementTimeoutMs: 60_000 }),
     );
     try {
+      if ((await databaseIdentity(sql)) === (await databaseIdentity(catalog))) {
+        throw new Conflict('server_exists', "url names the catalog's own database, which is server main");
+      }
       await migrate(sql);
       await ensureAuthenticator(sql, keys);
     } catch (err) {
+      if (err instanceof Conflict) throw err;
       const code = String((err as { code?: unknown }).code ?? 'unreachable');
       // Refused logins (28P01 password, 28000 no pg_hba entry, 3D000 no such database) are the URL's
       // fault, like a server that does not answer: the caller must fix it, retrying will not help.

@@ -207,6 +207,10 @@ describe('adding servers', () => {
     expect(((await sameName.json()) as { error: { code: string } }).error.code).toBe('server_exists');
     const sameUrl = await admin('POST', SERVERS, { name: 'one_again', url: one.url, max_connections: 20 });
     expect(sameUrl.status).toBe(409);
+    // The catalog's own database, under another URL: it is main already.
+    const catalog = await admin('POST', SERVERS, { name: 'catalog', url: `${gw.db.url}?sslmode=disable`, max_connections: 20 });
+    expect(catalog.status, await catalog.clone().text()).toBe(409);
+    expect(((await catalog.json()) as { error: { message: string } }).error.message).toContain('main');
   });
 
   it('lists main first, then the data servers, each with its tenants, budget and health', async () => {
