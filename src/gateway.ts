@@ -41,7 +41,6 @@ import { startChangeListener, type ChangeListener } from './tenants/change-liste
 import { createTenantDirectory } from './tenants/directory.js';
 import { createTenantNames } from './tenants/names.js';
 
-
 export interface GatewayOptions {
   readonly databaseUrl: string;
   readonly keys: KeyRing;
@@ -255,6 +254,9 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     tenants,
     registry,
+    serverCatalog,
+    servers,
+    poolSets,
     adminKey: options.adminKey,
     bodyLimitBytes: options.bodyLimitBytes,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,

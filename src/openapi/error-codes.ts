@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   no_key_ring: [409, 'keys rotate needs CREDENTIALS_KEYS (id:hex,… newest first), not a single CREDENTIALS_KEY'],
   unknown_server: [422, 'no server named "eu2" (field server); see GET /v1/admin/servers'],
   server_unreachable: [422, 'the gateway could not log in to the server at url (ECONNREFUSED); check host, port, user, password and database'],
+  server_refused: [422, "the url's user lacks a privilege the gateway needs on the server (42501); it must own the database and be allowed to create roles"],
   idempotency_key_reused: [422, 'this Idempotency-Key was already used with another request; use a new key for a new request'],
   payload_too_large: [413, 'the request body must be at most 16384 bytes'],
   unsupported_media_type: [415, 'the request body must be application/json'],

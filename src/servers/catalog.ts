@@ -41,6 +41,18 @@ export interface ServerCatalogOptions {
   readonly connectTimeoutSeconds: number;
 }
 
+/**
+ * Which database of which running cluster a connection reaches, whatever host name led there: the
+ * cluster's start time (to the microsecond), port and the database's oid. Main's own database reached
+ * under another name must not become a data server, whose tenant records would land in the catalog.
+ */
+async function databaseIdentity(sql: Sql): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    SELECT concat_ws('/', pg_postmaster_start_time()::text, current_setting('port'), d.oid::text) AS id
+    FROM pg_database d WHERE d.datname = current_database()`;
+  return row?.id ?? '';
+}
+
 export function createServerCatalog(catalog: Sql, keys: KeyRing, options: ServerCatalogOptions): ServerCatalog {
   const one = async (name: string): Promise<ServerInfo | undefined> => {
     const [row] = await catalog<ServerInfo[]>`
@@ -52,14 +64,32 @@ export function createServerCatalog(catalog: Sql, keys: KeyRing, options: Server
 
   /** Reaches the server as its owner and brings it to this build's schema; refuses one it cannot. */
   const prepare = async (url: string): Promise<void> => {
-    const sql = postgres(url, connectionOptions({ max: 1, applicationName: 'tenantgate-admin', connectTimeoutSeconds: options.connectTimeoutSeconds, statementTimeoutMs: 60_000 }));
+    const sql = postgres(
+      url,
+      connectionOptions({ max: 1, applicationName: 'tenantgate-admin', connectTimeoutSeconds: options.connectTimeoutSeconds, statementTimeoutMs: 60_000 }),
+    );
     try {
+      if ((await databaseIdentity(sql)) === (await databaseIdentity(catalog))) {
+        throw new Conflict('server_exists', "url names the catalog's own database, which is server main");
+      }
       await migrate(sql);
       await ensureAuthenticator(sql, keys);
     } catch (err) {
-      if (isConnectionFailure(err) || (err as { code?: unknown }).code === '28P01' || (err as { code?: unknown }).code === '3D000') {
-        const code = String((err as { code?: unknown }).code ?? 'unreachable');
-        throw new UnprocessableEntity('server_unreachable', `the gateway could not log in to the server at url (${code}); check host, port, user, password and database`);
+      if (err instanceof Conflict) throw err;
+      const code = String((err as { code?: unknown }).code ?? 'unreachable');
+      // Refused logins (28P01 password, 28000 no pg_hba entry, 3D000 no such database) are the URL's
+      // fault, like a server that does not answer: the caller must fix it, retrying will not help.
+      if (isConnectionFailure(err) || code === '28P01' || code === '28000' || code === '3D000') {
+        throw new UnprocessableEntity(
+          'server_unreachable',
+          `the gateway could not log in to the server at url (${code}); check host, port, user, password and database`,
+        );
+      }
+      if (code === '42501') {
+        throw new UnprocessableEntity(
+          'server_refused',
+          `the url's user lacks a privilege the gateway needs on the server (${code}); it must own the database and be allowed to create roles`,
+        );
       }
       throw translateDbError(err) ?? err;
     } finally {

@@ -22,12 +22,21 @@ export function splitServerUrl(raw: string): SplitServerUrl {
   if (!PROTOCOLS.has(url.protocol)) throw new BadRequest('invalid_field', 'url must start with postgres:// or postgresql://', 'url');
   if (url.hostname === '') throw new BadRequest('invalid_field', 'url must name a host', 'url');
   if (url.username === '') throw new BadRequest('invalid_field', 'url must name the user that owns the database (user@host)', 'url');
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const database = decoded(url.pathname.replace(/^\//, ''), 'its database');
   if (database === '' || database.includes('/')) throw new BadRequest('invalid_field', 'url must name one database (postgres://user@host/database)', 'url');
   if (url.hash !== '') throw new BadRequest('invalid_field', 'url must not have a #fragment', 'url');
-  const password = decodeURIComponent(url.password);
+  const password = decoded(url.password, 'its password');
   url.password = '';
   return { publicUrl: url.toString(), password };
+}
+
+/** A percent-decoded part; a malformed escape (`%zz`) is the caller's mistake, not a crash. */
+function decoded(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new BadRequest('invalid_field', `url has a malformed percent-escape in ${what}`, 'url');
+  }
 }
 
 /** The URL to connect with: the stored public URL and the opened password. */

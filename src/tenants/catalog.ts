@@ -7,7 +7,7 @@ import type { KeyRing } from '../crypto/key-ring.js';
 import { generateRolePassword } from '../crypto/password.js';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.js';
 import { translateDbError } from '../db/errors.js';
-import { Conflict, NotFound, UnprocessableEntity } from '../errors.js';
+import { Conflict, NotFound, Unavailable, UnprocessableEntity } from '../errors.js';
 import type { IsolationModel, TenantLogin } from '../isolation/model.js';
 import type { IsolationModels } from '../isolation/models.js';
 import { rlsModel } from '../isolation/rls.js';
@@ -17,7 +17,7 @@ import { roleNameFor } from './role-name.js';
 import { MAIN_SERVER } from '../servers/catalog.js';
 import type { ServerConnections } from '../servers/connections.js';
 import { hostTenant, unhostTenant } from '../servers/hosted.js';
-import { chooseServer } from './placement-policy.js';
+import { serverRanking } from './placement-policy.js';
 
 export interface Tenant {
   readonly id: string;
@@ -109,13 +109,33 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
 
   const notFound = (id: string): NotFound => new NotFound('tenant_not_found', `no tenant with id ${id}`);
 
-  /** The server a new tenant goes to: the one named (it must be listed), else the placement policy's. */
-  const serverFor = async (named: string | undefined): Promise<string> => {
-    if (named === undefined) return servers === undefined ? MAIN_SERVER : chooseServer(sql);
+  /** The server named for a new tenant: it must be listed. */
+  const namedServer = async (named: string): Promise<string> => {
     if (named === MAIN_SERVER) return named;
     const [row] = await sql`SELECT 1 FROM servers WHERE name = ${named}`;
     if (!row || servers === undefined) throw new UnprocessableEntity('unknown_server', `no server named "${named}" (field server); see GET /v1/admin/servers`);
     return named;
+  };
+
+  /**
+   * Runs `create` on the server named, else on the placement policy's choice. A data server the policy
+   * chose that cannot be reached is passed over for the next in its order, so while one server is down
+   * tenants are still created (elsewhere); a named server is not: the caller asked for that one.
+   */
+  const onServer = async <T>(named: string | undefined, create: (server: string) => Promise<T>): Promise<T> => {
+    if (named !== undefined) return create(await namedServer(named));
+    if (servers === undefined) return create(MAIN_SERVER);
+    const ranked = await serverRanking(sql);
+    for (const [i, server] of ranked.entries()) {
+      try {
+        return await create(server);
+      } catch (err) {
+        const unreachable = err instanceof Unavailable && err.code === 'database_unavailable';
+        // main holds the catalog: if it cannot be reached, no other server helps.
+        if (!unreachable || server === MAIN_SERVER || i === ranked.length - 1) throw err;
+      }
+    }
+    return create(MAIN_SERVER);
   };
 
   const adminOf = (server: string): Promise<Sql> => {
@@ -173,7 +193,10 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
       return await sql.begin(async (tx) => insertRows(tx, server, model, batch, await model.provision(tx, batch.logins)));
     } catch (err) {
       if (isUniqueViolation(err, 'tenants_name_key')) {
-        throw new Conflict('tenant_exists', names.length === 1 ? `a tenant named "${names[0]}" already exists` : 'a tenant with one of these names already exists');
+        throw new Conflict(
+          'tenant_exists',
+          names.length === 1 ? `a tenant named "${names[0]}" already exists` : 'a tenant with one of these names already exists',
+        );
       }
       throw translateDbError(err) ?? err;
     }
@@ -182,19 +205,27 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
   return {
     async create(name, modelName = defaultModel, server) {
       const model = modelOf(modelName);
-      const [tenant] = await createChunk([name], model, await serverFor(server));
+      const [tenant] = await onServer(server, (target) => createChunk([name], model, target));
       return tenant as Tenant;
     },
 
     async createMany(names, modelName = defaultModel, server) {
       const model = modelOf(modelName);
-      const target = await serverFor(server);
       const chunks: string[][] = [];
       for (let i = 0; i < names.length; i += model.bulkChunk) chunks.push(names.slice(i, i + model.bulkChunk));
-      const created: Tenant[][] = [];
+      if (chunks.length === 0) return [];
+      // The first chunk settles the server (passing over one that cannot be reached); the rest follow it.
+      let target = MAIN_SERVER;
+      const created: Tenant[][] = [
+        await onServer(server, async (chosen) => {
+          const made = await createChunk(chunks[0] as string[], model, chosen);
+          target = chosen;
+          return made;
+        }),
+      ];
       // PostgreSQL spends ~2 ms of CPU per role created with a password: two chunks at a time use both
       // cores of a small server. Each chunk is one transaction; chunks are not atomic together.
-      let next = 0;
+      let next = 1;
       const worker = async (): Promise<void> => {
         while (next < chunks.length) {
           const index = next++;
@@ -275,7 +306,9 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
         }
         // The server's copy goes first: if it cannot, the tenant stays in the catalog (and the caller
         // may retry), rather than leaving data no catalog row leads to.
-        await (await adminOf(row.server)).begin(async (remote) => {
+        await (
+          await adminOf(row.server)
+        ).begin(async (remote) => {
           await unhostTenant(remote, id);
           await model.deprovision(remote, row.db_user, row.data_name);
         });

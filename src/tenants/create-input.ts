@@ -1,14 +1,12 @@
 // Validates the body of POST /v1/admin/tenants: {"name": "...", "model": "rls" | "schema", "server":
 // "<name>"} (model and server optional) and nothing else. Whether the server exists is the catalog's
-// to say (422 server_not_found).
+// to say (422 unknown_server).
 import { BadRequest } from '../errors.js';
+import { SERVER_NAME } from '../servers/create-input.js';
 import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
 import { ISOLATION_MODEL_NAMES, isIsolationModelName, type IsolationModelName } from './placement.js';
 
 export const MAX_TENANT_NAME_LENGTH = 100;
-
-/** The shape of a server's name (sql/013). */
-export const SERVER_NAME = /^[a-z][a-z0-9_]{0,39}$/;
 
 export interface CreateTenantInput {
   readonly name: string;

@@ -6,6 +6,7 @@
 import type { Sql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { Conflict } from '../errors.js';
+import type { ServerConnections } from '../servers/connections.js';
 
 export interface RekeyProgress {
   readonly rekeyed: number;
@@ -18,8 +19,8 @@ export async function rekeyAll(
   options: {
     batchSize?: number;
     onBatch?: (progress: RekeyProgress) => void;
-    /** The owner connection of a data server, to re-seal its shared role's password there. */
-    serverAdmin?: (name: string) => Promise<Sql>;
+    /** How to reach data servers, to re-seal their shared-role passwords (sealed in their own databases). */
+    servers?: ServerConnections;
   } = {},
 ): Promise<RekeyProgress> {
   const currentId = keys.currentId;
@@ -49,26 +50,25 @@ export async function rekeyAll(
     skipped += rows.length - updated.count;
     options.onBatch?.({ rekeyed, skipped });
   }
-  // The shared pool's login is sealed the same way, and so are the data servers' URL passwords.
-  rekeyed += await rekeyAuthenticator(sql, keys);
+  // The shared pool's login is sealed the same way.
+  rekeyed += await resealAuthenticator(sql, keys);
+  // So are the data servers' owner passwords, in the catalog, and each data server's own shared-role
+  // password, in its database: with the old key gone, none of them could be opened.
   const servers = await sql<{ name: string; sealed: string }[]>`
-    SELECT name, password_sealed AS sealed FROM servers WHERE password_sealed IS NOT NULL`;
+    SELECT name, password_sealed AS sealed FROM servers WHERE password_sealed IS NOT NULL ORDER BY name`;
   for (const server of servers) {
-    if (keys.isCurrent(server.sealed)) continue;
-    const result = await sql`
-      UPDATE servers SET password_sealed = ${keys.seal(keys.open(server.sealed))}
-      WHERE name = ${server.name} AND password_sealed = ${server.sealed}`;
-    rekeyed += result.count;
-  }
-  // Each data server keeps its own shared role's sealed password (src/pool/authenticator.ts).
-  if (options.serverAdmin) {
-    for (const server of servers) rekeyed += await rekeyAuthenticator(await options.serverAdmin(server.name), keys);
+    if (!keys.isCurrent(server.sealed)) {
+      const result = await sql`
+        UPDATE servers SET password_sealed = ${keys.seal(keys.open(server.sealed))}
+        WHERE name = ${server.name} AND password_sealed = ${server.sealed}`;
+      rekeyed += result.count;
+    }
+    if (options.servers !== undefined) rekeyed += await resealAuthenticator(await options.servers.admin(server.name), keys);
   }
   return { rekeyed, skipped };
 }
 
-/** Re-seals a server's shared-role password under the newest key; 1 if it did, 0 if it was current. */
-async function rekeyAuthenticator(sql: Sql, keys: KeyRing): Promise<number> {
+async function resealAuthenticator(sql: Sql, keys: KeyRing): Promise<number> {
   const [auth] = await sql<{ value: string }[]>`SELECT value FROM gateway_settings WHERE key = 'authenticator_password'`;
   if (!auth || keys.isCurrent(auth.value)) return 0;
   const result = await sql`

@@ -4,7 +4,8 @@
 // Not beside the parsers: the CLI loads those, and importing zod costs it ~150 ms at every start.
 import { z } from 'zod';
 import { textSchema } from '../http/text-schema.js';
-import { MAX_TENANT_NAME_LENGTH, SERVER_NAME } from './create-input.js';
+import { SERVER_NAME } from '../servers/create-input.js';
+import { MAX_TENANT_NAME_LENGTH } from './create-input.js';
 import { MAX_LIMIT } from './limits-input.js';
 import {
   MAX_TENANT_PAGE,
