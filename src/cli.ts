@@ -7,6 +7,8 @@ import { withEnvFile } from './env-file.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
 import { loadTenantMigrations, migrateTenantSchemas, tenantMigrationStatus, type TenantMigrations } from './db/tenant-migrations.js';
+import { connectTenantDatabase } from './isolation/database.js';
+import { catalogServerOnly } from './isolation/model.js';
 import { isolationModels } from './isolation/models.js';
 import { openDatabase } from './db/open.js';
 import { AppError, BadRequest, NotFound } from './errors.js';
@@ -22,8 +24,9 @@ import { rekeyAll } from './tenants/rekey.js';
 import type { Sql } from 'postgres';
 
 const USAGE = `usage: npm run cli -- <command>
-  tenant create <name> [--model rls|schema]             create a tenant (row, role, sealed password)
-  tenant create-many <prefix> <n> [--model rls|schema]  create n tenants named <prefix>-000001… in bulk
+  tenant create <name> [--model rls|schema|database]    create a tenant (row, role, sealed password)
+  tenant create-many <prefix> <n> [--model rls|schema|database]
+                                    create n tenants named <prefix>-000001… in bulk
   tenant list [--page N] [--page-size N] [--search TEXT] [--status active|suspended]
               [--sort-column name|created_at|updated_at|status|id] [--sort-direction ascending|descending]
   tenant get <tenant>               one tenant
@@ -37,15 +40,16 @@ const USAGE = `usage: npm run cli -- <command>
   keys rotate                       re-seal every stored password under the newest CREDENTIALS_KEYS key (resumable)
   migrate [--concurrency N] [--canary N]
                                     apply catalog migrations, then tenant-data migrations to every tenant
-                                    schema (N at once, default 4; --canary: N tenants first, stop if one fails)
-  migrate status                    tenant schemas per version, how many are behind, which failed`;
+                                    schema and database (N at once, default 4; --canary: N tenants first,
+                                    stop if one fails)
+  migrate status                    tenant schemas and databases per version, how many are behind, which failed`;
 
 class UsageError extends Error {}
 
 async function withCatalog<T>(
   config: Config,
   secrets: Secrets,
-  fn: (tenants: TenantCatalog, sql: Sql, migrations: TenantMigrations) => Promise<T>,
+  fn: (tenants: TenantCatalog, sql: Sql, migrations: TenantMigrations, url: string) => Promise<T>,
   connections = 2,
 ): Promise<T> {
   const migrations = await loadTenantMigrations();
@@ -53,18 +57,24 @@ async function withCatalog<T>(
   return withDatabase(
     config,
     secrets,
-    (sql) => fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel }), sql, migrations),
+    (sql, url) =>
+      fn(
+        createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel, servers: catalogServerOnly({ admin: sql, url }) }),
+        sql,
+        migrations,
+        url,
+      ),
     connections,
   );
 }
 
-async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql) => Promise<T>, connections = 2): Promise<T> {
+async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql, url: string) => Promise<T>, connections = 2): Promise<T> {
   const logger = createLogger('warn');
   const database = await openDatabase(config, secrets, logger);
   const sql = connectCatalog(database.url, { max: connections, connectTimeoutSeconds: config.pool.connectTimeoutSeconds, applicationName: 'tenantgate-cli' });
   try {
     await migrate(sql);
-    return await fn(sql);
+    return await fn(sql, database.url);
   } finally {
     await sql.end({ timeout: 5 });
     await database.stop();
@@ -137,7 +147,14 @@ async function run(argv: string[]): Promise<unknown> {
     const run = await withCatalog(
       config,
       secrets,
-      async (_t, sql, migrations) => ({ latest: migrations.latest, ...(await migrateTenantSchemas(sql, migrations, { concurrency, canary })) }),
+      async (_t, sql, migrations, url) => {
+        // Database tenants: an owner's connection to each one's database (their server is the catalog's).
+        const openDatabase = async (server: string, database: string): Promise<Sql> => {
+          if (server !== 'main') throw new Error(`no connection to server ${JSON.stringify(server)}`);
+          return connectTenantDatabase(url, database);
+        };
+        return { latest: migrations.latest, ...(await migrateTenantSchemas(sql, migrations, { concurrency, canary, openDatabase })) };
+      },
       concurrency + 1,
     );
     if (run.failed.length > 0) process.exitCode = 1;

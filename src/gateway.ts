@@ -9,6 +9,7 @@ import type { PoolConfig, QueueConfig, RateLimitConfig } from './config.js';
 import type { KeyRing } from './crypto/key-ring.js';
 import { connectCatalog } from './db/catalog.js';
 import { loadTenantMigrations } from './db/tenant-migrations.js';
+import { catalogServerOnly } from './isolation/model.js';
 import { isolationModels } from './isolation/models.js';
 import type { IsolationModelName } from './tenants/placement.js';
 import { tenantScopeSetting } from './isolation/rls.js';
@@ -98,7 +99,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
   const tenantMigrations = await loadTenantMigrations();
   const models = isolationModels(tenantMigrations);
-  const tenants = createTenantCatalog(catalog, options.keys, { models, defaultModel: options.defaultModel ?? 'rls' });
+  const tenants = createTenantCatalog(catalog, options.keys, {
+    models,
+    defaultModel: options.defaultModel ?? 'rls',
+    servers: catalogServerOnly({ admin: catalog, url: options.databaseUrl }),
+  });
   const authenticator = await ensureAuthenticator(catalog, options.keys);
   const shared = createSharedPool({
     databaseUrl: options.databaseUrl,

@@ -8,7 +8,7 @@ import { generateRolePassword } from '../crypto/password.js';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.js';
 import { translateDbError } from '../db/errors.js';
 import { Conflict, NotFound } from '../errors.js';
-import type { IsolationModel } from '../isolation/model.js';
+import type { DataServers, IsolationModel, OwnDatabaseProvisioning } from '../isolation/model.js';
 import type { IsolationModels } from '../isolation/models.js';
 import { rlsModel } from '../isolation/rls.js';
 import type { IsolationModelName } from './placement.js';
@@ -61,7 +61,12 @@ export interface TenantCatalogOptions {
   readonly models?: IsolationModels;
   /** The model of tenants created without one. */
   readonly defaultModel?: IsolationModelName;
+  /** The servers tenants' data is on, for models that create a database per tenant (database). */
+  readonly servers?: DataServers;
 }
+
+/** Where new tenants' data goes, until placement chooses among servers. */
+const HOME_SERVER = 'main';
 
 const ROW_MODEL_ONLY: IsolationModels = new Map([[rlsModel.name, rlsModel]]);
 
@@ -79,8 +84,50 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
   };
 
   const notFound = (id: string): NotFound => new NotFound('tenant_not_found', `no tenant with id ${id}`);
+  const nameTaken = (name: string): Conflict => new Conflict('tenant_exists', `a tenant named "${name}" already exists`);
+
+  const findByName = async (name: string): Promise<Tenant | undefined> => {
+    const [tenant] = await sql<Tenant[]>`
+      SELECT ${sql.unsafe(COLUMNS)} FROM tenants WHERE name = ${name}`;
+    return tenant;
+  };
+
+  const serverNamed = (name: string): ReturnType<DataServers> => {
+    if (!options.servers) throw new Error('this catalog has no server connections for database tenants');
+    return options.servers(name);
+  };
+
+  // ── database model (a database per tenant): made before its row is written, dropped if that fails ──
+  const createWithOwnDatabase = async (name: string, model: IsolationModel, own: OwnDatabaseProvisioning): Promise<Tenant> => {
+    const id = randomUUID();
+    const role = roleNameFor(id);
+    const dataName = model.dataNameFor(role);
+    const { sealed, verifier } = sealNewPassword();
+    // A taken name is found before a database is made for nothing (the insert below still decides).
+    if (await findByName(name)) throw nameTaken(name);
+    const server = await serverNamed(HOME_SERVER);
+    let version: number;
+    try {
+      version = await own.provision(server, { role, verifier, dataName });
+    } catch (err) {
+      throw translateDbError(err) ?? err;
+    }
+    try {
+      const [tenant] = await sql<Tenant[]>`
+        INSERT INTO tenants (id, name, db_user, db_password_encrypted, server, model, data_name, data_version)
+        VALUES (${id}, ${name}, ${role}, ${sealed}, ${HOME_SERVER}, ${model.name}, ${dataName}, ${version})
+        RETURNING ${sql.unsafe(COLUMNS)}`;
+      return tenant as Tenant;
+    } catch (err) {
+      await own.deprovision(server, role, dataName as string).catch(() => undefined);
+      if (isUniqueViolation(err, 'tenants_name_key')) throw nameTaken(name);
+      throw translateDbError(err) ?? err;
+    }
+  };
 
   const createChunk = async (names: string[], model: IsolationModel): Promise<Tenant[]> => {
+    const own = model.ownDatabase;
+    if (own) return Promise.all(names.map((name) => createWithOwnDatabase(name, model, own)));
     const ids = names.map(() => randomUUID());
     const dbUsers = ids.map(roleNameFor);
     const dataNames = dbUsers.map((role) => model.dataNameFor(role));
@@ -111,6 +158,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
   return {
     async create(name, modelName = defaultModel) {
       const model = modelOf(modelName);
+      if (model.ownDatabase) return createWithOwnDatabase(name, model, model.ownDatabase);
       const id = randomUUID();
       const dbUser = roleNameFor(id);
       const dataName = model.dataNameFor(dbUser);
@@ -125,9 +173,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
           return tenant as Tenant;
         });
       } catch (err) {
-        if (isUniqueViolation(err, 'tenants_name_key')) {
-          throw new Conflict('tenant_exists', `a tenant named "${name}" already exists`);
-        }
+        if (isUniqueViolation(err, 'tenants_name_key')) throw nameTaken(name);
         throw translateDbError(err) ?? err;
       }
     },
@@ -172,11 +218,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
       return tenant;
     },
 
-    async findByName(name) {
-      const [tenant] = await sql<Tenant[]>`
-        SELECT ${sql.unsafe(COLUMNS)} FROM tenants WHERE name = ${name}`;
-      return tenant;
-    },
+    findByName,
 
     async rotate(id) {
       const { sealed, verifier } = sealNewPassword();
@@ -207,6 +249,17 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     },
 
     async remove(id) {
+      const [placed] = await sql<{ db_user: string; server: string; model: string; data_name: string | null }[]>`
+        SELECT db_user, server, model, data_name FROM tenants WHERE id = ${id}`;
+      if (!placed) throw notFound(id);
+      const own = modelOf(placed.model).ownDatabase;
+      if (own && placed.data_name !== null) {
+        // The database first: if that fails the tenant is still whole, and a retry starts again. Once
+        // it is gone, requests find no database (answered as a tenant that changed) until the row goes.
+        await own.deprovision(await serverNamed(placed.server), placed.db_user, placed.data_name);
+        await sql`DELETE FROM tenants WHERE id = ${id}`;
+        return;
+      }
       await sql.begin(async (tx) => {
         const [row] = await tx<{ db_user: string; model: string; data_name: string | null }[]>`
           DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model, data_name`;
