@@ -27,6 +27,11 @@ BEGIN
 END
 $$;
 
+-- No large objects: they live outside every table and its policy (as sql/005 for the catalog database;
+-- revoking needs a superuser, and an owner that is not one is left with a warning).
+REVOKE EXECUTE ON FUNCTION lo_create(oid), lo_creat(integer), lo_from_bytea(oid, bytea), lo_import(text), lo_import(text, oid)
+  FROM PUBLIC;
+
 -- What sql/tenant/ grants its tables to besides the tenant's role: in the catalog database the shared
 -- pool's role; here there is no shared role, so the tenant's own role again.
 CREATE TABLE public.gateway_settings (

@@ -161,13 +161,15 @@ describe("a database tenant's role, by PostgreSQL", () => {
     });
   });
 
-  it('cannot create anything in its own database: its schema, public, a schema, a temporary table', async () => {
+  it('cannot create anything in its own database: its schema, public, a schema, a temporary table, a large object', async () => {
     const schema = `s_${a.db_user.slice(2)}`;
     await withLogin(a, databaseOf(a), async (sql) => {
       await expect(sql`CREATE TABLE ${sql(schema)}.t (x int)`).rejects.toMatchObject({ code: '42501' });
       await expect(sql`CREATE TABLE public.t (x int)`).rejects.toMatchObject({ code: '42501' });
       await expect(sql`CREATE SCHEMA mine`).rejects.toMatchObject({ code: '42501' });
       await expect(sql`CREATE TEMP TABLE t (x int)`).rejects.toMatchObject({ code: '42501' });
+      // Large objects live outside every table and its policy.
+      await expect(sql`SELECT lo_create(0)`).rejects.toMatchObject({ code: '42501' });
     });
   });
 
