@@ -16,17 +16,16 @@ ALTER TABLE tenants
     OR (model = 'schema' AND data_name ~ '^s_[0-9a-f]{32}$')
     OR (model = 'database' AND data_name ~ '^d_[0-9a-f]{32}$'));
 
--- A database tenant's role: a login with no membership at all (its rights are granted inside its own
--- database by sql/database/ and sql/tenant/). Name and verifier arrive as parameters.
+-- A database tenant's role: a tenant role as the row model makes it (tenantgate_create_role: name
+-- checked, login, SCRAM verifier as a parameter), less its base role, so it is a member of nothing and
+-- reaches no catalog database; its rights are granted inside its own database (sql/database/,
+-- sql/tenant/). In one transaction with the creation, so the membership is never seen.
 CREATE FUNCTION tenantgate_create_database_tenant_role(role_name text, verifier text) RETURNS void
   LANGUAGE plpgsql
   AS $$
 BEGIN
-  IF role_name !~ '^t_[0-9a-f]{32}$' THEN
-    RAISE EXCEPTION 'not a tenant role name: %', role_name USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD %L',
-                 role_name, verifier);
+  PERFORM tenantgate_create_role(role_name, verifier);
+  EXECUTE format('REVOKE tenantgate_tenant FROM %I', role_name);
 END
 $$;
 REVOKE EXECUTE ON FUNCTION tenantgate_create_database_tenant_role(text, text) FROM PUBLIC;

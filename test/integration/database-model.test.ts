@@ -139,12 +139,11 @@ describe("a database tenant's role, by PostgreSQL", () => {
 
   it('is a member of no role and holds no attribute beyond LOGIN', async () => {
     const [role] = await gw.db.admin`
-      SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication,
+      SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication,
              (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS memberships
       FROM pg_roles r WHERE rolname = ${a.db_user}`;
     expect(role).toEqual({
       rolsuper: false,
-      rolinherit: false,
       rolcreaterole: false,
       rolcreatedb: false,
       rolbypassrls: false,
