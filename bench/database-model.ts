@@ -90,7 +90,8 @@ async function main(): Promise<void> {
       await db.unsafe(`ANALYZE "s_${tenant.db_user.slice(2)}".users`);
       await db.end({ timeout: 5 });
     }
-    log(`created ${tenantCount} database tenants: ${JSON.stringify(quantiles(createMs))} ms each`);
+    const [size] = await sql<{ bytes: number }[]>`SELECT pg_database_size(data_name)::float8 AS bytes FROM tenants WHERE id = ${ids[0] ?? null}`;
+    log(`created ${tenantCount} database tenants: ${JSON.stringify(quantiles(createMs))} ms each; ${size?.bytes ?? 0} bytes on disk each`);
     const rls = await catalog.create('rls-twin', 'rls');
     await sql`INSERT INTO users (tenant_id, first_name, last_name) SELECT ${rls.id}, 'User' || g, 'Bench' FROM generate_series(1, ${USERS}) g`;
     await sql`ANALYZE users`;
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       seconds,
       createMs: quantiles(createMs),
+      databaseBytes: size?.bytes,
       coldFirstRequestMs: quantiles(coldMs),
       warmSerialMs: quantiles(warmSerialMs),
       load: Object.fromEntries(

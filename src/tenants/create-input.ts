@@ -1,5 +1,5 @@
-// Validates the body of POST /v1/admin/tenants: {"name": "...", "model": "rls" | "schema"} (model
-// optional) and nothing else.
+// Validates the body of POST /v1/admin/tenants: {"name": "...", "model": "rls" | "schema" | "database"}
+// (model optional) and nothing else.
 import { BadRequest } from '../errors.js';
 import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';
 import { ISOLATION_MODEL_NAMES, isIsolationModelName, type IsolationModelName } from './placement.js';
