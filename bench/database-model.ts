@@ -24,8 +24,8 @@ import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { loadTenantMigrations } from '../src/db/tenant-migrations.js';
 import { connectTenantDatabase } from '../src/isolation/database.js';
-import { catalogServerOnly } from '../src/isolation/model.js';
 import { isolationModels } from '../src/isolation/models.js';
+import { createServerConnections } from '../src/servers/connections.js';
 import { createTenantCatalog } from '../src/tenants/catalog.js';
 import { freePort } from '../soak/ports.js';
 import { runLoad, type LoadFigures } from './load.js';
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const migrations = await loadTenantMigrations();
     const catalog = createTenantCatalog(sql, singleKeyRing(credentialsKey), {
       models: isolationModels(migrations),
-      servers: catalogServerOnly({ admin: sql, url: server.url }),
+      servers: createServerConnections(sql, singleKeyRing(credentialsKey), { mainUrl: server.url, connectTimeoutSeconds: 10 }),
     });
 
     // Database tenants, one at a time (each a CREATE DATABASE), with USERS users each.

@@ -8,8 +8,8 @@ import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
 import { loadTenantMigrations, migrateTenantSchemas, tenantMigrationStatus, type TenantMigrations } from './db/tenant-migrations.js';
 import { connectTenantDatabase } from './isolation/database.js';
-import { catalogServerOnly } from './isolation/model.js';
 import { isolationModels } from './isolation/models.js';
+import { createServerConnections, type ServerConnections } from './servers/connections.js';
 import { openDatabase } from './db/open.js';
 import { AppError, BadRequest, NotFound } from './errors.js';
 import { mintAdminToken } from './http/admin-auth.js';
@@ -49,7 +49,7 @@ class UsageError extends Error {}
 async function withCatalog<T>(
   config: Config,
   secrets: Secrets,
-  fn: (tenants: TenantCatalog, sql: Sql, migrations: TenantMigrations, url: string) => Promise<T>,
+  fn: (tenants: TenantCatalog, sql: Sql, migrations: TenantMigrations, servers: ServerConnections) => Promise<T>,
   connections = 2,
 ): Promise<T> {
   const migrations = await loadTenantMigrations();
@@ -57,13 +57,15 @@ async function withCatalog<T>(
   return withDatabase(
     config,
     secrets,
-    (sql, url) =>
-      fn(
-        createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel, servers: catalogServerOnly({ admin: sql, url }) }),
-        sql,
-        migrations,
-        url,
-      ),
+    async (sql, url) => {
+      // Owner connections to the servers tenants live on (main: this one), opened on first use.
+      const servers = createServerConnections(sql, secrets.keys, { mainUrl: url, connectTimeoutSeconds: config.pool.connectTimeoutSeconds });
+      try {
+        return await fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel, servers }), sql, migrations, servers);
+      } finally {
+        await servers.close();
+      }
+    },
     connections,
   );
 }
@@ -147,12 +149,9 @@ async function run(argv: string[]): Promise<unknown> {
     const run = await withCatalog(
       config,
       secrets,
-      async (_t, sql, migrations, url) => {
-        // Database tenants: an owner's connection to each one's database (their server is the catalog's).
-        const openDatabase = async (server: string, database: string): Promise<Sql> => {
-          if (server !== 'main') throw new Error(`no connection to server ${JSON.stringify(server)}`);
-          return connectTenantDatabase(url, database);
-        };
+      async (_t, sql, migrations, servers) => {
+        // Database tenants: an owner's connection to each one's database, on its server.
+        const openDatabase = async (server: string, database: string): Promise<Sql> => connectTenantDatabase((await servers.record(server)).url, database);
         return { latest: migrations.latest, ...(await migrateTenantSchemas(sql, migrations, { concurrency, canary, openDatabase })) };
       },
       concurrency + 1,

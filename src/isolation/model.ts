@@ -20,17 +20,6 @@ export interface DataServer {
   readonly url: string;
 }
 
-/** A server by name (`main`: the catalog's own). */
-export type DataServers = (server: string) => Promise<DataServer>;
-
-/** The servers of a gateway that knows only the catalog's own, `main`. */
-export function catalogServerOnly(main: DataServer): DataServers {
-  return async (server) => {
-    if (server !== 'main') throw new Error(`no connection to server ${JSON.stringify(server)}`);
-    return main;
-  };
-}
-
 /**
  * For a model whose tenants have a database of their own: CREATE DATABASE cannot run in a transaction,
  * so what the tenant needs is made before its catalog row is written (and removed if that fails), and

@@ -2,18 +2,22 @@
 // role password, delete. Passwords are generated here, sealed before they are stored, sent to
 // PostgreSQL only as SCRAM verifiers, and never returned.
 import { randomUUID } from 'node:crypto';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { generateRolePassword } from '../crypto/password.js';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.js';
 import { translateDbError } from '../db/errors.js';
-import { Conflict, NotFound } from '../errors.js';
-import type { DataServers, IsolationModel, OwnDatabaseProvisioning } from '../isolation/model.js';
+import { Conflict, NotFound, UnprocessableEntity } from '../errors.js';
+import type { DataServer, IsolationModel, OwnDatabaseProvisioning, TenantLogin } from '../isolation/model.js';
 import type { IsolationModels } from '../isolation/models.js';
 import { rlsModel } from '../isolation/rls.js';
 import type { IsolationModelName } from './placement.js';
 import type { TenantListParams } from './list-input.js';
 import { roleNameFor } from './role-name.js';
+import { MAIN_SERVER } from '../servers/catalog.js';
+import type { ServerConnections } from '../servers/connections.js';
+import { hostTenant, unhostTenant } from '../servers/hosted.js';
+import { chooseServer } from './placement-policy.js';
 
 export interface Tenant {
   readonly id: string;
@@ -36,10 +40,13 @@ export interface TenantPage {
 }
 
 export interface TenantCatalog {
-  /** `model`: the tenant's isolation model; the catalog's default when left out. */
-  create(name: string, model?: IsolationModelName): Promise<Tenant>;
+  /**
+   * `model`: the tenant's isolation model, the catalog's default when left out; `server`: where it
+   * lives, the placement policy's choice (src/tenants/placement-policy.ts) when left out.
+   */
+  create(name: string, model?: IsolationModelName, server?: string): Promise<Tenant>;
   /** Creates many tenants in a few statements (rows and roles in one transaction per chunk). */
-  createMany(names: readonly string[], model?: IsolationModelName): Promise<Tenant[]>;
+  createMany(names: readonly string[], model?: IsolationModelName, server?: string): Promise<Tenant[]>;
   /** One page, filtered and sorted; ties broken by id, so pages never overlap. */
   list(params: TenantListParams): Promise<TenantPage>;
   get(id: string): Promise<Tenant | undefined>;
@@ -61,12 +68,28 @@ export interface TenantCatalogOptions {
   readonly models?: IsolationModels;
   /** The model of tenants created without one. */
   readonly defaultModel?: IsolationModelName;
-  /** The servers tenants' data is on, for models that create a database per tenant (database). */
-  readonly servers?: DataServers;
+  /** How to reach data servers; without it every tenant lives on main (and none can be a database tenant). */
+  readonly servers?: ServerConnections;
 }
 
-/** Where new tenants' data goes, until placement chooses among servers. */
-const HOME_SERVER = 'main';
+/** Tenants about to be created: ids, names, sealed passwords and what their server needs. */
+interface NewTenants {
+  readonly ids: readonly string[];
+  readonly names: readonly string[];
+  readonly sealed: readonly string[];
+  readonly logins: readonly TenantLogin[];
+}
+
+/** The catalog rows of new tenants, returned as the API shows them. */
+async function insertRows(sql: Sql | TransactionSql, server: string, model: IsolationModel, batch: NewTenants, version: number | null): Promise<Tenant[]> {
+  return sql<Tenant[]>`
+    INSERT INTO tenants (id, name, db_user, db_password_encrypted, server, model, data_name, data_version)
+    SELECT id, name, db_user, pw, ${server}, ${model.name}, d, ${version}::int
+    FROM unnest(${batch.ids as string[]}::uuid[], ${batch.names as string[]}::text[], ${batch.logins.map((l) => l.role)}::text[],
+                ${batch.sealed as string[]}::text[], ${batch.logins.map((l) => l.dataName) as string[]}::text[])
+      AS x(id, name, db_user, pw, d)
+    RETURNING ${sql.unsafe(COLUMNS)}`;
+}
 
 const ROW_MODEL_ONLY: IsolationModels = new Map([[rlsModel.name, rlsModel]]);
 
@@ -78,6 +101,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     return found;
   };
   const defaultModel = options.defaultModel ?? 'rls';
+  const servers = options.servers;
   const sealNewPassword = (): { sealed: string; verifier: string } => {
     const password = generateRolePassword();
     return { sealed: keys.seal(password), verifier: scramSha256Verifier(password) };
@@ -92,94 +116,126 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     return tenant;
   };
 
-  const serverNamed = (name: string): ReturnType<DataServers> => {
-    if (!options.servers) throw new Error('this catalog has no server connections for database tenants');
-    return options.servers(name);
+  /** The server a new tenant goes to: the one named (it must be listed), else the placement policy's. */
+  const serverFor = async (named: string | undefined): Promise<string> => {
+    if (named === undefined) return servers === undefined ? MAIN_SERVER : chooseServer(sql);
+    if (named === MAIN_SERVER) return named;
+    const [row] = await sql`SELECT 1 FROM servers WHERE name = ${named}`;
+    if (!row || servers === undefined) throw new UnprocessableEntity('unknown_server', `no server named "${named}" (field server); see GET /v1/admin/servers`);
+    return named;
   };
 
-  // ── database model (a database per tenant): made before its row is written, dropped if that fails ──
-  const createWithOwnDatabase = async (name: string, model: IsolationModel, own: OwnDatabaseProvisioning): Promise<Tenant> => {
-    const id = randomUUID();
-    const role = roleNameFor(id);
-    const dataName = model.dataNameFor(role);
-    const { sealed, verifier } = sealNewPassword();
+  const adminOf = (server: string): Promise<Sql> => {
+    if (servers === undefined) throw new Error(`no server connections to reach server ${server}`);
+    return servers.admin(server);
+  };
+
+  /** A server's owner connection and URL (a database tenant's provisioning connects to its database). */
+  const dataServer = async (name: string): Promise<DataServer> => {
+    if (servers === undefined) throw new Error('database tenants need the catalog to have server connections');
+    return { admin: await servers.admin(name), url: (await servers.record(name)).url };
+  };
+
+  /**
+   * A database tenant (a database of its own): made on its server before its catalog row is written,
+   * dropped again if the row is refused. It needs no hosted row on a data server: its tables are in its
+   * own database, with no foreign key to any tenants table.
+   */
+  const createWithOwnDatabase = async (name: string, model: IsolationModel, own: OwnDatabaseProvisioning, server: string): Promise<Tenant> => {
     // A taken name is found before a database is made for nothing (the insert below still decides).
     if (await findByName(name)) throw nameTaken(name);
-    const server = await serverNamed(HOME_SERVER);
+    const id = randomUUID();
+    const role = roleNameFor(id);
+    const { sealed, verifier } = sealNewPassword();
+    const login: TenantLogin = { role, verifier, dataName: model.dataNameFor(role) };
+    const target = await dataServer(server);
     let version: number;
     try {
-      version = await own.provision(server, { role, verifier, dataName });
+      version = await own.provision(target, login);
     } catch (err) {
       throw translateDbError(err) ?? err;
     }
     try {
-      const [tenant] = await sql<Tenant[]>`
-        INSERT INTO tenants (id, name, db_user, db_password_encrypted, server, model, data_name, data_version)
-        VALUES (${id}, ${name}, ${role}, ${sealed}, ${HOME_SERVER}, ${model.name}, ${dataName}, ${version})
-        RETURNING ${sql.unsafe(COLUMNS)}`;
+      const [tenant] = await insertRows(sql, server, model, { ids: [id], names: [name], sealed: [sealed], logins: [login] }, version);
       return tenant as Tenant;
     } catch (err) {
-      await own.deprovision(server, role, dataName as string).catch(() => undefined);
+      await own.deprovision(target, role, login.dataName as string).catch(() => undefined);
       if (isUniqueViolation(err, 'tenants_name_key')) throw nameTaken(name);
       throw translateDbError(err) ?? err;
     }
   };
 
-  const createChunk = async (names: string[], model: IsolationModel): Promise<Tenant[]> => {
-    const own = model.ownDatabase;
-    if (own) return Promise.all(names.map((name) => createWithOwnDatabase(name, model, own)));
-    const ids = names.map(() => randomUUID());
-    const dbUsers = ids.map(roleNameFor);
-    const dataNames = dbUsers.map((role) => model.dataNameFor(role));
-    const passwords = names.map(() => generateRolePassword());
-    const sealed = passwords.map((p) => keys.seal(p));
-    const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
+  /**
+   * Creates tenants on a data server: roles, data and hosted rows there in one transaction, committed
+   * before the catalog rows, which are what makes them reachable. If the catalog refuses them, what
+   * was made on the server is removed again.
+   */
+  const createElsewhere = async (server: string, model: IsolationModel, batch: NewTenants): Promise<Tenant[]> => {
+    const admin = await adminOf(server);
+    let version: number | null;
     try {
-      return await sql.begin(async (tx) => {
-        const version = await model.provision(
-          tx,
-          dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string, dataName: dataNames[i] ?? null })),
-        );
-        return await tx<Tenant[]>`
-          INSERT INTO tenants (id, name, db_user, db_password_encrypted, model, data_name, data_version)
-          SELECT id, name, db_user, pw, ${model.name}, d, ${version}::int
-          FROM unnest(${ids}::uuid[], ${names}::text[], ${dbUsers}::text[], ${sealed}::text[], ${dataNames as string[]}::text[])
-            AS x(id, name, db_user, pw, d)
-          RETURNING ${sql.unsafe(COLUMNS)}`;
+      version = await admin.begin(async (tx) => {
+        const made = await model.provision(tx, batch.logins);
+        for (const [i, login] of batch.logins.entries()) {
+          await hostTenant(tx, { id: batch.ids[i] as string, role: login.role, model: model.name, dataName: login.dataName, dataVersion: made });
+        }
+        return made;
       });
     } catch (err) {
+      throw translateDbError(err) ?? err;
+    }
+    try {
+      return await insertRows(sql, server, model, batch, version);
+    } catch (err) {
+      await admin
+        .begin(async (tx) => {
+          for (const [i, login] of batch.logins.entries()) {
+            await unhostTenant(tx, batch.ids[i] as string);
+            await model.deprovision(tx, login.role, login.dataName);
+          }
+        })
+        .catch(() => undefined);
+      throw err;
+    }
+  };
+
+  const createChunk = async (names: string[], model: IsolationModel, server: string): Promise<Tenant[]> => {
+    const own = model.ownDatabase;
+    if (own) return Promise.all(names.map((name) => createWithOwnDatabase(name, model, own, server)));
+    const ids = names.map(() => randomUUID());
+    const dbUsers = ids.map(roleNameFor);
+    const passwords = names.map(() => generateRolePassword());
+    const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
+    const batch: NewTenants = {
+      ids,
+      names,
+      sealed: passwords.map((p) => keys.seal(p)),
+      logins: dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string, dataName: model.dataNameFor(role) })),
+    };
+    try {
+      if (server !== MAIN_SERVER) return await createElsewhere(server, model, batch);
+      return await sql.begin(async (tx) => insertRows(tx, server, model, batch, await model.provision(tx, batch.logins)));
+    } catch (err) {
       if (isUniqueViolation(err, 'tenants_name_key')) {
-        throw new Conflict('tenant_exists', 'a tenant with one of these names already exists');
+        throw new Conflict(
+          'tenant_exists',
+          names.length === 1 ? `a tenant named "${names[0]}" already exists` : 'a tenant with one of these names already exists',
+        );
       }
       throw translateDbError(err) ?? err;
     }
   };
 
   return {
-    async create(name, modelName = defaultModel) {
+    async create(name, modelName = defaultModel, server) {
       const model = modelOf(modelName);
-      if (model.ownDatabase) return createWithOwnDatabase(name, model, model.ownDatabase);
-      const id = randomUUID();
-      const dbUser = roleNameFor(id);
-      const dataName = model.dataNameFor(dbUser);
-      const { sealed, verifier } = sealNewPassword();
-      try {
-        return await sql.begin(async (tx) => {
-          const version = await model.provision(tx, [{ role: dbUser, verifier, dataName }]);
-          const [tenant] = await tx<Tenant[]>`
-            INSERT INTO tenants (id, name, db_user, db_password_encrypted, model, data_name, data_version)
-            VALUES (${id}, ${name}, ${dbUser}, ${sealed}, ${model.name}, ${dataName}, ${version})
-            RETURNING ${sql.unsafe(COLUMNS)}`;
-          return tenant as Tenant;
-        });
-      } catch (err) {
-        if (isUniqueViolation(err, 'tenants_name_key')) throw nameTaken(name);
-        throw translateDbError(err) ?? err;
-      }
+      const [tenant] = await createChunk([name], model, await serverFor(server));
+      return tenant as Tenant;
     },
 
-    async createMany(names, modelName = defaultModel) {
+    async createMany(names, modelName = defaultModel, server) {
       const model = modelOf(modelName);
+      const target = await serverFor(server);
       const chunks: string[][] = [];
       for (let i = 0; i < names.length; i += model.bulkChunk) chunks.push(names.slice(i, i + model.bulkChunk));
       const created: Tenant[][] = [];
@@ -189,7 +245,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
       const worker = async (): Promise<void> => {
         while (next < chunks.length) {
           const index = next++;
-          created[index] = await createChunk(chunks[index] as string[], model);
+          created[index] = await createChunk(chunks[index] as string[], model, target);
         }
       };
       await Promise.all([worker(), worker()]);
@@ -223,12 +279,14 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     async rotate(id) {
       const { sealed, verifier } = sealNewPassword();
       return sql.begin(async (tx) => {
-        const [row] = await tx<{ db_user: string; updated_at: Date }[]>`
+        const [row] = await tx<{ db_user: string; server: string; updated_at: Date }[]>`
           UPDATE tenants
           SET db_password_encrypted = ${sealed}, credentials_version = credentials_version + 1, updated_at = now()
-          WHERE id = ${id} RETURNING db_user, updated_at`;
+          WHERE id = ${id} RETURNING db_user, server, updated_at`;
         if (!row) throw notFound(id);
-        await tx`SELECT tenantgate_set_role_password(${row.db_user}, ${verifier})`;
+        // The role lives on the tenant's server; the catalog's change commits only if that succeeded.
+        const target = row.server === MAIN_SERVER ? tx : await adminOf(row.server);
+        await target`SELECT tenantgate_set_role_password(${row.db_user}, ${verifier})`;
         return row.updated_at;
       });
     },
@@ -256,15 +314,27 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
       if (own && placed.data_name !== null) {
         // The database first: if that fails the tenant is still whole, and a retry starts again. Once
         // it is gone, requests find no database (answered as a tenant that changed) until the row goes.
-        await own.deprovision(await serverNamed(placed.server), placed.db_user, placed.data_name);
+        await own.deprovision(await dataServer(placed.server), placed.db_user, placed.data_name);
         await sql`DELETE FROM tenants WHERE id = ${id}`;
         return;
       }
       await sql.begin(async (tx) => {
-        const [row] = await tx<{ db_user: string; model: string; data_name: string | null }[]>`
-          DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model, data_name`;
+        const [row] = await tx<{ db_user: string; model: string; data_name: string | null; server: string }[]>`
+          DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model, data_name, server`;
         if (!row) throw notFound(id);
-        await modelOf(row.model).deprovision(tx, row.db_user, row.data_name);
+        const model = modelOf(row.model);
+        if (row.server === MAIN_SERVER) {
+          await model.deprovision(tx, row.db_user, row.data_name);
+          return;
+        }
+        // The server's copy goes first: if it cannot, the tenant stays in the catalog (and the caller
+        // may retry), rather than leaving data no catalog row leads to.
+        await (
+          await adminOf(row.server)
+        ).begin(async (remote) => {
+          await unhostTenant(remote, id);
+          await model.deprovision(remote, row.db_user, row.data_name);
+        });
       });
     },
   };

@@ -15,7 +15,12 @@ export interface RekeyProgress {
 export async function rekeyAll(
   sql: Sql,
   keys: KeyRing,
-  options: { batchSize?: number; onBatch?: (progress: RekeyProgress) => void } = {},
+  options: {
+    batchSize?: number;
+    onBatch?: (progress: RekeyProgress) => void;
+    /** The owner connection of a data server, to re-seal its shared role's password there. */
+    serverAdmin?: (name: string) => Promise<Sql>;
+  } = {},
 ): Promise<RekeyProgress> {
   const currentId = keys.currentId;
   if (currentId === undefined) {
@@ -44,13 +49,30 @@ export async function rekeyAll(
     skipped += rows.length - updated.count;
     options.onBatch?.({ rekeyed, skipped });
   }
-  // The shared pool's login is sealed the same way.
-  const [auth] = await sql<{ value: string }[]>`SELECT value FROM gateway_settings WHERE key = 'authenticator_password'`;
-  if (auth && !keys.isCurrent(auth.value)) {
+  // The shared pool's login is sealed the same way, and so are the data servers' URL passwords.
+  rekeyed += await rekeyAuthenticator(sql, keys);
+  const servers = await sql<{ name: string; sealed: string }[]>`
+    SELECT name, password_sealed AS sealed FROM servers WHERE password_sealed IS NOT NULL`;
+  for (const server of servers) {
+    if (keys.isCurrent(server.sealed)) continue;
     const result = await sql`
-      UPDATE gateway_settings SET value = ${keys.seal(keys.open(auth.value))}
-      WHERE key = 'authenticator_password' AND value = ${auth.value}`;
+      UPDATE servers SET password_sealed = ${keys.seal(keys.open(server.sealed))}
+      WHERE name = ${server.name} AND password_sealed = ${server.sealed}`;
     rekeyed += result.count;
   }
+  // Each data server keeps its own shared role's sealed password (src/pool/authenticator.ts).
+  if (options.serverAdmin) {
+    for (const server of servers) rekeyed += await rekeyAuthenticator(await options.serverAdmin(server.name), keys);
+  }
   return { rekeyed, skipped };
+}
+
+/** Re-seals a server's shared-role password under the newest key; 1 if it did, 0 if it was current. */
+async function rekeyAuthenticator(sql: Sql, keys: KeyRing): Promise<number> {
+  const [auth] = await sql<{ value: string }[]>`SELECT value FROM gateway_settings WHERE key = 'authenticator_password'`;
+  if (!auth || keys.isCurrent(auth.value)) return 0;
+  const result = await sql`
+    UPDATE gateway_settings SET value = ${keys.seal(keys.open(auth.value))}
+    WHERE key = 'authenticator_password' AND value = ${auth.value}`;
+  return result.count;
 }
