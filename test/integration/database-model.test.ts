@@ -3,15 +3,18 @@
 // database nor to the catalog's, and creates nothing), through the API (beside row and schema tenants on
 // one gateway), the users API and Idempotency-Key, cold tenants opening their pool on the request path
 // under the connection budget, deletion, and the tenant-data migration runner.
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTenantMigrations, migrateTenantSchemas, tenantMigrationStatus, TENANT_MIGRATIONS_DIR } from '../../src/db/tenant-migrations.js';
 import { connectTenantDatabase } from '../../src/isolation/database.js';
 import { waitFor, withDatabase } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { freePort } from '../support/ports.js';
+import { startPostgresServer } from '../support/postgres-server.js';
 
 interface Created {
   readonly id: string;
@@ -329,4 +332,83 @@ describe('the catalog', () => {
       constraint_name: 'tenants_data_name_model',
     });
   });
+});
+
+describe('a database tenant on a data server', () => {
+  it('has its database and role there, not on main; is served, isolated, migrated there, and dropped there', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tenantgate-dbmodel-server-'));
+    await chmod(dataDir, 0o755);
+    const server = await startPostgresServer({
+      dataDir,
+      port: await freePort(),
+      superuserPassword: randomBytes(18).toString('base64url'),
+      database: 'tenantgate',
+    });
+    const owner = postgres(server.url, { max: 1, onnotice: () => {} });
+    try {
+      await gw.gateway.serverCatalog.add({ name: 'data1', url: server.url, maxConnections: 20 });
+      const res = await gw.request('/v1/admin/tenants', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gw.adminToken}` },
+        json: { name: `far-${randomBytes(3).toString('hex')}`, model: 'database', server: 'data1' },
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      const far = (await res.json()) as Created & { server: string; model: string };
+      expect(far).toMatchObject({ server: 'data1', model: 'database' });
+      const exists = async (sql: Sql): Promise<{ database: boolean; role: boolean }> => {
+        const [row] = await sql<{ database: boolean; role: boolean }[]>`
+          SELECT EXISTS (SELECT FROM pg_database WHERE datname = ${databaseOf(far)}) AS database,
+                 EXISTS (SELECT FROM pg_roles WHERE rolname = ${far.db_user}) AS role`;
+        return row as { database: boolean; role: boolean };
+      };
+      expect(await exists(owner)).toEqual({ database: true, role: true });
+      expect(await exists(gw.db.admin)).toEqual({ database: false, role: false });
+
+      await create(far, 'Faraway');
+      expect(await names(far)).toEqual(['Faraway']);
+      expect(await names(a)).toEqual(['Alice', 'Anna']);
+
+      // Its role reaches its own database on data1 only: not the data server's catalog database.
+      const [row] = await gw.db.admin<{ sealed: string }[]>`SELECT db_password_encrypted AS sealed FROM tenants WHERE id = ${far.id}`;
+      const login = (database: string): Sql => {
+        const url = new URL(withDatabase(server.url, database));
+        url.username = far.db_user;
+        url.password = gw.keys.open(row?.sealed ?? '');
+        return postgres(url.toString(), { max: 1, onnotice: () => {}, fetch_types: false });
+      };
+      for (const [database, allowed] of [
+        [databaseOf(far), true],
+        ['tenantgate', false],
+      ] as const) {
+        const sql = login(database);
+        try {
+          if (allowed) expect(await sql`SELECT current_database() AS d`).toEqual([{ d: database }]);
+          else await expect(sql`SELECT 1`).rejects.toMatchObject({ code: '42501' });
+        } finally {
+          await sql.end({ timeout: 1 });
+        }
+      }
+
+      // The migration runner reaches it on its server (the catalog behind its database's ledger).
+      await gw.db.admin`UPDATE tenants SET data_version = 1 WHERE id = ${far.id}`;
+      const latest = (await loadTenantMigrations()).latest;
+      const run = await migrateTenantSchemas(gw.db.admin, await loadTenantMigrations(), {
+        concurrency: 1,
+        openDatabase: async (name, database) => connectTenantDatabase((await gw.gateway.servers.record(name)).url, database),
+      });
+      expect(run.failed).toEqual([]);
+      expect(await gw.db.admin`SELECT data_version FROM tenants WHERE id = ${far.id}`).toEqual([{ data_version: latest }]);
+
+      const deleted = await gw.request(`/v1/admin/tenants/${far.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${gw.adminToken}` } });
+      expect(deleted.status).toBe(204);
+      expect(await exists(owner)).toEqual({ database: false, role: false });
+    } finally {
+      await owner.end({ timeout: 1 });
+      await gw.gateway.poolSets.drop('data1').catch(() => undefined);
+      await gw.gateway.servers.forget('data1');
+      await gw.gateway.serverCatalog.remove('data1').catch(() => undefined);
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
