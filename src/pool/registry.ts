@@ -45,8 +45,7 @@ export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
   const { directory, servers } = deps;
 
   /** The pool set of the tenant's server: built already on almost every request, else opened now. */
-  const poolsFor = (tenant: TenantEntry): ServerPools | Promise<ServerPools> =>
-    servers.get(tenant.placement.server) ?? servers.open(tenant.placement.server);
+  const poolsFor = (tenant: TenantEntry): ServerPools | Promise<ServerPools> => servers.get(tenant.placement.server) ?? servers.open(tenant.placement.server);
 
   const each = (): Iterable<ServerPools> => servers.built().values();
 
