@@ -2,6 +2,7 @@
 // secrets the gateway needs, and bulk provisioning of the bench tenants and their users: 10,000 small
 // tenants and one big one (a million users). Everything is kept across runs, so only the first run pays
 // for the 10,000 roles and the million rows.
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres, { type Sql, type TransactionSql } from 'postgres';
 import { openCredential, parseCredentialsKey } from '../src/crypto/credentials.js';
@@ -63,11 +64,7 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     };
     log(`database: embedded PostgreSQL on 127.0.0.1:${EMBEDDED_PORT}, data in bench/.data (${Date.now() - started} ms)`);
   }
-  const sql = postgres(url, {
-    max: 4,
-    onnotice: () => {},
-    connection: { application_name: 'bench', TimeZone: 'UTC' },
-  });
+  const sql = postgres(url, { max: 4, ...BENCH_CONNECTION });
   return {
     url,
     sql,
@@ -80,6 +77,9 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     },
   };
 }
+
+/** The bench's connection options for a superuser `sql` of its own on any of its servers. */
+export const BENCH_CONNECTION = { onnotice: () => {}, connection: { application_name: 'bench', TimeZone: 'UTC' } } as const;
 
 export interface ProvisionReport {
   readonly migrateMs: number;
@@ -170,7 +170,9 @@ function tenantNames(count: number): string[] {
 
 // The superuser bypasses RLS and the trigger leaves an explicit tenant_id alone, so one statement seeds
 // every tenant. Distinct created_at values make the default page order (created_at DESC, id) stable.
-async function seedUsers(sql: Sql): Promise<number> {
+// `namePattern`: the tenants to seed (a SQL regex on the server's own `tenants` rows); a data server's
+// hosted rows are named by their id (bench/second-server.ts).
+export async function seedUsers(sql: Sql, namePattern: string = SMALL_TENANT_NAME): Promise<number> {
   const result = await withoutTriggers(
     sql,
     (tx) => tx`
@@ -178,7 +180,7 @@ async function seedUsers(sql: Sql): Promise<number> {
     SELECT t.id, 'Seed' || g, 'User' || g, g % 3 = 0,
            now() - make_interval(mins => g), now() - make_interval(mins => g)
     FROM tenants t CROSS JOIN generate_series(1, ${USERS_PER_TENANT}) AS g
-    WHERE t.name ~ ${SMALL_TENANT_NAME}
+    WHERE t.name ~ ${namePattern}
       AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id)`,
   );
   return result.count;
@@ -225,11 +227,11 @@ async function withoutTriggers<T>(sql: Sql, statement: (tx: TransactionSql) => P
  * plans-per-request figure. src/db/embedded.ts fixes the server flags, so the settings go into the data
  * dir's postgresql.auto.conf (ALTER SYSTEM) and the server is restarted once, the first time only.
  */
-async function startWithStatementStats(options: EmbeddedOptions, log: (line: string) => void): Promise<EmbeddedServer> {
+export async function startWithStatementStats(options: EmbeddedOptions, log: (line: string) => void): Promise<EmbeddedServer> {
   const start = (): Promise<EmbeddedServer> => withTimeout(startEmbeddedPostgres(options), 120_000, 'starting the embedded PostgreSQL');
   const server = await start();
   if (!(await configureStatementStats(server.url))) return server;
-  log('database: pg_stat_statements enabled in bench/.data (ALTER SYSTEM); restarting PostgreSQL once');
+  log(`database: pg_stat_statements enabled in ${relative(process.cwd(), options.dataDir) || '.'} (ALTER SYSTEM); restarting PostgreSQL once`);
   await withTimeout(server.stop(), 30_000, 'stopping the embedded PostgreSQL');
   return start();
 }
