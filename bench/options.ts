@@ -5,10 +5,13 @@ import { parseArgs } from 'node:util';
 export const DEFAULT_SCENARIO_KEYS = ['a', 'b', 'c', 'd', 'e', 'f1', 'f2', 'f3'] as const;
 /** c and d served to schema tenants (the gateway) and their row-model twins (the baseline). */
 export const SCHEMA_SCENARIO_KEYS = ['c1s', 'cs', 'ds'] as const;
-export const SCENARIO_KEYS = [...DEFAULT_SCENARIO_KEYS, ...SCHEMA_SCENARIO_KEYS] as const;
+/** c over two servers (bench/second-server.ts): the gateway and the baseline each use both. */
+export const SERVERS_SCENARIO_KEYS = ['c2'] as const;
+export const SCENARIO_KEYS = [...DEFAULT_SCENARIO_KEYS, ...SCHEMA_SCENARIO_KEYS, ...SERVERS_SCENARIO_KEYS] as const;
 export type ScenarioKey = (typeof SCENARIO_KEYS)[number];
 export type DefaultScenarioKey = (typeof DEFAULT_SCENARIO_KEYS)[number];
 export type SchemaScenarioKey = (typeof SCHEMA_SCENARIO_KEYS)[number];
+export type ServersScenarioKey = (typeof SERVERS_SCENARIO_KEYS)[number];
 /** Names that stand for several scenarios on the command line. */
 const SCENARIO_GROUPS: ReadonlyMap<string, readonly ScenarioKey[]> = new Map<string, readonly ScenarioKey[]>([
   ['f', ['f1', 'f2', 'f3']],
@@ -17,6 +20,10 @@ const SCENARIO_GROUPS: ReadonlyMap<string, readonly ScenarioKey[]> = new Map<str
 
 export function isSchemaScenario(key: ScenarioKey): key is SchemaScenarioKey {
   return (SCHEMA_SCENARIO_KEYS as readonly string[]).includes(key);
+}
+
+export function isServersScenario(key: ScenarioKey): key is ServersScenarioKey {
+  return (SERVERS_SCENARIO_KEYS as readonly string[]).includes(key);
 }
 
 export interface BenchOptions {
@@ -34,7 +41,7 @@ export interface BenchOptions {
   readonly profileDir: string | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|f|f1|f2|f3|all|c1s|cs|ds|schema|a,c] [--duration SECONDS] [--connections N]
+export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|f|f1|f2|f3|all|c1s|cs|ds|schema|c2|a,c] [--duration SECONDS] [--connections N]
                        [--warmup SECONDS] [--no-readme] [--gateway-env NAME=VALUE ...] [--profile DIR]`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {

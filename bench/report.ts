@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoadFigures } from './load.js';
 import type { MachineInfo } from './machine.js';
-import { isSchemaScenario, type BenchOptions, type ScenarioKey } from './options.js';
+import { isSchemaScenario, isServersScenario, type BenchOptions, type ScenarioKey } from './options.js';
 import type { ConnectionPeaks } from './sample.js';
 import type { Scenario } from './scenarios.js';
 import type { ServerKind } from './servers.js';
@@ -13,14 +13,25 @@ import { evaluateTarget, targetLabel, throughputRatio, type TargetResult } from 
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
-/** The generated tables: the row-model scenarios', and the schema scenarios' apart (run on their own). */
+/** The generated tables: the row-model scenarios', and the schema and two-server scenarios' apart (run on their own). */
 const TABLES = [
-  { name: 'results table', start: '<!-- results:start -->', end: '<!-- results:end -->', holds: (key: ScenarioKey) => !isSchemaScenario(key) },
+  {
+    name: 'results table',
+    start: '<!-- results:start -->',
+    end: '<!-- results:end -->',
+    holds: (key: ScenarioKey) => !isSchemaScenario(key) && !isServersScenario(key),
+  },
   {
     name: 'schema results table',
     start: '<!-- schema-results:start -->',
     end: '<!-- schema-results:end -->',
     holds: (key: ScenarioKey) => isSchemaScenario(key),
+  },
+  {
+    name: 'two-server results table',
+    start: '<!-- servers-results:start -->',
+    end: '<!-- servers-results:end -->',
+    holds: (key: ScenarioKey) => isServersScenario(key),
   },
 ] as const;
 /** Gateway RSS after the 10,000-tenant scenarios should stay under this. */
@@ -30,7 +41,10 @@ export interface ServerRun {
   readonly kind: ServerKind;
   readonly load: LoadFigures;
   readonly connections: ConnectionPeaks;
-  /** The most server connections this server may hold (the gateway's budget, the baseline's pool). */
+  /**
+   * The most connections this server may hold on each PostgreSQL server (the gateway's budget there, the
+   * baseline's pool there).
+   */
   readonly connectionBudget: number;
   readonly rssPeakMb: number;
   /** RSS right after the measured load. */
@@ -159,11 +173,25 @@ function rows(report: BenchReport): string[][] {
       perRequest((f) => f.plansPerRequest),
       perRequest((f) => f.callsPerRequest),
       `${failures(g)} / ${failures(b)}`,
-      `${g.connections.peak} (${g.connectionBudget}) / ${b.connections.peak} (${b.connectionBudget})`,
+      `${formatConnections(g)} / ${formatConnections(b)}`,
       `${g.rssAfterMb ?? '?'} / ${g.rssPeakMb}`,
       `${g.foreignCpuPercent ?? '?'} / ${b.foreignCpuPercent ?? '?'}`,
     ];
   });
+}
+
+/** Peak connections and the budget: "11 (64)"; with several servers "main 11 + s2 9 (64 each)". */
+export function formatConnections(run: ServerRun): string {
+  const servers = Object.entries(run.connections.byServer);
+  if (servers.length <= 1) return `${run.connections.peak} (${run.connectionBudget})`;
+  return `${servers.map(([name, peaks]) => `${name} ${peaks.peak}`).join(' + ')} (${run.connectionBudget} each)`;
+}
+
+/** The servers on which the run held more connections than its budget there, with the peak. */
+export function overBudget(run: ServerRun): { readonly server: string; readonly peak: number }[] {
+  return Object.entries(run.connections.byServer)
+    .filter(([, peaks]) => peaks.peak > run.connectionBudget)
+    .map(([server, peaks]) => ({ server, peak: peaks.peak }));
 }
 
 /** Two decimals, n/a when unmeasured. */

@@ -18,12 +18,24 @@ import { machineInfo } from './machine.js';
 import { pathShare, readPathCounts } from './metrics.js';
 import { probe } from './probe.js';
 import { isSchemaScenario, parseOptions, USAGE, UsageError, type BenchOptions, type ScenarioKey } from './options.js';
-import { formatPerRequest, scenarioResult, textTable, updateReadme, writeResults, type BenchReport, type ScenarioResult, type ServerRun } from './report.js';
-import { sampleConnections, sampleRss, type RssSampler } from './sample.js';
-import { benchNeeds, buildScenarios, buildSchemaScenarios, type Scenario } from './scenarios.js';
+import {
+  formatConnections,
+  formatPerRequest,
+  overBudget,
+  scenarioResult,
+  textTable,
+  updateReadme,
+  writeResults,
+  type BenchReport,
+  type ScenarioResult,
+  type ServerRun,
+} from './report.js';
+import { sampleConnections, sampleRss, type RssSampler, type SampledServer } from './sample.js';
+import { benchNeeds, buildScenarios, buildSchemaScenarios, buildServersScenarios, type Scenario } from './scenarios.js';
 import { provisionSchemaTenants, schemaTenantIds } from './schema-tenants.js';
+import { openSecondServer, provisionSecondServer, secondServerTenantIds, type SecondServer } from './second-server.js';
 import { startServer, type RunningServer, type ServerKind, type ServerSpec } from './servers.js';
-import { openStatementStats, type StatementStats } from './statements.js';
+import { combineStatementStats, openStatementStats, type StatementStats } from './statements.js';
 import { targetLabel, type TargetResult } from './targets.js';
 
 const TENANTS = 10_000;
@@ -44,6 +56,8 @@ interface Context {
   /** Stops of running children, so SIGINT or an error can stop them too. */
   readonly live: Set<() => Promise<void>>;
   readonly stats: StatementStats;
+  /** Scenario c2's second server, when a chosen scenario needs it, and the statistics of both servers. */
+  readonly second: { readonly server: SecondServer; readonly stats: StatementStats } | undefined;
 }
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -59,11 +73,13 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   const live = new Set<() => Promise<void>>();
   let db: BenchDatabase | undefined;
+  let second: SecondServer | undefined;
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
       abort.abort();
       await Promise.allSettled([...live].map((stop) => stop()));
+      await second?.stop().catch((err: unknown) => log(`stopping the second server failed: ${String(err)}`));
       await db?.stop().catch((err: unknown) => log(`stopping the database failed: ${String(err)}`));
     })());
   process.once('SIGINT', () => {
@@ -74,7 +90,9 @@ async function main(): Promise<void> {
     db = await openBenchDatabase(log);
     const stats = await openStatementStats(db.sql);
     log(stats.unavailable === undefined ? 'plans per request: pg_stat_statements' : `plans per request: n/a (${stats.unavailable})`);
-    await runSuite({ options, db, signal: abort.signal, live, stats });
+    if (benchNeeds(options.scenarios).second > 0) second = await openSecondServer(db, log);
+    const both = second ? { server: second, stats: combineStatementStats([stats, await openStatementStats(second.sql, second.name)]) } : undefined;
+    await runSuite({ options, db, signal: abort.signal, live, stats, second: both });
   } finally {
     await shutdown();
   }
@@ -88,10 +106,15 @@ async function runSuite(ctx: Context): Promise<void> {
   // The schema tenants (and their 80,000 relations) only once a schema scenario asks for them; kept after.
   const withSchema = ctx.options.scenarios.some(isSchemaScenario);
   const schemaProvisioning = withSchema ? await provisionSchemaTenants(ctx.db, TENANTS, log) : undefined;
+  const second = ctx.second?.server;
+  const secondProvisioning = second
+    ? await provisionSecondServer(ctx.db, second, { tenants: needs.second, maxConnections: gatewayBudget(ctx.options) }, log)
+    : undefined;
   const tenants = { small: await benchTenantIds(ctx.db.sql, needs.small), big: needs.big ? await bigTenantId(ctx.db.sql) : undefined };
   const scenarios: Partial<Record<ScenarioKey, () => Scenario>> = {
     ...buildScenarios(tenants),
     ...(withSchema ? buildSchemaScenarios({ ...tenants, schema: await schemaTenantIds(ctx.db.sql, TENANTS) }) : {}),
+    ...(second ? buildServersScenarios({ ...tenants, second: await secondServerTenantIds(ctx.db, second, needs.second) }) : {}),
   };
   const results: ScenarioResult[] = [];
   for (const key of ctx.options.scenarios) {
@@ -108,7 +131,11 @@ async function runSuite(ctx: Context): Promise<void> {
     baselinePoolMax: BASELINE_POOL_MAX,
     // Every tenant in the catalog: the small ones, the big one and, once provisioned, the schema tenants.
     tenantsKnown: await catalogTenantCount(ctx.db.sql),
-    provisioning: schemaProvisioning ? { ...provisioning, schema: schemaProvisioning } : provisioning,
+    provisioning: {
+      ...provisioning,
+      ...(schemaProvisioning ? { schema: schemaProvisioning } : {}),
+      ...(secondProvisioning ? { second: secondProvisioning } : {}),
+    },
     statementStatsUnavailable: ctx.stats.unavailable,
     scenarios: results,
   };
@@ -150,14 +177,17 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind,
   ctx.signal.throwIfAborted();
   // Schema scenarios too: their tenants' tables hold their twins' users without any POSTed row.
   if (scenario.writes || isSchemaScenario(scenario.key)) await removePostedUsers(ctx.db.sql);
-  const connections = sampleConnections(ctx.db.url, kind);
+  const second = scenario.twoServers ? ctx.second : undefined;
+  if (scenario.twoServers && !second) throw new Error(`scenario ${scenario.key} needs the second server, which was not started`);
+  const sampled: SampledServer[] = [{ name: 'main', url: ctx.db.url }, ...(second ? [{ name: second.server.name, url: second.server.url }] : [])];
+  const connections = sampleConnections(sampled, kind);
   try {
-    const server = await startServer(serverSpec(kind, ctx.db, ctx.options));
+    const server = await startServer(serverSpec(kind, ctx.db, ctx.options, second?.server));
     ctx.live.add(server.stop);
     const rss = sampleRss(server.pid);
     try {
       await onReady?.(server);
-      const driven = await driveLoad(ctx, scenario, server, rss);
+      const driven = await driveLoad(ctx, scenario, server, rss, second?.stats ?? ctx.stats);
       // Stop the server before reading the connection peak: its whole life is in the sample.
       const memory = await rss.stop();
       await server.stop();
@@ -189,7 +219,7 @@ type Driven = Pick<ServerRun, 'load' | 'warmupFailures' | 'probeSha256' | 'forei
  * Probe, warm-up (discarded), measured load; the path counters and the statement statistics bracket the
  * measured load only.
  */
-async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer, rss: RssSampler): Promise<Driven> {
+async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer, rss: RssSampler, stats: StatementStats): Promise<Driven> {
   const settings = { baseUrl: server.baseUrl, connections: ctx.options.connections, signal: ctx.signal };
   const probeSha256 = await probe(server.baseUrl, scenario.probe(server.kind));
   const warmup =
@@ -206,13 +236,13 @@ async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer
   ctx.signal.throwIfAborted();
   const counters = server.kind === 'gateway' ? () => readPathCounts(server.baseUrl) : async () => undefined;
   const before = await counters();
-  await ctx.stats.reset();
+  await stats.reset();
   const foreign = await watchForeignCpu();
   const load = await runLoad({ ...settings, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests(server.kind) });
   const foreignCpuPercent = await foreign.stop();
   // Interrupted: the figures are partial, report nothing.
   ctx.signal.throwIfAborted();
-  const statements = await ctx.stats.read(load.sent);
+  const statements = await stats.read(load.sent);
   const rssAfterMb = await rss.current();
   return {
     statements,
@@ -229,12 +259,18 @@ async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer
   };
 }
 
-function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions): ServerSpec {
+/** `second`: the scenario's tenants also live there (the gateway finds it in the catalog, the baseline in its env). */
+function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions, second: SecondServer | undefined): ServerSpec {
   if (kind === 'baseline') {
     return {
       kind,
       entry: 'bench/baseline.ts',
-      env: { DATABASE_URL: db.url, BASELINE_POOL_MAX: String(BASELINE_POOL_MAX), LOG_LEVEL: 'warn' },
+      env: {
+        DATABASE_URL: db.url,
+        BASELINE_POOL_MAX: String(BASELINE_POOL_MAX),
+        LOG_LEVEL: 'warn',
+        ...(second ? { BASELINE_SERVERS: JSON.stringify({ [second.name]: second.url }) } : {}),
+      },
     };
   }
   if (kind === 'lean') {
@@ -284,7 +320,7 @@ function describeRun(run: ServerRun): string {
     `plans/req ${formatPerRequest(st?.plansPerRequest)}  calls/req ${formatPerRequest(st?.callsPerRequest)}  ` +
     (st ? `PG ms/req plan ${st.planMsPerRequest?.toFixed(3) ?? 'n/a'} exec ${st.execMsPerRequest.toFixed(3)}  ` : '') +
     `non-2xx+errors ${failures}${codes ? ` (${codes})` : ''}${l.timeouts ? `, ${l.timeouts} timeouts` : ''}  ` +
-    `peak conns ${run.connections.peak}/${run.connectionBudget}  RSS ${run.rssAfterMb ?? '?'} MB (peak ${run.rssPeakMb})${share}` +
+    `peak conns ${formatConnections(run)}  RSS ${run.rssAfterMb ?? '?'} MB (peak ${run.rssPeakMb})${share}` +
     (run.foreignCpuPercent !== undefined && run.foreignCpuPercent >= FOREIGN_CPU_WARNING
       ? `\n  WARNING: other processes used ${run.foreignCpuPercent}% of the machine's CPU during this run; its figures are skewed`
       : '') +
@@ -295,8 +331,8 @@ function describeRun(run: ServerRun): string {
 function warnAboutBudget(results: readonly ScenarioResult[]): void {
   for (const r of results) {
     const g = r.gateway;
-    if (g.connections.peak > g.connectionBudget) {
-      log(`WARNING scenario ${r.key}: the gateway held ${g.connections.peak} connections, over its budget of ${g.connectionBudget}`);
+    for (const { server, peak } of overBudget(g)) {
+      log(`WARNING scenario ${r.key}: the gateway held ${peak} connections on server ${server}, over its budget of ${g.connectionBudget} there`);
     }
     if (g.load.non2xx + g.load.errors > 0) {
       log(`WARNING scenario ${r.key}: the gateway answered ${g.load.non2xx} non-2xx and had ${g.load.errors} errors:`);

@@ -4,12 +4,29 @@ import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import type { ServerKind } from './servers.js';
 
-export interface ConnectionPeaks {
-  /** Most connections of the server under test seen at once. */
+export interface ServerConnectionPeaks {
+  /** Most connections of the server under test seen at once on this PostgreSQL server. */
   readonly peak: number;
   /** Most connections per application_name (catalog, shared, dedicated pools), each at its own peak. */
   readonly peakByApp: Record<string, number>;
+}
+
+export interface ConnectionPeaks extends ServerConnectionPeaks {
+  /** With several servers: the peak of their sum (samples taken together), and each one's own figures. */
+  readonly byServer: Record<string, ServerConnectionPeaks>;
   readonly samples: number;
+}
+
+interface Peaks {
+  peak: number;
+  peakByApp: Record<string, number>;
+}
+
+/** A PostgreSQL server to sample, by its catalog name (`main`, `s2`). */
+export interface SampledServer {
+  readonly name: string;
+  /** Superuser URL. */
+  readonly url: string;
 }
 
 export interface Sampler<T> {
@@ -33,35 +50,53 @@ const BELONGS: Record<ServerKind, (app: string) => boolean> = {
   lean: (app) => app === 'lean',
 };
 
-/** Samples pg_stat_activity every ~100 ms until stopped; the sampler's own backend is excluded. */
-export function sampleConnections(databaseUrl: string, kind: ServerKind): Sampler<ConnectionPeaks> {
-  const sql = postgres(databaseUrl, {
-    max: 1,
-    onnotice: () => {},
-    connection: { application_name: 'bench-sampler', statement_timeout: 2000 },
-  });
+/**
+ * Samples pg_stat_activity of every server every ~100 ms until stopped (all servers at once, so their
+ * sum is of one moment, give or take a round trip); the samplers' own backends are excluded.
+ */
+export function sampleConnections(servers: readonly SampledServer[], kind: ServerKind): Sampler<ConnectionPeaks> {
+  const connections = servers.map(({ name, url }) => ({
+    name,
+    sql: postgres(url, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: 'bench-sampler', statement_timeout: 2000 },
+    }),
+    peaks: { peak: 0, peakByApp: {} } as Peaks,
+  }));
   const belongs = BELONGS[kind];
-  const peakByApp: Record<string, number> = {};
-  let peak = 0;
+  const total: Peaks = { peak: 0, peakByApp: {} };
   let samples = 0;
   let busy = false;
+  const count = async (sql: postgres.Sql): Promise<Map<string, number>> => {
+    // The comment is bench/statements.ts' MARK: this query is the bench's, not the server's.
+    const rows = await sql<{ app: string; n: number }[]>`
+      SELECT /* bench-own */ application_name AS app, count(*)::int AS n FROM pg_stat_activity
+      WHERE pid <> pg_backend_pid() AND (application_name LIKE 'tenantgate%' OR application_name IN ('baseline', 'lean'))
+      GROUP BY application_name`;
+    return new Map(rows.filter(({ app }) => belongs(app)).map(({ app, n }) => [app, n]));
+  };
+  const record = (peaks: Peaks, apps: Map<string, number>): void => {
+    let sum = 0;
+    for (const [app, n] of apps) {
+      sum += n;
+      peaks.peakByApp[app] = Math.max(peaks.peakByApp[app] ?? 0, n);
+    }
+    peaks.peak = Math.max(peaks.peak, sum);
+  };
   const tick = async (): Promise<void> => {
     // A slow sample is skipped rather than queued: samples must not pile up on a loaded server.
     if (busy) return;
     busy = true;
     try {
-      // The comment is bench/statements.ts' MARK: this query is the bench's, not the server's.
-      const rows = await sql<{ app: string; n: number }[]>`
-        SELECT /* bench-own */ application_name AS app, count(*)::int AS n FROM pg_stat_activity
-        WHERE pid <> pg_backend_pid() AND (application_name LIKE 'tenantgate%' OR application_name IN ('baseline', 'lean'))
-        GROUP BY application_name`;
-      let total = 0;
-      for (const { app, n } of rows) {
-        if (!belongs(app)) continue;
-        total += n;
-        peakByApp[app] = Math.max(peakByApp[app] ?? 0, n);
-      }
-      peak = Math.max(peak, total);
+      const counts = await Promise.all(connections.map(({ sql }) => count(sql)));
+      const all = new Map<string, number>();
+      counts.forEach((apps, i) => {
+        const server = connections[i];
+        if (server) record(server.peaks, apps);
+        for (const [app, n] of apps) all.set(app, (all.get(app) ?? 0) + n);
+      });
+      record(total, all);
       samples++;
     } catch {
       // A missed sample (statement timeout under load) only lowers the sample count.
@@ -74,8 +109,8 @@ export function sampleConnections(databaseUrl: string, kind: ServerKind): Sample
     stop: once(async () => {
       clearInterval(timer);
       await tick();
-      await sql.end({ timeout: 2 });
-      return { peak, peakByApp, samples };
+      await Promise.all(connections.map(({ sql }) => sql.end({ timeout: 2 })));
+      return { ...total, byServer: Object.fromEntries(connections.map(({ name, peaks }) => [name, peaks])), samples };
     }),
   };
 }

@@ -4,7 +4,7 @@
 import type autocannon from 'autocannon';
 import { collectCursors, type CursorSet } from './cursors.js';
 import { POSTED_USER } from './database.js';
-import type { DefaultScenarioKey, SchemaScenarioKey, ScenarioKey } from './options.js';
+import type { DefaultScenarioKey, SchemaScenarioKey, ScenarioKey, ServersScenarioKey } from './options.js';
 import type { ServerKind } from './servers.js';
 import { p50Target, ratioTarget, type Target } from './targets.js';
 
@@ -30,6 +30,8 @@ export interface Scenario {
   readonly writes: boolean;
   /** Also measure the lean server (bench/lean.ts): a target is against it. */
   readonly withLean: boolean;
+  /** The tenants live on two servers (main and the second, bench/second-server.ts), not on main alone. */
+  readonly twoServers: boolean;
   /**
    * Set-up through the public API of the first server measured (the gateway), once per bench run,
    * before its probe; returns what to record (e.g. how long it took).
@@ -65,9 +67,14 @@ export interface BenchNeeds {
   readonly small: number;
   /** The tenant with a million users. */
   readonly big: boolean;
+  /** Small tenants on the second server (bench-s2-000001…, 10 users each); the server itself when > 0. */
+  readonly second: number;
 }
 
-const NEEDS: Readonly<Record<ScenarioKey, BenchNeeds>> = {
+/** c2: tenants per server. */
+const C2_PER_SERVER = 5000;
+
+const NEEDS: Readonly<Record<ScenarioKey, Omit<BenchNeeds, 'second'> & { readonly second?: number }>> = {
   a: { small: 1, big: false },
   b: { small: 100, big: false },
   c: { small: 10_000, big: false },
@@ -80,12 +87,15 @@ const NEEDS: Readonly<Record<ScenarioKey, BenchNeeds>> = {
   c1s: { small: 10_000, big: false },
   cs: { small: 10_000, big: false },
   ds: { small: 10_000, big: false },
+  // Half of c's 10,000 on each server.
+  c2: { small: C2_PER_SERVER, big: false, second: C2_PER_SERVER },
 };
 
 export function benchNeeds(keys: readonly ScenarioKey[]): BenchNeeds {
   return {
     small: Math.max(0, ...keys.map((key) => NEEDS[key].small)),
     big: keys.some((key) => NEEDS[key].big),
+    second: Math.max(0, ...keys.map((key) => NEEDS[key].second ?? 0)),
   };
 }
 
@@ -143,6 +153,23 @@ export function buildSchemaScenarios(tenants: BenchTenants & { readonly schema: 
   };
 }
 
+/**
+ * c over two servers: the first 5,000 small tenants on main and the second server's 5,000, alternating
+ * (s2, main, s2, …), round robin. Every server gets half the requests and half the tenants; the probe is
+ * the second server's first tenant, so both servers must reach the second server to answer it.
+ */
+export function buildServersScenarios(tenants: BenchTenants & { readonly second: readonly string[] }): Record<ServersScenarioKey, () => Scenario> {
+  return {
+    c2: () => {
+      if (tenants.small.length < C2_PER_SERVER || tenants.second.length < C2_PER_SERVER) {
+        throw new Error(`scenario c2 needs ${C2_PER_SERVER} tenants on each server, ${tenants.small.length} and ${tenants.second.length} provisioned`);
+      }
+      const ids = Array.from({ length: 2 * C2_PER_SERVER }, (_, i) => (i % 2 === 0 ? tenants.second : tenants.small)[i >> 1] as string);
+      return { ...scenario('c2', '10,000 tenants over 2 servers, round robin, GET', ids, [ratioTarget(0.8)], false, roundRobin), twoServers: true };
+    },
+  };
+}
+
 type PickerFactory = (ids: readonly string[]) => () => string;
 
 /**
@@ -167,6 +194,7 @@ function scenario(
     targets,
     writes,
     withLean: targets.some((t) => t.kind === 'ratio' && t.against === 'lean'),
+    twoServers: false,
     probe: (server) => ({ path: USERS_PATH, tenantId: idsFor(server)[0] as string }),
     requests: (server) => {
       const list = idsFor(server);
@@ -208,6 +236,7 @@ function deepPages(bigTenant: string): Scenario {
     targets: [p50Target(BIG_TENANT_P50_MS)],
     writes: false,
     withLean: false,
+    twoServers: false,
     async prepare(baseUrl) {
       collected ??= collectCursors(`${baseUrl}${USERS_PATH}`, bigTenant, CURSOR_PAGE_SIZE, CURSOR_AFTER_PAGES);
       const set = await collected;

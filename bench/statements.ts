@@ -51,7 +51,11 @@ const TOP_STATEMENTS = 5;
 const TOP_QUERY_CHARS = 200;
 const SETTLE_POLL_MS = 25;
 
-export async function openStatementStats(sql: Sql): Promise<StatementStats> {
+/**
+ * `server`: a name to put before the role names (`s2/tenant roles`), for a server other than the
+ * first, whose figures are combined with the first's (combineStatementStats).
+ */
+export async function openStatementStats(sql: Sql, server?: string): Promise<StatementStats> {
   const unavailable = await prepare(sql);
   if (unavailable !== undefined) {
     return { unavailable, reset: async () => {}, read: async () => undefined };
@@ -66,7 +70,7 @@ export async function openStatementStats(sql: Sql): Promise<StatementStats> {
       await sql.unsafe(`SELECT ${MARK} pg_stat_statements_reset()`);
     },
     async read(requests) {
-      const rows = await sql.unsafe<{ role: string; query: string; plans: number; calls: number; planMs: number; execMs: number }[]>(
+      const found = await sql.unsafe<{ role: string; query: string; plans: number; calls: number; planMs: number; execMs: number }[]>(
         `SELECT ${MARK} CASE WHEN r.rolname ~ '^t_[0-9a-f]{32}$' THEN 'tenant roles' ELSE coalesce(r.rolname, s.userid::text) END AS role,
                 left(min(s.query), ${TOP_QUERY_CHARS}) AS query, sum(s.plans)::float8 AS plans, sum(s.calls)::float8 AS calls,
                 sum(s.total_plan_time)::float8 AS "planMs", sum(s.total_exec_time)::float8 AS "execMs"
@@ -76,6 +80,7 @@ export async function openStatementStats(sql: Sql): Promise<StatementStats> {
          GROUP BY 1, s.queryid
          ORDER BY calls DESC`,
       );
+      const rows = server === undefined ? found : found.map((row) => ({ ...row, role: `${server}/${row.role}` }));
       const [info] = await sql.unsafe<{ dealloc: number }[]>(`SELECT ${MARK} dealloc::float8 AS dealloc FROM pg_stat_statements_info`);
       const byRole: Record<string, { plans: number; calls: number }> = {};
       let plans = 0;
@@ -112,6 +117,52 @@ export async function openStatementStats(sql: Sql): Promise<StatementStats> {
       };
     },
   };
+}
+
+/**
+ * Several servers' statistics as one (scenario c2): reset together, read together, their figures summed,
+ * since each request's statements run on one server or the other. Unavailable when any one is.
+ */
+export function combineStatementStats(all: readonly StatementStats[]): StatementStats {
+  const unavailable = all.find((stats) => stats.unavailable !== undefined)?.unavailable;
+  if (unavailable !== undefined) return { unavailable, reset: async () => {}, read: async () => undefined };
+  return {
+    unavailable: undefined,
+    async reset() {
+      await Promise.all(all.map((stats) => stats.reset()));
+    },
+    async read(requests) {
+      const parts = await Promise.all(all.map((stats) => stats.read(requests)));
+      return parts.reduce<StatementFigures | undefined>(
+        (sum, part) => (sum === undefined || part === undefined ? (sum ?? part) : addFigures(sum, part)),
+        undefined,
+      );
+    },
+  };
+}
+
+function addFigures(a: StatementFigures, b: StatementFigures): StatementFigures {
+  const maybe = (x: number | undefined, y: number | undefined): number | undefined => (x === undefined || y === undefined ? undefined : round(x + y));
+  const byRole: Record<string, { plans: number; calls: number }> = { ...a.byRole };
+  for (const [role, figures] of Object.entries(b.byRole)) {
+    const before = byRole[role] ?? { plans: 0, calls: 0 };
+    byRole[role] = { plans: before.plans + figures.plans, calls: before.calls + figures.calls };
+  }
+  return {
+    plans: maybe(a.plans, b.plans),
+    calls: a.calls + b.calls,
+    plansPerRequest: maybe(a.plansPerRequest, b.plansPerRequest),
+    callsPerRequest: round(a.callsPerRequest + b.callsPerRequest),
+    planMsPerRequest: maybe(a.planMsPerRequest, b.planMsPerRequest),
+    execMsPerRequest: round(a.execMsPerRequest + b.execMsPerRequest),
+    byRole,
+    top: [...a.top, ...b.top].sort((x, y) => y.calls - x.calls).slice(0, TOP_STATEMENTS),
+    evicted: a.evicted + b.evicted,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
 }
 
 /**
