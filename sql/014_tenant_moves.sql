@@ -146,3 +146,26 @@ BEGIN
       WITH CHECK (tenant_id = NULLIF(current_setting('tenantgate.move_tenant', true), '')::uuid)$p$, current_user);
 END
 $do$;
+
+-- Removing a schema tenant (sql/009) ran DROP OWNED BY, which needs the privileges of the role: an owner
+-- that is no superuser only administers the roles it creates on PostgreSQL 16+ (no INHERIT), so moving
+-- a schema tenant away, or deleting one, failed there with "permission denied to drop objects". The role
+-- owns nothing, and its only grants are on its schema and the tables and default privileges in it, which
+-- DROP SCHEMA ... CASCADE removes; DROP OWNED now runs only when the owner can run it.
+CREATE OR REPLACE FUNCTION tenantgate_drop_schema_tenant(role_name text, schema_name text) RETURNS void
+  LANGUAGE plpgsql
+  AS $$
+BEGIN
+  IF role_name !~ '^t_[0-9a-f]{32}$' OR schema_name !~ '^s_[0-9a-f]{32}$' THEN
+    RAISE EXCEPTION 'not a schema tenant: %, %', role_name, schema_name USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = role_name;
+  EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', schema_name);
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+    IF pg_has_role(role_name, 'USAGE') THEN
+      EXECUTE format('DROP OWNED BY %I', role_name);
+    END IF;
+    EXECUTE format('DROP ROLE %I', role_name);
+  END IF;
+END
+$$;

@@ -41,7 +41,7 @@ async function applyBatch(source: Sql, target: Sql, tenant: MovingTenant, table:
       await scopeToMovingTenant(ttx, tenant.id);
       await ttx`
         DELETE FROM ${name} WHERE tenant_id = ${tenant.id}
-          AND ${key} IN (SELECT json_array_elements_text(${keys}::json)::${type})`;
+          AND ${key} IN (SELECT json_array_elements_text(${keys}::text::json)::${type})`;
       if (rows !== null) await insertRows(ttx, table, rows);
     });
     return batch.changes;

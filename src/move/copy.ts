@@ -20,7 +20,7 @@ export interface Page {
 /** Inserts a page of rows (a JSON array of whole rows) into the target's table. */
 export async function insertRows(tx: TransactionSql, table: MovedTable, rows: string): Promise<void> {
   const name = tx.unsafe(table.qualified);
-  await tx`INSERT INTO ${name} SELECT * FROM json_populate_recordset(NULL::${name}, ${rows}::json)`;
+  await tx`INSERT INTO ${name} SELECT * FROM json_populate_recordset(NULL::${name}, ${rows}::text::json)`;
 }
 
 async function readPage(tx: TransactionSql, tenantId: string, table: MovedTable, after: string | null, limit: number): Promise<Page> {

@@ -41,6 +41,8 @@ export interface MoveOptions {
   readonly lockRetry?: LockRetry;
   /** Called as each step starts; a throw fails the move there (rolled back before 'switch'). */
   readonly onStep?: (step: MoveStep) => void | Promise<void>;
+  /** Why the old copy could not be removed after the switch (the report says it was not). */
+  readonly onCleanupError?: (err: unknown) => void;
 }
 
 export interface MoveReport {
@@ -55,6 +57,8 @@ export interface MoveReport {
   readonly pauseMs: number;
   /** Until the switch (the old copy's removal after the grace period not included). */
   readonly switchedAfterMs: number;
+  /** False when removing the old copy failed: it stays fenced on the source (see onCleanupError). */
+  readonly oldCopyRemoved: boolean;
   readonly cleanupMs: number;
   readonly totalMs: number;
   /** The tenant-data version of its schema on the target (null under the row model). */
@@ -81,6 +85,7 @@ function resolve(options: MoveOptions): Resolved {
     fenceTimeoutMs: options.fenceTimeoutMs ?? 1_000,
     fenceAttempts: options.fenceAttempts ?? 5,
     lockRetry: options.lockRetry ?? DEFAULT_LOCK_RETRY,
+    onCleanupError: options.onCleanupError ?? (() => undefined),
     tables: movedTables(options.tenant.model, options.tenant.placement),
     step: async (step) => {
       await options.onStep?.(step);
@@ -104,8 +109,8 @@ export async function moveTenant(options: MoveOptions): Promise<MoveReport> {
       await o.step('grace');
       await sleep(o.graceMs);
       await o.step('cleanup');
-      await removeSourceCopy(source, tenant, o.tables, o.lockRetry);
-      return { ...moved, cleanupMs: Date.now() - cleanupStarted, totalMs: Date.now() - started };
+      const oldCopyRemoved = await removeOldCopy(o);
+      return { ...moved, oldCopyRemoved, cleanupMs: Date.now() - cleanupStarted, totalMs: Date.now() - started };
     } finally {
       await session`SELECT pg_advisory_unlock(${MOVE_LOCK_CLASS}, hashtext(${tenant.id}))`.catch(() => undefined);
     }
@@ -115,7 +120,27 @@ export async function moveTenant(options: MoveOptions): Promise<MoveReport> {
   }
 }
 
-type Moved = Omit<MoveReport, 'cleanupMs' | 'totalMs'>;
+type Moved = Omit<MoveReport, 'cleanupMs' | 'totalMs' | 'oldCopyRemoved'>;
+
+/**
+ * After the switch the move has happened whatever this does: a failure leaves the old copy fenced on
+ * the source (stale writers still fail there) for removeSourceCopy to finish later, and is reported, not
+ * thrown.
+ */
+async function removeOldCopy(o: Resolved): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await removeSourceCopy(o.source, o.tenant, o.tables, o.lockRetry);
+      return true;
+    } catch (err) {
+      if (attempt >= RETRY_ATTEMPTS) {
+        o.onCleanupError(err);
+        return false;
+      }
+      await sleep(RETRY_PAUSE_MS);
+    }
+  }
+}
 
 /** Up to the switch, holding the move's lock; rolls back on failure. */
 async function moveLocked(o: Resolved, session: ReservedSql): Promise<Moved> {
@@ -199,9 +224,10 @@ async function fenceWithRetry(o: Resolved): Promise<{ at: number; attempts: numb
   }
 }
 
-// A source that is briefly unreachable still gets unfenced: the tenant cannot write there until it is.
-const ROLLBACK_ATTEMPTS = 5;
-const ROLLBACK_PAUSE_MS = 1_000;
+// A source that is briefly unreachable still gets unfenced (the tenant cannot write there until it is),
+// and its old copy removed.
+const RETRY_ATTEMPTS = 5;
+const RETRY_PAUSE_MS = 1_000;
 
 async function rollBack(o: Resolved): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -209,8 +235,8 @@ async function rollBack(o: Resolved): Promise<void> {
       await endCapture(o.source.sql, o.tenant.id, o.tables, o.lockRetry);
       break;
     } catch (err) {
-      if (attempt >= ROLLBACK_ATTEMPTS) throw err;
-      await sleep(ROLLBACK_PAUSE_MS);
+      if (attempt >= RETRY_ATTEMPTS) throw err;
+      await sleep(RETRY_PAUSE_MS);
     }
   }
   // A target that cannot be reached keeps its partial copy until the next attempt removes it first.
