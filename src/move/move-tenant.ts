@@ -93,6 +93,9 @@ function resolve(options: MoveOptions): Resolved {
   };
 }
 
+// After the fence a round applies what was logged before it, and the next finds nothing.
+const MAX_DRAIN_ROUNDS = 10;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function moveTenant(options: MoveOptions): Promise<MoveReport> {
@@ -188,11 +191,13 @@ async function untilSwitch(o: Resolved, started: number): Promise<Moved> {
   await o.step('fence');
   const fenced = await fenceWithRetry(o);
   changes += fenced.applied;
-  // Fenced: nothing commits to the tenant's tables any more; what is logged is all there is.
-  for (;;) {
+  // Fenced: nothing commits to the tenant's tables any more; what is logged is all there is. Changes
+  // that keep coming mean something writes past the fence: fail (and roll back) rather than switch.
+  for (let drain = 1; ; drain++) {
     const applied = await catchUpRound(source.sql, target.sql, tenant, tables, o.pageRows);
     changes += applied;
     if (applied === 0) break;
+    if (drain >= MAX_DRAIN_ROUNDS) throw new Error('the tenant was still written to after its fence');
   }
   await o.step('switch');
   await o.switchPlacement();

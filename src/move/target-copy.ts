@@ -33,4 +33,3 @@ export async function removeTargetCopy(target: MoveServer, tenant: MovingTenant,
     if (!target.hostsCatalog) await unhostTenant(tx, tenant.id);
   });
 }
-

@@ -24,6 +24,8 @@ export interface WriteLoad {
   readonly expected: Map<string, string>;
   readonly keys: Set<string>;
   readonly stats: { ops: number; fenced: number; onTarget: number };
+  /** The first write that failed (its writer stopped there), if any. */
+  failure(): unknown;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export function startWriters(options: WriterOptions): WriteLoad {
   const stats = { ops: 0, fenced: 0, onTarget: 0 };
   let stopped = false;
   let switched = false;
+  let failure: unknown;
   void options.switched?.then(() => (switched = true));
   const seededIds = [...options.seeded.keys()];
 
@@ -90,6 +93,9 @@ export function startWriters(options: WriterOptions): WriteLoad {
         stats.ops++;
         await new Promise((r) => setTimeout(r, options.pauseMs ?? 5));
       }
+    } catch (err) {
+      failure ??= err;
+      throw err;
     } finally {
       await Promise.all([source.end({ timeout: 5 }), target?.end({ timeout: 5 })]);
     }
@@ -103,6 +109,7 @@ export function startWriters(options: WriterOptions): WriteLoad {
     expected,
     keys,
     stats,
+    failure: () => failure,
     async stop() {
       stopped = true;
       await all;
