@@ -95,7 +95,8 @@ try {
     console.log(
       `${modelName} tenant of ${rows.toLocaleString('en')} rows (seeded in ${r.seedMs} ms; ${r.writes} writes meanwhile, ${r.held} held by the fence): ` +
         `total ${r.totalMs} ms, switched after ${r.switchedAfterMs} ms (copy ${r.copyMs} ms, ${r.catchUpRounds} catch-up rounds, ` +
-        `${r.changes} changes, ${r.fenceAttempts} fence attempt(s)), pause ${r.pauseMs} ms, old copy removed in ${r.cleanupMs} ms incl. 1 s grace`,
+        `${r.changes} changes, ${r.fenceAttempts} fence attempt(s)), pause ${r.pauseMs} ms ` +
+        `(fence ${r.pause.fenceMs}, drain ${r.pause.drainMs}, switch ${r.pause.switchMs}), old copy removed in ${r.cleanupMs} ms incl. 1 s grace`,
     );
   }
 } finally {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { ReservedSql } from 'postgres';
 import { AppError, Conflict, Unavailable } from '../errors.js';
 import { beginCapture, endCapture, fence, recordedMove } from './capture.js';
-import { catchUpRound } from './catch-up.js';
+import { catchUpRound, pendingChanges } from './catch-up.js';
 import { copySnapshot } from './copy.js';
 import { DEFAULT_FENCE_POLICY, readyToFence, type FencePolicy } from './fence-policy.js';
 import { DEFAULT_LOCK_RETRY, isLockTimeout, type LockRetry } from './lock-retry.js';
@@ -41,7 +41,7 @@ export interface MoveOptions {
   readonly lockRetry?: LockRetry;
   /** Called as each step starts; a throw fails the move there (rolled back before 'switch'). */
   readonly onStep?: (step: MoveStep) => void | Promise<void>;
-  /** Why the old copy could not be removed after the switch (the report says it was not). */
+  /** Why the old copy could not be removed after the switch (code and message; the report says it was not). */
   readonly onCleanupError?: (err: unknown) => void;
 }
 
@@ -55,6 +55,8 @@ export interface MoveReport {
   readonly fenceAttempts: number;
   /** From the start of the fence that held to the end of the switch: the tenant's writes wait this long. */
   readonly pauseMs: number;
+  /** The pause's parts: waiting for writers in flight, applying the last changes, the caller's switch. */
+  readonly pause: { readonly fenceMs: number; readonly drainMs: number; readonly switchMs: number };
   /** Until the switch (the old copy's removal after the grace period not included). */
   readonly switchedAfterMs: number;
   /** False when removing the old copy failed: it stays fenced on the source (see onCleanupError). */
@@ -92,9 +94,6 @@ function resolve(options: MoveOptions): Resolved {
     },
   };
 }
-
-// After the fence a round applies what was logged before it, and the next finds nothing.
-const MAX_DRAIN_ROUNDS = 10;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -137,7 +136,7 @@ async function removeOldCopy(o: Resolved): Promise<boolean> {
       return true;
     } catch (err) {
       if (attempt >= RETRY_ATTEMPTS) {
-        o.onCleanupError(err);
+        o.onCleanupError(summary(err));
         return false;
       }
       await sleep(RETRY_PAUSE_MS);
@@ -191,15 +190,14 @@ async function untilSwitch(o: Resolved, started: number): Promise<Moved> {
   await o.step('fence');
   const fenced = await fenceWithRetry(o);
   changes += fenced.applied;
-  // Fenced: nothing commits to the tenant's tables any more; what is logged is all there is. Changes
-  // that keep coming mean something writes past the fence: fail (and roll back) rather than switch.
-  for (let drain = 1; ; drain++) {
-    const applied = await catchUpRound(source.sql, target.sql, tenant, tables, o.pageRows);
-    changes += applied;
-    if (applied === 0) break;
-    if (drain >= MAX_DRAIN_ROUNDS) throw new Error('the tenant was still written to after its fence');
-  }
+  // Fenced: nothing commits to the tenant's tables any more, so one round (batches until a short one)
+  // applies all there is. A change logged after it means something wrote past the fence: fail (and roll
+  // back) rather than switch.
+  const drainStarted = Date.now();
+  changes += await catchUpRound(source.sql, target.sql, tenant, tables, o.pageRows);
+  if ((await pendingChanges(source.sql, tenant.id)) > 0) throw new Error('the tenant was still written to after its fence');
   await o.step('switch');
+  const switchStarted = Date.now();
   await o.switchPlacement();
   const switchedAt = Date.now();
   return {
@@ -209,6 +207,7 @@ async function untilSwitch(o: Resolved, started: number): Promise<Moved> {
     catchUpRounds: rounds,
     fenceAttempts: fenced.attempts,
     pauseMs: switchedAt - fenced.at,
+    pause: { fenceMs: drainStarted - fenced.at, drainMs: switchStarted - drainStarted, switchMs: switchedAt - switchStarted },
     switchedAfterMs: switchedAt - started,
     dataVersion,
   };
@@ -259,6 +258,16 @@ function moveFailed(err: unknown, rollbackError: unknown): AppError {
           'the move failed and its rollback on the source did not finish: the tenant may not accept writes until the move is retried',
           5,
         );
-  (failed as Error).cause = rollbackError === undefined ? err : new AggregateError([err, rollbackError]);
+  (failed as Error).cause = rollbackError === undefined ? summary(err) : new AggregateError([summary(err), summary(rollbackError)]);
   return failed;
+}
+
+/**
+ * An error's code and message only: a driver error carries its statement's parameters (pages of the
+ * tenant's rows, a role's password verifier), which must not reach a log with the cause.
+ */
+export function summary(err: unknown): Error {
+  const e = new Error(err instanceof Error ? err.message : String(err));
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? Object.assign(e, { code }) : e;
 }

@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { singleKeyRing } from '../../src/crypto/key-ring.js';
 import { loadTenantMigrations } from '../../src/db/tenant-migrations.js';
 import { isolationModels, type IsolationModels } from '../../src/isolation/models.js';
+import { beginCapture, fence } from '../../src/move/capture.js';
+import { DEFAULT_LOCK_RETRY } from '../../src/move/lock-retry.js';
 import { moveTenant, type MoveOptions, type MoveReport, type MoveStep } from '../../src/move/move-tenant.js';
+import { movedTables } from '../../src/move/tables.js';
 import type { MovingTenant } from '../../src/move/parties.js';
 import { createTenantCatalog, type TenantCatalog } from '../../src/tenants/catalog.js';
 import { placementOf, type IsolationModelName } from '../../src/tenants/placement.js';
@@ -305,30 +308,57 @@ describe('moving a tenant between servers under concurrent writers', () => {
     }
   });
 
-  it('refuses a second move of a tenant while one is under way, and the first completes', { timeout: 120_000 }, async () => {
-    const tenant = await createTenant('rls', 100);
-    const cutover = cutoverOf(tenant);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let copying!: () => void;
-    const atCopy = new Promise<void>((r) => (copying = r));
-    const first = moveTenant(
-      moveOptions(tenant, cutover, {
+  it(
+    'clears a move left fenced by a mover that died, refuses a second move while one is under way, and moves a tenant back',
+    { timeout: 120_000 },
+    async () => {
+      const tenant = await createTenant('rls', 100);
+      const cutover = cutoverOf(tenant);
+      // A mover that died after fencing: the tenant's writes fail on the source until a move runs again.
+      const tables = movedTables(tenant.model, tenant.placement);
+      await beginCapture(source.owner, tenant.id, tables, DEFAULT_LOCK_RETRY);
+      await fence(source.owner, tenant.id, 1_000);
+      const writer = source.login(tenant.role, tenant.password);
+      await expect(writer`INSERT INTO public.users (first_name, last_name) VALUES ('blocked', 'x')`).rejects.toMatchObject({ code: 'TG002' });
+      await writer.end({ timeout: 1 });
+
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let copying!: () => void;
+      const atCopy = new Promise<void>((r) => (copying = r));
+      const first = moveTenant(
+        moveOptions(tenant, cutover, {
+          graceMs: 0,
+          onStep: async (step) => {
+            if (step !== 'copy') return;
+            copying();
+            await held;
+          },
+        }),
+      );
+      await atCopy;
+      await expect(moveTenant(moveOptions(tenant, cutover))).rejects.toMatchObject({ code: 'tenant_move_in_progress', status: 409 });
+      release();
+      const report = await first;
+      expect(report.rows).toBe(105);
+      const moved = await checksum(target, tenant);
+      expect(moved.users.n).toBe(100);
+
+      // And back: from a data server (its hosted row goes) to the catalog's server (its catalog row stays).
+      const back = await moveTenant({
+        tenant,
+        source: { sql: target.owner, hostsCatalog: false },
+        target: { sql: source.owner, hostsCatalog: true },
+        switchPlacement: async () => undefined,
         graceMs: 0,
-        onStep: async (step) => {
-          if (step !== 'copy') return;
-          copying();
-          await held;
-        },
-      }),
-    );
-    await atCopy;
-    await expect(moveTenant(moveOptions(tenant, cutover))).rejects.toMatchObject({ code: 'tenant_move_in_progress', status: 409 });
-    release();
-    const report = await first;
-    expect(report.rows).toBe(105);
-    expect((await checksum(target, tenant)).users.n).toBe(100);
-  });
+      });
+      expect(back.oldCopyRemoved).toBe(true);
+      expect(await checksum(source, tenant)).toEqual(moved);
+      expect(await hostedRows(target, tenant)).toHaveLength(0);
+      expect(await leftovers(target, tenant)).toMatchObject({ triggers: 0, moves: 0, roles: 0, shared_users: 0, shared_keys: 0 });
+      expect((await hostedRows(source, tenant))[0]?.name).toMatch(/^move-rls-/);
+    },
+  );
 });
 
 describe('a move whose target goes down midway', () => {
