@@ -5,7 +5,7 @@
 // on the source, unfenced, and the move can be run again from the start.
 import { randomBytes } from 'node:crypto';
 import type { ReservedSql } from 'postgres';
-import { AppError, Conflict, Unavailable } from '../errors.js';
+import { Conflict } from '../errors.js';
 import { beginCapture, endCapture, fence, recordedMove } from './capture.js';
 import { catchUpRound, pendingChanges } from './catch-up.js';
 import { copySnapshot } from './copy.js';
@@ -13,9 +13,10 @@ import { DEFAULT_FENCE_POLICY, readyToFence, type FencePolicy } from './fence-po
 import { DEFAULT_LOCK_RETRY, isLockTimeout, type LockRetry } from './lock-retry.js';
 import type { MoveServer, MovingTenant } from './parties.js';
 import { checkDistinctClusters, checkNoMembersOfOwner } from './preflight.js';
+import { moveFailed, rollBack, summary, withRetries } from './rollback.js';
 import { removeSourceCopy } from './source-cleanup.js';
 import { movedTables, type MovedTable } from './tables.js';
-import { prepareTarget, removeTargetCopy } from './target-copy.js';
+import { prepareTarget } from './target-copy.js';
 
 export type MoveStep = 'prepare' | 'capture' | 'copy' | 'catch-up' | 'fence' | 'switch' | 'grace' | 'cleanup';
 
@@ -130,17 +131,12 @@ type Moved = Omit<MoveReport, 'cleanupMs' | 'totalMs' | 'oldCopyRemoved'>;
  * thrown.
  */
 async function removeOldCopy(o: Resolved): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await removeSourceCopy(o.source, o.tenant, o.tables, o.lockRetry);
-      return true;
-    } catch (err) {
-      if (attempt >= RETRY_ATTEMPTS) {
-        o.onCleanupError(summary(err));
-        return false;
-      }
-      await sleep(RETRY_PAUSE_MS);
-    }
+  try {
+    await withRetries(() => removeSourceCopy(o.source, o.tenant, o.tables, o.lockRetry));
+    return true;
+  } catch (err) {
+    o.onCleanupError(summary(err));
+    return false;
   }
 }
 
@@ -157,7 +153,7 @@ async function moveLocked(o: Resolved, session: ReservedSql): Promise<Moved> {
   try {
     return await untilSwitch(o, started);
   } catch (err) {
-    const rollback = await rollBack(o).then(
+    const rollback = await rollBack(o.source, o.target, o.tenant, o.tables, o.lockRetry).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -226,48 +222,4 @@ async function fenceWithRetry(o: Resolved): Promise<{ at: number; attempts: numb
       applied += await catchUpRound(o.source.sql, o.target.sql, o.tenant, o.tables, o.pageRows);
     }
   }
-}
-
-// A source that is briefly unreachable still gets unfenced (the tenant cannot write there until it is),
-// and its old copy removed.
-const RETRY_ATTEMPTS = 5;
-const RETRY_PAUSE_MS = 1_000;
-
-async function rollBack(o: Resolved): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await endCapture(o.source.sql, o.tenant.id, o.tables, o.lockRetry);
-      break;
-    } catch (err) {
-      if (attempt >= RETRY_ATTEMPTS) throw err;
-      await sleep(RETRY_PAUSE_MS);
-    }
-  }
-  // A target that cannot be reached keeps its partial copy until the next attempt removes it first.
-  await removeTargetCopy(o.target, o.tenant, o.tables).catch(() => undefined);
-}
-
-/** Conflicts (refusals before anything changed) as they are; anything else as a retryable failure. */
-function moveFailed(err: unknown, rollbackError: unknown): AppError {
-  if (err instanceof Conflict && rollbackError === undefined) return err;
-  const failed =
-    rollbackError === undefined
-      ? new Unavailable('tenant_move_failed', 'the move failed and was rolled back; the tenant is served from its source; retry the move', 5)
-      : new Unavailable(
-          'tenant_move_failed',
-          'the move failed and its rollback on the source did not finish: the tenant may not accept writes until the move is retried',
-          5,
-        );
-  (failed as Error).cause = rollbackError === undefined ? summary(err) : new AggregateError([summary(err), summary(rollbackError)]);
-  return failed;
-}
-
-/**
- * An error's code and message only: a driver error carries its statement's parameters (pages of the
- * tenant's rows, a role's password verifier), which must not reach a log with the cause.
- */
-export function summary(err: unknown): Error {
-  const e = new Error(err instanceof Error ? err.message : String(err));
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? Object.assign(e, { code }) : e;
 }
