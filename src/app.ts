@@ -12,16 +12,24 @@ import { createRequestLog } from './http/request-log.js';
 import type { Logger } from './log.js';
 import type { PoolRegistry } from './pool/registry.js';
 import type { OpenApiDocument } from './openapi/document.js';
+import { adminServerRoutes } from './routes/admin-servers.js';
 import { adminTenantRoutes } from './routes/admin-tenants.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { usersRoutes } from './routes/users.js';
+import type { ServerCatalog } from './servers/catalog.js';
+import type { ServerConnections } from './servers/connections.js';
+import type { PoolSets } from './servers/pool-sets.js';
 import type { TenantCatalog } from './tenants/catalog.js';
 
 export interface AppDeps {
   readonly catalog: Sql;
   readonly tenants: TenantCatalog;
   readonly registry: PoolRegistry;
+  /** The servers tenants live on: their catalog, owner connections and this instance's pools on each. */
+  readonly serverCatalog: ServerCatalog;
+  readonly servers: ServerConnections;
+  readonly poolSets: PoolSets;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
   /** IDEMPOTENCY_TTL_SECONDS. */
@@ -55,6 +63,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     usersRoutes(deps.registry, { bodyLimitBytes: deps.bodyLimitBytes, idempotencyTtlSeconds: deps.idempotencyTtlSeconds }, chainGuards(deps.tenantGuards)),
   );
   app.route('/v1/admin/tenants', adminTenantRoutes(deps));
+  app.route('/v1/admin/servers', adminServerRoutes(deps));
   app.route('/', docsRoutes(deps.apiDocument));
   return app;
 }

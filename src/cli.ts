@@ -19,11 +19,18 @@ import { parseCreateTenant } from './tenants/create-input.js';
 import { parseTenantLimits } from './tenants/limits-input.js';
 import { parseTenantListParams } from './tenants/list-input.js';
 import { rekeyAll } from './tenants/rekey.js';
+import { createServerCatalog } from './servers/catalog.js';
+import { createServerConnections, type ServerConnections } from './servers/connections.js';
+import { parseCreateServer } from './servers/create-input.js';
+import { serverStatus } from './servers/status.js';
 import type { Sql } from 'postgres';
 
 const USAGE = `usage: npm run cli -- <command>
-  tenant create <name> [--model rls|schema]             create a tenant (row, role, sealed password)
-  tenant create-many <prefix> <n> [--model rls|schema]  create n tenants named <prefix>-000001… in bulk
+  tenant create <name> [--model rls|schema] [--server NAME]
+                                    create a tenant (row, role, sealed password) on the server named,
+                                    else on the one with the fewest tenants
+  tenant create-many <prefix> <n> [--model rls|schema] [--server NAME]
+                                    create n tenants named <prefix>-000001… in bulk
   tenant list [--page N] [--page-size N] [--search TEXT] [--status active|suspended]
               [--sort-column name|created_at|updated_at|status|id] [--sort-direction ascending|descending]
   tenant get <tenant>               one tenant
@@ -33,6 +40,11 @@ const USAGE = `usage: npm run cli -- <command>
   tenant limit <tenant> --rps N [--burst M] | --clear   per-tenant rate limit
   tenant delete <tenant>            drop the tenant's rows and role
   (<tenant>: its id or its name)
+  servers add <name> <url> --max-connections N
+                                    add a data server (postgres://owner:password@host:port/database): the
+                                    gateway migrates it and sets up its shared role; the password is sealed
+  servers list                      the servers, their tenants, budgets and health
+  servers remove <name>             remove a server no tenant lives on (not main)
   token admin [--ttl SECONDS]       print an admin JWT (default 3600 s)
   keys rotate                       re-seal every stored password under the newest CREDENTIALS_KEYS key (resumable)
   migrate [--concurrency N] [--canary N]
@@ -50,21 +62,38 @@ async function withCatalog<T>(
 ): Promise<T> {
   const migrations = await loadTenantMigrations();
   const models = isolationModels(migrations);
-  return withDatabase(
+  // Tenants on data servers are created, rotated and removed there, through the servers' owners.
+  return withServers(
     config,
     secrets,
-    (sql) => fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel }), sql, migrations),
+    (sql, servers) => fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel, servers }), sql, migrations),
     connections,
   );
 }
 
-async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql) => Promise<T>, connections = 2): Promise<T> {
+async function withServers<T>(config: Config, secrets: Secrets, fn: (sql: Sql, servers: ServerConnections) => Promise<T>, connections = 2): Promise<T> {
+  return withDatabase(
+    config,
+    secrets,
+    async (sql, url) => {
+      const servers = createServerConnections(sql, secrets.keys, { mainUrl: url, connectTimeoutSeconds: config.pool.connectTimeoutSeconds });
+      try {
+        return await fn(sql, servers);
+      } finally {
+        await servers.close();
+      }
+    },
+    connections,
+  );
+}
+
+async function withDatabase<T>(config: Config, secrets: Secrets, fn: (sql: Sql, url: string) => Promise<T>, connections = 2): Promise<T> {
   const logger = createLogger('warn');
   const database = await openDatabase(config, secrets, logger);
   const sql = connectCatalog(database.url, { max: connections, connectTimeoutSeconds: config.pool.connectTimeoutSeconds, applicationName: 'tenantgate-cli' });
   try {
     await migrate(sql);
-    return await fn(sql);
+    return await fn(sql, database.url);
   } finally {
     await sql.end({ timeout: 5 });
     await database.stop();
@@ -77,9 +106,9 @@ function wholeNumber(option: string, value: string | undefined): number {
   return Number(value);
 }
 
-/** --model as the API's `model` field, validated by the same parser. */
-function modelOption(value: string | undefined): { model?: string } {
-  return value === undefined ? {} : { model: value };
+/** --model and --server as the API's `model` and `server` fields, validated by the same parser. */
+function placementOptions(values: { model?: string | undefined; server?: string | undefined }): { model?: string; server?: string } {
+  return { ...(values.model === undefined ? {} : { model: values.model }), ...(values.server === undefined ? {} : { server: values.server }) };
 }
 
 function tenantRef(value: string | undefined): string {
@@ -110,6 +139,8 @@ async function run(argv: string[]): Promise<unknown> {
       burst: { type: 'string' },
       clear: { type: 'boolean' },
       model: { type: 'string' },
+      server: { type: 'string' },
+      'max-connections': { type: 'string' },
       concurrency: { type: 'string' },
       canary: { type: 'string' },
       search: { type: 'string' },
@@ -126,7 +157,7 @@ async function run(argv: string[]): Promise<unknown> {
     return mintAdminToken(secrets.adminKey, ttl);
   }
   if (group === 'keys' && command === 'rotate') {
-    return withDatabase(config, secrets, async (sql) => rekeyAll(sql, secrets.keys));
+    return withServers(config, secrets, async (sql, servers) => rekeyAll(sql, secrets.keys, { servers }));
   }
   if (group === 'migrate') {
     if (command === 'status') return withCatalog(config, secrets, (_t, sql, migrations) => tenantMigrationStatus(sql, migrations));
@@ -143,20 +174,21 @@ async function run(argv: string[]): Promise<unknown> {
     if (run.failed.length > 0) process.exitCode = 1;
     return { migrated: true, tenants: run };
   }
+  if (group === 'servers') return serverCommand(config, secrets, command, positionals.slice(2), values['max-connections']);
   if (group !== 'tenant') throw new UsageError(`unknown command ${group ?? ''}`.trim());
   switch (command) {
     case 'create': {
-      const { name, model } = parseCreateTenant({ name: arg, ...modelOption(values.model) });
-      return withCatalog(config, secrets, (t) => t.create(name, model));
+      const { name, model, server } = parseCreateTenant({ name: arg, ...placementOptions(values) });
+      return withCatalog(config, secrets, (t) => t.create(name, model, server));
     }
     case 'create-many': {
       const count = parsePositiveInteger('count', positionals[3] ?? '', 1_000_000);
-      const { name: last, model } = parseCreateTenant({ name: `${arg ?? ''}-${String(count).padStart(6, '0')}`, ...modelOption(values.model) });
+      const { name: last, model, server } = parseCreateTenant({ name: `${arg ?? ''}-${String(count).padStart(6, '0')}`, ...placementOptions(values) });
       const prefix = last.slice(0, -7);
       const names = Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(6, '0')}`);
       const started = Date.now();
       return withCatalog(config, secrets, async (t) => {
-        const created = await t.createMany(names, model);
+        const created = await t.createMany(names, model, server);
         return { created: created.length, first: created[0]?.id, seconds: (Date.now() - started) / 1000 };
       });
     }
@@ -214,6 +246,40 @@ async function run(argv: string[]): Promise<unknown> {
     }
     default:
       throw new UsageError(`unknown tenant command ${command ?? ''}`.trim());
+  }
+}
+
+/** `servers add|list|remove`: the admin API's server operations, answered in the same shapes. */
+async function serverCommand(
+  config: Config,
+  secrets: Secrets,
+  command: string | undefined,
+  args: string[],
+  maxConnections: string | undefined,
+): Promise<unknown> {
+  const catalogOf = (sql: Sql) => createServerCatalog(sql, secrets.keys, { connectTimeoutSeconds: config.pool.connectTimeoutSeconds });
+  switch (command) {
+    case 'add': {
+      const [name, url] = args;
+      if (maxConnections === undefined) throw new UsageError('servers add needs --max-connections N');
+      const input = parseCreateServer({ name, url, max_connections: wholeNumber('--max-connections', maxConnections) });
+      return withServers(config, secrets, async (sql, servers) => serverStatus({ servers, probeTimeoutMs: 1000 })(await catalogOf(sql).add(input)));
+    }
+    case 'list':
+      return withServers(config, secrets, async (sql, servers) => {
+        const status = serverStatus({ servers, probeTimeoutMs: 1000 });
+        return { records: await Promise.all((await catalogOf(sql).list()).map(status)) };
+      });
+    case 'remove': {
+      const [name] = args;
+      if (name === undefined || name === '') throw new UsageError('servers remove needs a server name');
+      return withDatabase(config, secrets, async (sql) => {
+        await catalogOf(sql).remove(name);
+        return { name, removed: true };
+      });
+    }
+    default:
+      throw new UsageError(`unknown servers command ${command ?? ''}`.trim());
   }
 }
 

@@ -21,7 +21,7 @@ import { createRateLimiter } from './http/rate-limit.js';
 import { tenantLimit } from './http/tenant-limit.js';
 import { createMetrics, type GatewayMetrics } from './http/metrics.js';
 import { errorFacts, type Logger } from './log.js';
-import { ensureAuthenticator } from './pool/authenticator.js';
+import { ensureAuthenticator, type AuthenticatorLogin } from './pool/authenticator.js';
 import { createConnectionBudget, type ConnectionBudget } from './pool/budget.js';
 import { createLimiter, createWaitQueue } from './pool/limiter.js';
 import { createRateTracker } from './pool/rate.js';
@@ -29,7 +29,10 @@ import { reactToTenantChange } from './pool/change-reactions.js';
 import { createDedicatedPools } from './pool/dedicated-pools.js';
 import type { PromotionPolicy } from './pool/promotion.js';
 import { createPoolRegistry, type PoolRegistry } from './pool/registry.js';
-import { createServerPools } from './pool/server-pools.js';
+import { createServerPools, type ServerPools } from './pool/server-pools.js';
+import { createServerCatalog, MAIN_SERVER, type ServerCatalog } from './servers/catalog.js';
+import { createServerConnections, type ServerConnections } from './servers/connections.js';
+import { createPoolSets, type PoolSets } from './servers/pool-sets.js';
 import { createSharedPool, type SharedPool } from './pool/shared-pool.js';
 import { startSweeper, sweepIntervalMs } from './pool/sweeper.js';
 import { createTenantPoolOpener } from './pool/tenant-pool.js';
@@ -37,9 +40,6 @@ import { createTenantCatalog, type TenantCatalog } from './tenants/catalog.js';
 import { startChangeListener, type ChangeListener } from './tenants/change-listener.js';
 import { createTenantDirectory } from './tenants/directory.js';
 import { createTenantNames } from './tenants/names.js';
-
-/** The server the catalog lives on; today every tenant is placed there. */
-const MAIN_SERVER = 'main';
 
 export interface GatewayOptions {
   readonly databaseUrl: string;
@@ -73,8 +73,14 @@ export interface Gateway {
   readonly catalog: Sql;
   readonly tenants: TenantCatalog;
   readonly registry: PoolRegistry;
+  /** main's shared pool and budget. */
   readonly shared: SharedPool;
   readonly budget: ConnectionBudget;
+  /** Owner connections to every server, and the servers' list in the catalog. */
+  readonly servers: ServerConnections;
+  readonly serverCatalog: ServerCatalog;
+  /** Each server's pools. */
+  readonly poolSets: PoolSets;
   readonly listener: ChangeListener;
   readonly metrics: GatewayMetrics;
   /** Readiness fails and new requests get 503 from now on; requests in flight carry on. */
@@ -85,10 +91,6 @@ export interface Gateway {
 
 export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const { pool, logger } = options;
-  // Catalog and shared pool take their connections off the top of the budget, for good.
-  const budget = createConnectionBudget(pool.maxConnectionsTotal);
-  budget.tryReserve(pool.catalogPoolMax);
-  budget.tryReserve(pool.sharedPoolMax);
   // The catalog's connections: a small pool plus the change listener's one.
   const catalog = connectCatalog(options.databaseUrl, {
     max: pool.catalogPoolMax - 1,
@@ -98,26 +100,14 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
   const tenantMigrations = await loadTenantMigrations();
   const models = isolationModels(tenantMigrations);
-  const tenants = createTenantCatalog(catalog, options.keys, { models, defaultModel: options.defaultModel ?? 'rls' });
-  const authenticator = await ensureAuthenticator(catalog, options.keys);
-  const shared = createSharedPool({
-    databaseUrl: options.databaseUrl,
-    ...authenticator,
-    max: pool.sharedPoolMax,
-    pipelineDepth: pool.pipelineDepth,
-    preparedPerConnection: pool.sharedPreparedMax,
-    scopeMode: pool.sharedScopeMode,
-    scope: tenantScopeSetting,
-    connectTimeoutSeconds: pool.connectTimeoutSeconds,
-    statementTimeoutMs: pool.queryTimeoutMs,
-  });
-  const queue = createWaitQueue(options.queue);
+  const servers = createServerConnections(catalog, options.keys, { mainUrl: options.databaseUrl, connectTimeoutSeconds: pool.connectTimeoutSeconds });
+  const serverCatalog = createServerCatalog(catalog, options.keys, { connectTimeoutSeconds: pool.connectTimeoutSeconds });
+  const tenants = createTenantCatalog(catalog, options.keys, { models, defaultModel: options.defaultModel ?? 'rls', servers });
   const metrics = createMetrics(
     // registry, directory and listener are built below; these run only when /metrics is scraped.
     { stats: () => registry.stats(), tenantsKnown: () => directory.size(), changeFeedUp: () => listener.listening() },
     { tenantSeries: options.metrics.tenantSeries, now: options.metrics.now ?? Date.now },
   );
-  queue.onWaitEnd = (ms, outcome) => metrics.observeQueueWait(ms, outcome);
   // Known tenants: a few hundred bytes each, so even a hundred thousand stay well under the RSS budget.
   const directory = createTenantDirectory(catalog, {
     maxTenants: 100_000,
@@ -131,14 +121,6 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const names =
     tenantSource.from === 'host' ? createTenantNames(catalog, { maxNames: 100_000, ttlMs: pool.tenantCacheTtlSeconds * 1000, negativeTtlMs: 5000 }) : undefined;
   const nameTenant = tenantSource.from === 'host' && names !== undefined ? hostTenantResolver(tenantSource.baseDomain, names) : undefined;
-  const opener = createTenantPoolOpener(catalog, {
-    databaseUrl: options.databaseUrl,
-    keys: options.keys,
-    maxPerTenant: pool.maxPerTenant,
-    idleTimeoutSeconds: pool.idleTimeoutSeconds,
-    connectTimeoutSeconds: pool.connectTimeoutSeconds,
-    statementTimeoutMs: pool.queryTimeoutMs,
-  });
   const idleTimeoutMs = pool.idleTimeoutSeconds * 1000;
   const policy: PromotionPolicy = {
     promoteRps: pool.promoteRps,
@@ -147,42 +129,100 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     maxDedicatedConnections: pool.dedicatedMaxConnections,
   };
   const rates = createRateTracker(100_000);
-  const dedicated = createDedicatedPools(
-    {
-      open: opener,
-      budget,
-      queue,
-      rates,
-      onPromotionFailed: (tenantId, err) =>
-        logger.warn({ tenantId, err: errorFacts(err) }, 'dedicated pool could not be created; tenant stays on the shared pool'),
+
+  /**
+   * One server's pools under its own budget: its shared pool (the server's shared role), a wait queue
+   * and dedicated pools of its own, so a server that is down or saturated holds up only its tenants.
+   */
+  const buildServerPools = (url: string, login: AuthenticatorLogin, budget: ConnectionBudget, sharedMax: number): ServerPools => {
+    const shared = createSharedPool({
+      databaseUrl: url,
+      ...login,
+      max: sharedMax,
+      pipelineDepth: pool.pipelineDepth,
+      preparedPerConnection: pool.sharedPreparedMax,
+      scopeMode: pool.sharedScopeMode,
+      scope: tenantScopeSetting,
+      connectTimeoutSeconds: pool.connectTimeoutSeconds,
+      statementTimeoutMs: pool.queryTimeoutMs,
+    });
+    const queue = createWaitQueue(options.queue);
+    queue.onWaitEnd = (ms, outcome) => metrics.observeQueueWait(ms, outcome);
+    const opener = createTenantPoolOpener(catalog, {
+      databaseUrl: url,
+      keys: options.keys,
+      maxPerTenant: pool.maxPerTenant,
+      idleTimeoutSeconds: pool.idleTimeoutSeconds,
+      connectTimeoutSeconds: pool.connectTimeoutSeconds,
+      statementTimeoutMs: pool.queryTimeoutMs,
+    });
+    const dedicated = createDedicatedPools(
+      {
+        open: opener,
+        budget,
+        queue,
+        rates,
+        onPromotionFailed: (tenantId, err) =>
+          logger.warn({ tenantId, err: errorFacts(err) }, 'dedicated pool could not be created; tenant stays on the shared pool'),
+      },
+      { policy, maxPools: pool.maxPools, idleTimeoutMs, pipelineDepth: pool.pipelineDepth, drainTimeoutSeconds: 10, now: Date.now },
+    );
+    return createServerPools(
+      {
+        shared,
+        // Statements pipeline on shared connections too (the driver spreads them), but one tenant never
+        // has more than POOL_MAX in flight, so it can never occupy more than POOL_MAX connections.
+        // Round trips leave a connection idle between an answer and the next statement; a short pipeline
+        // fills that gap, as the driver does by default.
+        sharedLimiter: createLimiter({ slots: sharedMax * pool.pipelineDepth, perTenantSlots: pool.maxPerTenant, queue }),
+        dedicated,
+        directory,
+        budget,
+        queue,
+        rates,
+        models,
+      },
+      {
+        policy,
+        deadlineMs: options.deadlineMs ?? pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
+        now: Date.now,
+        tenantDataVersion: tenantMigrations.latest,
+        onStuckPool: (tenantId) => logger.warn({ tenantId }, 'a statement on a dedicated pool missed its deadline; pool dropped'),
+        onStatement: (tenantId, path) => metrics.observeStatement(tenantId, path),
+      },
+    );
+  };
+
+  // main: the catalog's server. Catalog and shared pool take their connections off the top of the
+  // budget, for good.
+  const mainBudget = createConnectionBudget(pool.maxConnectionsTotal);
+  mainBudget.tryReserve(pool.catalogPoolMax);
+  mainBudget.tryReserve(pool.sharedPoolMax);
+  const mainPools = buildServerPools(options.databaseUrl, await ensureAuthenticator(catalog, options.keys), mainBudget, pool.sharedPoolMax);
+
+  const poolSets = createPoolSets({
+    retryAfterMs: 1000,
+    now: Date.now,
+    onBuildFailed: (server, err) => logger.warn({ server, err: errorFacts(err) }, 'server could not be reached; its tenants get 503 until it can'),
+    build: async (name) => {
+      if (name === MAIN_SERVER) return mainPools;
+      const record = await servers.record(name);
+      const admin = await servers.admin(name);
+      // A data server follows this build's schema like main does (a no-op when it is current).
+      await migrate(admin);
+      const login = await ensureAuthenticator(admin, options.keys);
+      // Its budget: the owner connections, then a shared pool of at most half of it, the rest for
+      // dedicated pools.
+      const total = record.maxConnections ?? pool.maxConnectionsTotal;
+      const budget = createConnectionBudget(total);
+      budget.tryReserve(2);
+      const sharedMax = Math.max(1, Math.min(pool.sharedPoolMax, Math.floor((total - 2) / 2)));
+      budget.tryReserve(sharedMax);
+      return buildServerPools(record.url, login, budget, sharedMax);
     },
-    { policy, maxPools: pool.maxPools, idleTimeoutMs, pipelineDepth: pool.pipelineDepth, drainTimeoutSeconds: 10, now: Date.now },
-  );
-  const mainServer = createServerPools(
-    {
-      shared,
-      // Statements pipeline on shared connections too (the driver spreads them), but one tenant never
-      // has more than POOL_MAX in flight, so it can never occupy more than POOL_MAX connections.
-      // Round trips leave a connection idle between an answer and the next statement; a short pipeline
-      // fills that gap, as the driver does by default.
-      sharedLimiter: createLimiter({ slots: pool.sharedPoolMax * pool.pipelineDepth, perTenantSlots: pool.maxPerTenant, queue }),
-      dedicated,
-      directory,
-      budget,
-      queue,
-      rates,
-      models,
-    },
-    {
-      policy,
-      deadlineMs: options.deadlineMs ?? pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
-      now: Date.now,
-      tenantDataVersion: tenantMigrations.latest,
-      onStuckPool: (tenantId) => logger.warn({ tenantId }, 'a statement on a dedicated pool missed its deadline; pool dropped'),
-      onStatement: (tenantId, path) => metrics.observeStatement(tenantId, path),
-    },
-  );
-  const registry = createPoolRegistry({ directory, servers: new Map([[MAIN_SERVER, mainServer]]), serverOf: (tenant) => tenant.placement.server });
+  });
+  await poolSets.open(MAIN_SERVER);
+  const registry = createPoolRegistry({ directory, servers: poolSets });
   const sweeper = startSweeper(() => {
     const closed = registry.sweepIdle();
     if (closed > 0) logger.debug({ closed }, 'idle tenant pools closed');
@@ -214,6 +254,9 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     tenants,
     registry,
+    serverCatalog,
+    servers,
+    poolSets,
     adminKey: options.adminKey,
     bodyLimitBytes: options.bodyLimitBytes,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
@@ -224,8 +267,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     catalog,
     tenants,
     registry,
-    shared,
-    budget,
+    shared: mainPools.shared,
+    budget: mainBudget,
+    servers,
+    serverCatalog,
+    poolSets,
     listener,
     metrics,
     startDraining: () => {
@@ -235,6 +281,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       sweeper.stop();
       await listener.stop();
       await registry.close();
+      await servers.close();
       // Requests have drained by now (or their time is up): do not wait on the catalog either.
       await catalog.end({ timeout: 1 });
     },

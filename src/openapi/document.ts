@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, ERRORS, statusOf, type ErrorCode } from './error-codes.js';
 import type { Access, NamedSchema, Operation, Reply, RequestHeader, ResponseHeader } from './operation.js';
+import { adminServerOperations } from './operations/admin-servers.js';
 import { adminTenantOperations } from './operations/admin-tenants.js';
 import { healthOperations } from './operations/health.js';
 import { referenceOperations } from './operations/reference.js';
@@ -16,7 +17,13 @@ import { usersOperations } from './operations/users.js';
  * operationId, tag, summary, access, its zod params/query/body and its replies), and name in `errors`
  * only the codes its kind does not already imply (errorCodesOf). A new area's list joins this one.
  */
-export const OPERATIONS: readonly Operation[] = [...healthOperations, ...referenceOperations, ...usersOperations, ...adminTenantOperations];
+export const OPERATIONS: readonly Operation[] = [
+  ...healthOperations,
+  ...referenceOperations,
+  ...usersOperations,
+  ...adminTenantOperations,
+  ...adminServerOperations,
+];
 
 export interface DocumentOptions {
   readonly authMode: 'network' | 'jwt';
@@ -47,6 +54,7 @@ export function buildApiDocument(options: DocumentOptions, operations: readonly 
     tags: [
       { name: 'Users', description: "A tenant's users, under PostgreSQL isolation (/v1/internal/*)" },
       { name: 'Tenants', description: 'Tenant administration (admin JWT)' },
+      { name: 'Servers', description: 'The PostgreSQL servers tenants live on (admin JWT)' },
       { name: 'Health', description: 'Liveness, readiness, metrics' },
       { name: 'Reference', description: 'This document and its interactive reference' },
     ],

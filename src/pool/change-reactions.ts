@@ -5,7 +5,9 @@ import type { TenantChange } from '../tenants/change-listener.js';
 import type { PoolRegistry } from './registry.js';
 
 export function reactToTenantChange(directory: TenantDirectory, registry: PoolRegistry): (change: TenantChange) => void {
-  return ({ tenantId, kind }) => {
+  return ({ tenantId, kind, version }) => {
+    // Before the eviction: the entry read next must be at least this new.
+    if (version !== undefined) directory.notePlacementVersion(tenantId, version);
     switch (kind) {
       // Only the cached entry is stale: a new tenant may be cached as unknown, limits may have changed.
       case 'created':

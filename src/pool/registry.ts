@@ -3,7 +3,7 @@
 // operations (eviction, sweeping, shutdown) out to every server.
 import type { Row, Sql } from 'postgres';
 import type { StatementBuilder } from '../db/statement.js';
-import { Unavailable } from '../errors.js';
+import type { PoolSets } from '../servers/pool-sets.js';
 import type { TenantDirectory, TenantEntry } from '../tenants/directory.js';
 import type { ServerPools, ServerPoolsStats } from './server-pools.js';
 
@@ -28,26 +28,47 @@ export interface PoolRegistry {
 
 export interface RegistryDeps {
   readonly directory: TenantDirectory;
-  /** Pool sets by server name. */
-  readonly servers: ReadonlyMap<string, ServerPools>;
-  /** The server a tenant's statements go to. */
-  readonly serverOf: (tenant: TenantEntry) => string;
+  /** Each server's pool set, built on first use. */
+  readonly servers: PoolSets;
+  /**
+   * How long a statement refused by a move's fence (tenant_moving) waits for the tenant's new
+   * placement before it is answered 503; it then runs there. Default 2 s.
+   */
+  readonly moveWaitMs?: number;
 }
+
+/** The code a statement gets from a tenant's fenced old copy (src/db/errors.ts). */
+const TENANT_MOVING = 'tenant_moving';
+const MOVE_POLL_MS = 25;
 
 export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
   const { directory, servers } = deps;
 
-  const poolsFor = (tenant: TenantEntry): ServerPools => {
-    const server = deps.serverOf(tenant);
-    const pools = servers.get(server);
-    // A placement on a server this instance does not know (yet): the caller may retry.
-    if (!pools) throw new Unavailable('server_unavailable', `tenant ${tenant.id} is placed on a server this gateway cannot reach`, 1);
-    return pools;
+  /** The pool set of the tenant's server: built already on almost every request, else opened now. */
+  const poolsFor = (tenant: TenantEntry): ServerPools | Promise<ServerPools> =>
+    servers.get(tenant.placement.server) ?? servers.open(tenant.placement.server);
+
+  const each = (): Iterable<ServerPools> => servers.built().values();
+
+  /**
+   * The tenant's placement after the move whose fence refused a statement: read from the catalog until
+   * it is newer than the one the statement ran under. The statement was rolled back with its
+   * transaction, so running it again at the new place writes it once.
+   */
+  const followMove = async (tenant: TenantEntry, refused: unknown): Promise<TenantEntry> => {
+    const deadline = Date.now() + (deps.moveWaitMs ?? 2000);
+    for (;;) {
+      directory.invalidate(tenant.id);
+      const now = await directory.require(tenant.id);
+      if (now.placementVersion > tenant.placementVersion) return now;
+      if (Date.now() >= deadline) throw refused;
+      await new Promise((resolve) => setTimeout(resolve, MOVE_POLL_MS));
+    }
   };
 
   const sum = (read: (s: ServerPoolsStats) => number): number => {
     let total = 0;
-    for (const pools of servers.values()) total += read(pools.stats());
+    for (const pools of each()) total += read(pools.stats());
     return total;
   };
 
@@ -55,27 +76,34 @@ export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
     async query(tenantId, build) {
       // The request's guard has just looked the tenant up: it is almost always cached, no promise needed.
       const tenant = directory.peek(tenantId) ?? (await directory.require(tenantId));
-      return poolsFor(tenant).query(tenant, build);
+      const pools = poolsFor(tenant);
+      try {
+        return await ('query' in pools ? pools : await pools).query(tenant, build);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== TENANT_MOVING) throw err;
+        const moved = await followMove(tenant, err);
+        return (await poolsFor(moved)).query(moved, build);
+      }
     },
 
     async run(tenantId, fn) {
       const tenant = await directory.require(tenantId);
-      return poolsFor(tenant).run(tenantId, fn);
+      return (await poolsFor(tenant)).run(tenantId, fn);
     },
 
     async evict(tenantId) {
       directory.invalidate(tenantId);
-      await Promise.all([...servers.values()].map((pools) => pools.dedicated.evict(tenantId)));
+      await Promise.all([...each()].map((pools) => pools.dedicated.evict(tenantId)));
     },
 
     evictAll() {
       directory.clear();
-      for (const pools of servers.values()) pools.dedicated.evictAll();
+      for (const pools of each()) pools.dedicated.evictAll();
     },
 
     sweepIdle() {
       let closed = 0;
-      for (const pools of servers.values()) closed += pools.dedicated.sweepIdle();
+      for (const pools of each()) closed += pools.dedicated.sweepIdle();
       return closed;
     },
 
@@ -89,8 +117,7 @@ export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
         dedicatedInUse: sum((s) => s.dedicatedInUse),
         sharedInUse: sum((s) => s.sharedInUse),
         sharedSlots: sum((s) => s.sharedSlots),
-        // One queue for all servers: counted once.
-        waiting: [...servers.values()][0]?.stats().waiting ?? 0,
+        waiting: sum((s) => s.waiting),
         budgetReserved: sum((s) => s.budgetReserved),
         budgetTotal: sum((s) => s.budgetTotal),
         servedDedicated: sum((s) => s.servedDedicated),
@@ -99,7 +126,7 @@ export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
     },
 
     async close() {
-      await Promise.all([...servers.values()].map((pools) => pools.close()));
+      await servers.close();
     },
   };
 }

@@ -72,6 +72,7 @@ export interface ServerPools {
   /** Runs `fn` on the tenant's dedicated pool, creating it now if the budget allows (else 503). */
   run<T>(tenantId: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
   readonly dedicated: DedicatedPools;
+  readonly shared: SharedPool;
   stats(): ServerPoolsStats;
   /** Closes every pool and waits until their connections are gone. */
   close(): Promise<void>;
@@ -213,6 +214,7 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     query,
     run,
     dedicated,
+    shared,
     stats() {
       const d = dedicated.stats();
       return {

@@ -25,8 +25,8 @@ export function adminTenantRoutes(deps: AdminDeps): Hono {
   app.use('*', requireAdmin(deps.adminKey));
 
   app.post('/', async (c) => {
-    const { name, model } = parseCreateTenant(await readJsonBody(c, deps.bodyLimitBytes));
-    const tenant = await deps.tenants.create(name, model);
+    const { name, model, server } = parseCreateTenant(await readJsonBody(c, deps.bodyLimitBytes));
+    const tenant = await deps.tenants.create(name, model, server);
     return c.json(
       {
         id: tenant.id,

@@ -2,18 +2,22 @@
 // role password, delete. Passwords are generated here, sealed before they are stored, sent to
 // PostgreSQL only as SCRAM verifiers, and never returned.
 import { randomUUID } from 'node:crypto';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { generateRolePassword } from '../crypto/password.js';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.js';
 import { translateDbError } from '../db/errors.js';
-import { Conflict, NotFound } from '../errors.js';
-import type { IsolationModel } from '../isolation/model.js';
+import { Conflict, NotFound, Unavailable, UnprocessableEntity } from '../errors.js';
+import type { IsolationModel, TenantLogin } from '../isolation/model.js';
 import type { IsolationModels } from '../isolation/models.js';
 import { rlsModel } from '../isolation/rls.js';
 import type { IsolationModelName } from './placement.js';
 import type { TenantListParams } from './list-input.js';
 import { roleNameFor } from './role-name.js';
+import { MAIN_SERVER } from '../servers/catalog.js';
+import type { ServerConnections } from '../servers/connections.js';
+import { hostTenant, unhostTenant } from '../servers/hosted.js';
+import { serverRanking } from './placement-policy.js';
 
 export interface Tenant {
   readonly id: string;
@@ -36,10 +40,13 @@ export interface TenantPage {
 }
 
 export interface TenantCatalog {
-  /** `model`: the tenant's isolation model; the catalog's default when left out. */
-  create(name: string, model?: IsolationModelName): Promise<Tenant>;
+  /**
+   * `model`: the tenant's isolation model, the catalog's default when left out; `server`: where it
+   * lives, the placement policy's choice (src/tenants/placement-policy.ts) when left out.
+   */
+  create(name: string, model?: IsolationModelName, server?: string): Promise<Tenant>;
   /** Creates many tenants in a few statements (rows and roles in one transaction per chunk). */
-  createMany(names: readonly string[], model?: IsolationModelName): Promise<Tenant[]>;
+  createMany(names: readonly string[], model?: IsolationModelName, server?: string): Promise<Tenant[]>;
   /** One page, filtered and sorted; ties broken by id, so pages never overlap. */
   list(params: TenantListParams): Promise<TenantPage>;
   get(id: string): Promise<Tenant | undefined>;
@@ -61,6 +68,27 @@ export interface TenantCatalogOptions {
   readonly models?: IsolationModels;
   /** The model of tenants created without one. */
   readonly defaultModel?: IsolationModelName;
+  /** How to reach data servers; without it every tenant lives on main. */
+  readonly servers?: ServerConnections;
+}
+
+/** Tenants about to be created: ids, names, sealed passwords and what their server needs. */
+interface NewTenants {
+  readonly ids: readonly string[];
+  readonly names: readonly string[];
+  readonly sealed: readonly string[];
+  readonly logins: readonly TenantLogin[];
+}
+
+/** The catalog rows of new tenants, returned as the API shows them. */
+async function insertRows(sql: Sql | TransactionSql, server: string, model: IsolationModel, batch: NewTenants, version: number | null): Promise<Tenant[]> {
+  return sql<Tenant[]>`
+    INSERT INTO tenants (id, name, db_user, db_password_encrypted, server, model, data_name, data_version)
+    SELECT id, name, db_user, pw, ${server}, ${model.name}, d, ${version}::int
+    FROM unnest(${batch.ids as string[]}::uuid[], ${batch.names as string[]}::text[], ${batch.logins.map((l) => l.role)}::text[],
+                ${batch.sealed as string[]}::text[], ${batch.logins.map((l) => l.dataName) as string[]}::text[])
+      AS x(id, name, db_user, pw, d)
+    RETURNING ${sql.unsafe(COLUMNS)}`;
 }
 
 const ROW_MODEL_ONLY: IsolationModels = new Map([[rlsModel.name, rlsModel]]);
@@ -73,6 +101,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     return found;
   };
   const defaultModel = options.defaultModel ?? 'rls';
+  const servers = options.servers;
   const sealNewPassword = (): { sealed: string; verifier: string } => {
     const password = generateRolePassword();
     return { sealed: keys.seal(password), verifier: scramSha256Verifier(password) };
@@ -80,70 +109,127 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
 
   const notFound = (id: string): NotFound => new NotFound('tenant_not_found', `no tenant with id ${id}`);
 
-  const createChunk = async (names: string[], model: IsolationModel): Promise<Tenant[]> => {
-    const ids = names.map(() => randomUUID());
-    const dbUsers = ids.map(roleNameFor);
-    const dataNames = dbUsers.map((role) => model.dataNameFor(role));
-    const passwords = names.map(() => generateRolePassword());
-    const sealed = passwords.map((p) => keys.seal(p));
-    const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
+  /** The server named for a new tenant: it must be listed. */
+  const namedServer = async (named: string): Promise<string> => {
+    if (named === MAIN_SERVER) return named;
+    const [row] = await sql`SELECT 1 FROM servers WHERE name = ${named}`;
+    if (!row || servers === undefined) throw new UnprocessableEntity('unknown_server', `no server named "${named}" (field server); see GET /v1/admin/servers`);
+    return named;
+  };
+
+  /**
+   * Runs `create` on the server named, else on the placement policy's choice. A data server the policy
+   * chose that cannot be reached is passed over for the next in its order, so while one server is down
+   * tenants are still created (elsewhere); a named server is not: the caller asked for that one.
+   */
+  const onServer = async <T>(named: string | undefined, create: (server: string) => Promise<T>): Promise<T> => {
+    if (named !== undefined) return create(await namedServer(named));
+    if (servers === undefined) return create(MAIN_SERVER);
+    const ranked = await serverRanking(sql);
+    for (const [i, server] of ranked.entries()) {
+      try {
+        return await create(server);
+      } catch (err) {
+        const unreachable = err instanceof Unavailable && err.code === 'database_unavailable';
+        // main holds the catalog: if it cannot be reached, no other server helps.
+        if (!unreachable || server === MAIN_SERVER || i === ranked.length - 1) throw err;
+      }
+    }
+    return create(MAIN_SERVER);
+  };
+
+  const adminOf = (server: string): Promise<Sql> => {
+    if (servers === undefined) throw new Error(`no server connections to reach server ${server}`);
+    return servers.admin(server);
+  };
+
+  /**
+   * Creates tenants on a data server: roles, data and hosted rows there in one transaction, committed
+   * before the catalog rows, which are what makes them reachable. If the catalog refuses them, what
+   * was made on the server is removed again.
+   */
+  const createElsewhere = async (server: string, model: IsolationModel, batch: NewTenants): Promise<Tenant[]> => {
+    const admin = await adminOf(server);
+    let version: number | null;
     try {
-      return await sql.begin(async (tx) => {
-        const version = await model.provision(
-          tx,
-          dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string, dataName: dataNames[i] ?? null })),
-        );
-        return await tx<Tenant[]>`
-          INSERT INTO tenants (id, name, db_user, db_password_encrypted, model, data_name, data_version)
-          SELECT id, name, db_user, pw, ${model.name}, d, ${version}::int
-          FROM unnest(${ids}::uuid[], ${names}::text[], ${dbUsers}::text[], ${sealed}::text[], ${dataNames as string[]}::text[])
-            AS x(id, name, db_user, pw, d)
-          RETURNING ${sql.unsafe(COLUMNS)}`;
+      version = await admin.begin(async (tx) => {
+        const made = await model.provision(tx, batch.logins);
+        for (const [i, login] of batch.logins.entries()) {
+          await hostTenant(tx, { id: batch.ids[i] as string, role: login.role, model: model.name, dataName: login.dataName, dataVersion: made });
+        }
+        return made;
       });
     } catch (err) {
+      throw translateDbError(err) ?? err;
+    }
+    try {
+      return await insertRows(sql, server, model, batch, version);
+    } catch (err) {
+      await admin
+        .begin(async (tx) => {
+          for (const [i, login] of batch.logins.entries()) {
+            await unhostTenant(tx, batch.ids[i] as string);
+            await model.deprovision(tx, login.role, login.dataName);
+          }
+        })
+        .catch(() => undefined);
+      throw err;
+    }
+  };
+
+  const createChunk = async (names: string[], model: IsolationModel, server: string): Promise<Tenant[]> => {
+    const ids = names.map(() => randomUUID());
+    const dbUsers = ids.map(roleNameFor);
+    const passwords = names.map(() => generateRolePassword());
+    const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
+    const batch: NewTenants = {
+      ids,
+      names,
+      sealed: passwords.map((p) => keys.seal(p)),
+      logins: dbUsers.map((role, i) => ({ role, verifier: verifiers[i] as string, dataName: model.dataNameFor(role) })),
+    };
+    try {
+      if (server !== MAIN_SERVER) return await createElsewhere(server, model, batch);
+      return await sql.begin(async (tx) => insertRows(tx, server, model, batch, await model.provision(tx, batch.logins)));
+    } catch (err) {
       if (isUniqueViolation(err, 'tenants_name_key')) {
-        throw new Conflict('tenant_exists', 'a tenant with one of these names already exists');
+        throw new Conflict(
+          'tenant_exists',
+          names.length === 1 ? `a tenant named "${names[0]}" already exists` : 'a tenant with one of these names already exists',
+        );
       }
       throw translateDbError(err) ?? err;
     }
   };
 
   return {
-    async create(name, modelName = defaultModel) {
+    async create(name, modelName = defaultModel, server) {
       const model = modelOf(modelName);
-      const id = randomUUID();
-      const dbUser = roleNameFor(id);
-      const dataName = model.dataNameFor(dbUser);
-      const { sealed, verifier } = sealNewPassword();
-      try {
-        return await sql.begin(async (tx) => {
-          const version = await model.provision(tx, [{ role: dbUser, verifier, dataName }]);
-          const [tenant] = await tx<Tenant[]>`
-            INSERT INTO tenants (id, name, db_user, db_password_encrypted, model, data_name, data_version)
-            VALUES (${id}, ${name}, ${dbUser}, ${sealed}, ${model.name}, ${dataName}, ${version})
-            RETURNING ${sql.unsafe(COLUMNS)}`;
-          return tenant as Tenant;
-        });
-      } catch (err) {
-        if (isUniqueViolation(err, 'tenants_name_key')) {
-          throw new Conflict('tenant_exists', `a tenant named "${name}" already exists`);
-        }
-        throw translateDbError(err) ?? err;
-      }
+      const [tenant] = await onServer(server, (target) => createChunk([name], model, target));
+      return tenant as Tenant;
     },
 
-    async createMany(names, modelName = defaultModel) {
+    async createMany(names, modelName = defaultModel, server) {
       const model = modelOf(modelName);
       const chunks: string[][] = [];
       for (let i = 0; i < names.length; i += model.bulkChunk) chunks.push(names.slice(i, i + model.bulkChunk));
-      const created: Tenant[][] = [];
+      if (chunks.length === 0) return [];
+      // The first chunk settles the server (passing over one that cannot be reached); the rest follow it.
+      let target = MAIN_SERVER;
+      const created: Tenant[][] = [
+        await onServer(server, async (chosen) => {
+          const made = await createChunk(chunks[0] as string[], model, chosen);
+          target = chosen;
+          return made;
+        }),
+      ];
       // PostgreSQL spends ~2 ms of CPU per role created with a password: two chunks at a time use both
       // cores of a small server. Each chunk is one transaction; chunks are not atomic together.
-      let next = 0;
+      let next = 1;
       const worker = async (): Promise<void> => {
         while (next < chunks.length) {
           const index = next++;
-          created[index] = await createChunk(chunks[index] as string[], model);
+          created[index] = await createChunk(chunks[index] as string[], model, target);
         }
       };
       await Promise.all([worker(), worker()]);
@@ -181,12 +267,14 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     async rotate(id) {
       const { sealed, verifier } = sealNewPassword();
       return sql.begin(async (tx) => {
-        const [row] = await tx<{ db_user: string; updated_at: Date }[]>`
+        const [row] = await tx<{ db_user: string; server: string; updated_at: Date }[]>`
           UPDATE tenants
           SET db_password_encrypted = ${sealed}, credentials_version = credentials_version + 1, updated_at = now()
-          WHERE id = ${id} RETURNING db_user, updated_at`;
+          WHERE id = ${id} RETURNING db_user, server, updated_at`;
         if (!row) throw notFound(id);
-        await tx`SELECT tenantgate_set_role_password(${row.db_user}, ${verifier})`;
+        // The role lives on the tenant's server; the catalog's change commits only if that succeeded.
+        const target = row.server === MAIN_SERVER ? tx : await adminOf(row.server);
+        await target`SELECT tenantgate_set_role_password(${row.db_user}, ${verifier})`;
         return row.updated_at;
       });
     },
@@ -208,10 +296,22 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
 
     async remove(id) {
       await sql.begin(async (tx) => {
-        const [row] = await tx<{ db_user: string; model: string; data_name: string | null }[]>`
-          DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model, data_name`;
+        const [row] = await tx<{ db_user: string; model: string; data_name: string | null; server: string }[]>`
+          DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model, data_name, server`;
         if (!row) throw notFound(id);
-        await modelOf(row.model).deprovision(tx, row.db_user, row.data_name);
+        const model = modelOf(row.model);
+        if (row.server === MAIN_SERVER) {
+          await model.deprovision(tx, row.db_user, row.data_name);
+          return;
+        }
+        // The server's copy goes first: if it cannot, the tenant stays in the catalog (and the caller
+        // may retry), rather than leaving data no catalog row leads to.
+        await (
+          await adminOf(row.server)
+        ).begin(async (remote) => {
+          await unhostTenant(remote, id);
+          await model.deprovision(remote, row.db_user, row.data_name);
+        });
       });
     },
   };

@@ -15,6 +15,8 @@ export type ChangeKind = 'created' | 'credentials' | 'status' | 'settings' | 'pl
 export interface TenantChange {
   readonly tenantId: string;
   readonly kind: ChangeKind;
+  /** A placement change's placement_version (sql/013); undefined for other kinds. */
+  readonly version?: number;
 }
 
 export interface ChangeListenerOptions {
@@ -47,6 +49,7 @@ interface EventRow {
   id: string;
   tenant_id: string;
   kind: string;
+  version: string | null;
 }
 
 export async function startChangeListener(catalog: Sql, options: ChangeListenerOptions): Promise<ChangeListener> {
@@ -65,7 +68,7 @@ export async function startChangeListener(catalog: Sql, options: ChangeListenerO
       const floor = cursor.floor();
       if (floor === undefined) return;
       const rows = await catalog<EventRow[]>`
-        SELECT id::text, tenant_id::text, kind FROM tenant_events
+        SELECT id::text, tenant_id::text, kind, version::text FROM tenant_events
         WHERE id > ${floor.toString()}::bigint ORDER BY id LIMIT ${BATCH}`;
       const byId = new Map(rows.map((row) => [BigInt(row.id), row]));
       for (const id of cursor.accept([...byId.keys()])) {
@@ -75,7 +78,8 @@ export async function startChangeListener(catalog: Sql, options: ChangeListenerO
           options.logger.warn({ eventId: row.id }, 'ignoring a tenant change of unknown kind');
           continue;
         }
-        options.onChange({ tenantId: row.tenant_id, kind: row.kind as ChangeKind });
+        const kind = row.kind as ChangeKind;
+        options.onChange(row.version === null ? { tenantId: row.tenant_id, kind } : { tenantId: row.tenant_id, kind, version: Number(row.version) });
       }
       if (rows.length < BATCH) return;
     }

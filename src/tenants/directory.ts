@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Sql } from 'postgres';
 import { translateDbError } from '../db/errors.js';
-import { Forbidden, NotFound } from '../errors.js';
+import { Forbidden, NotFound, Unavailable } from '../errors.js';
 import { placementOf, type Placement, type PlacementRow } from './placement.js';
 
 export interface TenantEntry {
@@ -16,9 +16,12 @@ export interface TenantEntry {
   /** Per-tenant rate-limit override; null means the gateway-wide limit applies. */
   readonly rateLimit: { readonly rps: number | null; readonly burst: number | null };
   readonly placement: Placement;
+  /** The catalog's placement_version of `placement` (sql/013). */
+  readonly placementVersion: number;
 }
 
 interface TenantRow extends PlacementRow {
+  placement_version: string;
   db_user: string;
   status: 'active' | 'suspended';
   rate_limit_rps: number | null;
@@ -31,6 +34,11 @@ export interface TenantDirectory {
   /** The active tenant if the cache holds it, else undefined (then `require` decides): no I/O, no promise. */
   peek(tenantId: string): TenantEntry | undefined;
   invalidate(tenantId: string): void;
+  /**
+   * A placement at this version exists (the change feed said so): from now on no entry with an older
+   * placement is cached or served, so this instance never goes back to where the tenant was.
+   */
+  notePlacementVersion(tenantId: string, version: number): void;
   clear(): void;
   size(): number;
 }
@@ -62,23 +70,37 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
   // cached; its waiters still get an answer.
   const loading = new Map<string, Loading>();
 
+  // The newest placement version the change feed announced per tenant. A read that began before that
+  // change committed can still return the older row; it is read again instead of being used.
+  const placementFloor = new LRUCache<string, number>({ max: options.maxTenants });
+
   const load = async (tenantId: string): Promise<Cached> => {
-    let rows: TenantRow[];
-    try {
-      rows = await catalog<TenantRow[]>`
-        SELECT db_user, status, rate_limit_rps, rate_limit_burst, server, model, data_name, data_version FROM tenants WHERE id = ${tenantId}`;
-    } catch (err) {
-      throw translateDbError(err) ?? err;
+    for (let attempt = 0; ; attempt++) {
+      let rows: TenantRow[];
+      try {
+        rows = await catalog<TenantRow[]>`
+          SELECT db_user, status, rate_limit_rps, rate_limit_burst, server, model, data_name, data_version, placement_version::text
+          FROM tenants WHERE id = ${tenantId}`;
+      } catch (err) {
+        throw translateDbError(err) ?? err;
+      }
+      const row = rows[0];
+      if (!row) return { missing: true };
+      const placementVersion = Number(row.placement_version);
+      if (placementVersion < (placementFloor.get(tenantId) ?? 0)) {
+        // The catalog is read at READ COMMITTED: a read started after the announcement sees it.
+        if (attempt < 2) continue;
+        throw new Unavailable('tenant_changed', 'the tenant changed while the request ran; retry shortly', 1);
+      }
+      return {
+        id: tenantId,
+        dbUser: row.db_user,
+        status: row.status,
+        rateLimit: { rps: row.rate_limit_rps, burst: row.rate_limit_burst },
+        placement: placementOf(row),
+        placementVersion,
+      };
     }
-    const row = rows[0];
-    if (!row) return { missing: true };
-    return {
-      id: tenantId,
-      dbUser: row.db_user,
-      status: row.status,
-      rateLimit: { rps: row.rate_limit_rps, burst: row.rate_limit_burst },
-      placement: placementOf(row),
-    };
   };
 
   const lookUp = (tenantId: string): Promise<Cached> => {
@@ -91,7 +113,7 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
         (value) => {
           if (entry.invalidated) return;
           if ('missing' in value) unknown.set(tenantId, true);
-          else cache.set(tenantId, value);
+          else if (value.placementVersion >= (placementFloor.get(tenantId) ?? 0)) cache.set(tenantId, value);
         },
         () => undefined,
       )
@@ -115,6 +137,17 @@ export function createTenantDirectory(catalog: Sql, options: DirectoryOptions): 
     invalidate(tenantId) {
       cache.delete(tenantId);
       unknown.delete(tenantId);
+      const pending = loading.get(tenantId);
+      if (pending) {
+        pending.invalidated = true;
+        loading.delete(tenantId);
+      }
+    },
+    notePlacementVersion(tenantId, version) {
+      if (version <= (placementFloor.get(tenantId) ?? 0)) return;
+      placementFloor.set(tenantId, version);
+      const cached = cache.get(tenantId);
+      if (cached !== undefined && cached.placementVersion < version) cache.delete(tenantId);
       const pending = loading.get(tenantId);
       if (pending) {
         pending.invalidated = true;

@@ -6,6 +6,7 @@
 import type { Sql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { Conflict } from '../errors.js';
+import type { ServerConnections } from '../servers/connections.js';
 
 export interface RekeyProgress {
   readonly rekeyed: number;
@@ -15,7 +16,12 @@ export interface RekeyProgress {
 export async function rekeyAll(
   sql: Sql,
   keys: KeyRing,
-  options: { batchSize?: number; onBatch?: (progress: RekeyProgress) => void } = {},
+  options: {
+    batchSize?: number;
+    onBatch?: (progress: RekeyProgress) => void;
+    /** How to reach data servers, to re-seal their shared-role passwords (sealed in their own databases). */
+    servers?: ServerConnections;
+  } = {},
 ): Promise<RekeyProgress> {
   const currentId = keys.currentId;
   if (currentId === undefined) {
@@ -45,12 +51,28 @@ export async function rekeyAll(
     options.onBatch?.({ rekeyed, skipped });
   }
   // The shared pool's login is sealed the same way.
-  const [auth] = await sql<{ value: string }[]>`SELECT value FROM gateway_settings WHERE key = 'authenticator_password'`;
-  if (auth && !keys.isCurrent(auth.value)) {
-    const result = await sql`
-      UPDATE gateway_settings SET value = ${keys.seal(keys.open(auth.value))}
-      WHERE key = 'authenticator_password' AND value = ${auth.value}`;
-    rekeyed += result.count;
+  rekeyed += await resealAuthenticator(sql, keys);
+  // So are the data servers' owner passwords, in the catalog, and each data server's own shared-role
+  // password, in its database: with the old key gone, none of them could be opened.
+  const servers = await sql<{ name: string; sealed: string }[]>`
+    SELECT name, password_sealed AS sealed FROM servers WHERE password_sealed IS NOT NULL ORDER BY name`;
+  for (const server of servers) {
+    if (!keys.isCurrent(server.sealed)) {
+      const result = await sql`
+        UPDATE servers SET password_sealed = ${keys.seal(keys.open(server.sealed))}
+        WHERE name = ${server.name} AND password_sealed = ${server.sealed}`;
+      rekeyed += result.count;
+    }
+    if (options.servers !== undefined) rekeyed += await resealAuthenticator(await options.servers.admin(server.name), keys);
   }
   return { rekeyed, skipped };
+}
+
+async function resealAuthenticator(sql: Sql, keys: KeyRing): Promise<number> {
+  const [auth] = await sql<{ value: string }[]>`SELECT value FROM gateway_settings WHERE key = 'authenticator_password'`;
+  if (!auth || keys.isCurrent(auth.value)) return 0;
+  const result = await sql`
+    UPDATE gateway_settings SET value = ${keys.seal(keys.open(auth.value))}
+    WHERE key = 'authenticator_password' AND value = ${auth.value}`;
+  return result.count;
 }

@@ -4,6 +4,7 @@
 // Not beside the parsers: the CLI loads those, and importing zod costs it ~150 ms at every start.
 import { z } from 'zod';
 import { textSchema } from '../http/text-schema.js';
+import { SERVER_NAME } from '../servers/create-input.js';
 import { MAX_TENANT_NAME_LENGTH } from './create-input.js';
 import { MAX_LIMIT } from './limits-input.js';
 import {
@@ -21,8 +22,13 @@ export const createTenantSchema = z
   .strictObject({
     name: textSchema(MAX_TENANT_NAME_LENGTH).describe('unique; 1 to 100 characters, not blank'),
     model: z.enum(ISOLATION_MODEL_NAMES).optional().describe("isolation model; the gateway's TENANT_MODEL when left out"),
+    server: z
+      .string()
+      .regex(SERVER_NAME)
+      .optional()
+      .describe('the server it lives on (GET /v1/admin/servers); when left out, the one with the fewest tenants (main first among equals)'),
   })
-  .describe('A new tenant: a catalog row and its own PostgreSQL role, created in one transaction.');
+  .describe('A new tenant: a catalog row and its own PostgreSQL role (and schema or database) on its server.');
 
 const limit = (min: number) => z.int().min(min).max(MAX_LIMIT);
 

@@ -400,6 +400,10 @@ describe("a tenant's placement is followed by every instance", () => {
     expect(await openDedicated(b, t.id)).toBe(t.db_user);
     expect(await statusOf(a, t.id)).toBe(200);
 
+    // A server in the catalog that no instance can reach (nothing listens on port 1).
+    await a.db.admin`INSERT INTO servers (name, url, password_sealed, max_connections)
+                     VALUES ('elsewhere', 'postgres://owner@127.0.0.1:1/tenantgate', ${a.keys.seal('unused')}, 10)
+                     ON CONFLICT DO NOTHING`;
     await a.db.admin`UPDATE tenants SET server = 'elsewhere' WHERE id = ${t.id}`;
     await Promise.all([
       answers(a, t.id, 503, 1000, 'A to stop serving the tenant from this server'),

@@ -380,3 +380,15 @@ describe('npm run cli -- keys rotate', () => {
     expect(await storedAuthenticator(gw.db.admin)).toMatch(/^k2\$/);
   });
 });
+
+describe('rekeyAll and the servers', () => {
+  it("re-seals a data server's URL password under the newest key, and it still opens to the same password", async () => {
+    const gw = await gateway({ keys: OLD_RING });
+    await gw.db.admin`INSERT INTO servers (name, url, password_sealed, max_connections)
+                      VALUES ('eu2', 'postgres://owner@127.0.0.1:1/tenantgate', ${OLD_RING.seal('s3cret pass')}, 10)`;
+    await rekeyAll(gw.db.admin, NEW_RING);
+    const [row] = await gw.db.admin<{ sealed: string }[]>`SELECT password_sealed AS sealed FROM servers WHERE name = 'eu2'`;
+    expect(NEW_RING.isCurrent(row?.sealed as string)).toBe(true);
+    expect(NEW_ONLY_RING.open(row?.sealed as string)).toBe('s3cret pass');
+  });
+});

@@ -193,6 +193,12 @@ describe('the OpenAPI document', () => {
     (await call(`/v1/admin/tenants/${tenant.id}/resume`, { method: 'POST', headers: admin })).expect(200);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(204);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(404);
+    (await call('/v1/admin/servers', { headers: admin })).expect(200);
+    (await call('/v1/admin/servers/main', { headers: admin })).expect(200);
+    (await call('/v1/admin/servers/nowhere', { headers: admin })).expect(404);
+    (await call('/v1/admin/servers', { method: 'POST', headers: admin, json: { name: 'eu2', url: 'mysql://x@h/db', max_connections: 10 } })).expect(400);
+    (await call('/v1/admin/servers/main', { method: 'DELETE', headers: admin })).expect(409);
+    (await call('/v1/admin/servers/main', { method: 'PATCH', headers: admin, json: {} })).expect(405);
     (await call('/v1/nothing')).expect(404);
 
     // Every exchange was checked (none skipped), and together they reached every documented operation.

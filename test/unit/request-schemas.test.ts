@@ -8,6 +8,7 @@ import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { buildApiDocument } from '../../src/openapi/document.js';
 import { parseIdempotencyKey } from '../../src/idempotency/key.js';
+import { parseCreateServer } from '../../src/servers/create-input.js';
 import { parseCreateTenant } from '../../src/tenants/create-input.js';
 import { parseTenantLimits } from '../../src/tenants/limits-input.js';
 import { parseCreateUser } from '../../src/users/create-input.js';
@@ -39,6 +40,13 @@ const text = (max: number) =>
     fc.string({ unit: 'grapheme', maxLength: max + 2 }),
   );
 const anyValue = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.constant([]), fc.constant({}));
+
+// Names at and around the shape sql/013 allows.
+const serverName = fc.oneof(
+  fc.constantFrom('main', 'eu2', 'a', 'a'.repeat(40), 'a'.repeat(41), 'Eu2', '2eu', 'eu-2', 'eu_2', '', 'eu2\n', ' eu2'),
+  fc.stringMatching(/^[a-z0-9_A-Z-]{0,42}$/),
+  anyValue,
+);
 
 function bodies(fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown> {
   const keys = [...Object.keys(fields), 'id', 'tenant_id'];
@@ -78,8 +86,35 @@ describe('request schemas in the document', () => {
   it('CreateTenant accepts exactly the bodies parseCreateTenant accepts', () => {
     const validate = component('CreateTenant');
     fc.assert(
-      fc.property(bodies({ name: fc.oneof(text(100), anyValue), model: fc.oneof(fc.constantFrom('rls', 'schema', 'RLS', 'x'), anyValue) }), (body) => {
-        expect(validate(body), JSON.stringify(body)).toBe(accepts(() => parseCreateTenant(body)));
+      fc.property(
+        bodies({ name: fc.oneof(text(100), anyValue), model: fc.oneof(fc.constantFrom('rls', 'schema', 'RLS', 'x'), anyValue), server: serverName }),
+        (body) => {
+          expect(validate(body), JSON.stringify(body)).toBe(accepts(() => parseCreateTenant(body)));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('CreateServer accepts exactly the bodies parseCreateServer accepts', () => {
+    const validate = component('CreateServer');
+    const url = fc.oneof(
+      fc.constantFrom('postgres://u:p@h/db', 'postgres://u:p w@h/db', 'postgres://u:pé@h/db', '', 'a'.repeat(2048), 'a'.repeat(2049), 'x\ny'),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.string({ unit: fc.constantFrom('a', '~', '!'), minLength: 2046, maxLength: 2050 }),
+      fc.string({ unit: fc.constantFrom('a', '~', '!', ' ', '\u007f', 'é', '😀'), minLength: 2040, maxLength: 2056 }),
+      anyValue,
+    );
+    const max = fc.oneof(fc.constantFrom(3, 4, 5, 100_000, 100_001, 4.5, '8', null), fc.integer({ min: -5, max: 200_000 }), anyValue);
+    // Complete bodies most of the time: each field's edge is reached only when the others pass.
+    const complete = fc.record({
+      name: fc.oneof({ arbitrary: fc.constantFrom('eu2', 'a_1'), weight: 3 }, serverName),
+      url: fc.oneof({ arbitrary: fc.constant('postgres://u:p@h/db'), weight: 3 }, url),
+      max_connections: fc.oneof({ arbitrary: fc.constant(50), weight: 2 }, max),
+    });
+    fc.assert(
+      fc.property(fc.oneof(complete, bodies({ name: serverName, url, max_connections: max })), (body) => {
+        expect(validate(body), JSON.stringify(body)).toBe(accepts(() => parseCreateServer(body)));
       }),
       { numRuns: 3000 },
     );

@@ -33,7 +33,7 @@ const example = {
   name: 'acme',
   db_user: 't_0b6f4a1e9c554f0e8d2a3f1c2b7a9e10',
   status: 'active',
-  server: 'primary',
+  server: 'main',
   model: 'rls',
   created_at: '2026-11-24T17:22:53.182Z',
 };
@@ -73,13 +73,15 @@ export const adminTenantOperations: readonly Operation[] = [
     path: '/v1/admin/tenants',
     operationId: 'createTenant',
     tag: 'Tenants',
-    summary: 'Create a tenant (catalog row, PostgreSQL role and, under the schema model, its schema)',
+    summary: 'Create a tenant (catalog row, PostgreSQL role and, under the schema model, its schema) on a server',
+    description:
+      'On the server named by `server`, else on the one with the fewest tenants (main first among equals). Its role, data and a password-less record of it are made on that server first; the catalog row, which makes it reachable, last.',
     access: 'admin',
-    body: { schema: { name: 'CreateTenant', schema: createTenantSchema }, example: { name: 'acme', model: 'rls' } },
+    body: { schema: { name: 'CreateTenant', schema: createTenantSchema }, example: { name: 'acme', model: 'rls', server: 'main' } },
     replies: {
       201: { description: 'the tenant created', body: { name: 'CreatedTenant', schema: z.strictObject(tenantFields) }, example },
     },
-    errors: ['tenant_exists', 'conflict', 'tenant_model_unsupported'],
+    errors: ['tenant_exists', 'conflict', 'tenant_model_unsupported', 'unknown_server'],
   },
   {
     method: 'get',

@@ -1,0 +1,23 @@
+// The body of POST /v1/admin/servers as a zod schema, for the API document: what parseCreateServer
+// accepts (test/unit/request-schemas.test.ts holds them equal). Not beside the parser: the CLI loads
+// that, and importing zod costs it ~150 ms at every start.
+import { z } from 'zod';
+import { MAX_SERVER_CONNECTIONS, MAX_SERVER_URL_LENGTH, MIN_SERVER_CONNECTIONS, SERVER_NAME, SERVER_URL_TEXT } from './create-input.js';
+
+export const serverNameSchema = z.string().regex(SERVER_NAME);
+
+export const createServerSchema = z
+  .strictObject({
+    name: serverNameSchema.describe('unique: a lower-case letter, then up to 39 lower-case letters, digits or _'),
+    url: z
+      .string()
+      .max(MAX_SERVER_URL_LENGTH)
+      .regex(SERVER_URL_TEXT)
+      .describe('postgres://owner:password@host:port/database: a role that owns the database and may create roles; the password is sealed and never shown'),
+    max_connections: z
+      .int()
+      .min(MIN_SERVER_CONNECTIONS)
+      .max(MAX_SERVER_CONNECTIONS)
+      .describe("this gateway instance's connection budget on the server (owner connections, shared pool, dedicated pools)"),
+  })
+  .describe('A data server: the gateway reaches it, applies its migrations and sets up its shared role before listing it.');
