@@ -19,7 +19,7 @@ export interface MoveServer {
   readonly sql: Sql;
   /**
    * The catalog's own server: the catalog row is the tenant's hosted row there, never created or
-   * removed by a move. Elsewhere the move adds or removes the hosted row (src/move/hosted-row.ts).
+   * removed by a move. Elsewhere the move adds or removes the hosted row (src/servers/hosted.ts).
    */
   readonly hostsCatalog: boolean;
 }

@@ -5,7 +5,7 @@
 // it, the rows and the role it would write with are gone. Also what a sweeper runs for a move whose
 // mover died after the switch.
 import { endCaptureIn } from './capture.js';
-import { unhostTenant } from './hosted-row.js';
+import { unhostTenant } from '../servers/hosted.js';
 import { withLockRetry, type LockRetry } from './lock-retry.js';
 import { inSharedTables, type MoveServer, type MovingTenant } from './parties.js';
 import { scopeToMovingTenant } from './scope.js';

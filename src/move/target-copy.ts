@@ -3,7 +3,7 @@
 // when a move fails before the switch. Anything of the tenant on the target before a move is a leftover
 // of an earlier attempt (the tenant is served from the source), so preparing removes it first.
 import { scramSha256VerifierAsync } from '../crypto/scram.js';
-import { hostTenant, unhostTenant } from './hosted-row.js';
+import { hostTenant, unhostTenant } from '../servers/hosted.js';
 import { inSharedTables, type MoveServer, type MovingTenant } from './parties.js';
 import { scopeToMovingTenant } from './scope.js';
 import type { MovedTable } from './tables.js';
