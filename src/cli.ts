@@ -7,6 +7,7 @@ import { withEnvFile } from './env-file.js';
 import { connectCatalog } from './db/catalog.js';
 import { migrate } from './db/migrate.js';
 import { loadTenantMigrations, migrateTenantSchemas, tenantMigrationStatus, type TenantMigrations } from './db/tenant-migrations.js';
+import { connectTenantDatabase } from './isolation/database.js';
 import { isolationModels } from './isolation/models.js';
 import { openDatabase } from './db/open.js';
 import { AppError, BadRequest, NotFound } from './errors.js';
@@ -26,10 +27,10 @@ import { serverStatus } from './servers/status.js';
 import type { Sql } from 'postgres';
 
 const USAGE = `usage: npm run cli -- <command>
-  tenant create <name> [--model rls|schema] [--server NAME]
+  tenant create <name> [--model rls|schema|database] [--server NAME]
                                     create a tenant (row, role, sealed password) on the server named,
                                     else on the one with the fewest tenants
-  tenant create-many <prefix> <n> [--model rls|schema] [--server NAME]
+  tenant create-many <prefix> <n> [--model rls|schema|database] [--server NAME]
                                     create n tenants named <prefix>-000001… in bulk
   tenant list [--page N] [--page-size N] [--search TEXT] [--status active|suspended]
               [--sort-column name|created_at|updated_at|status|id] [--sort-direction ascending|descending]
@@ -49,15 +50,16 @@ const USAGE = `usage: npm run cli -- <command>
   keys rotate                       re-seal every stored password under the newest CREDENTIALS_KEYS key (resumable)
   migrate [--concurrency N] [--canary N]
                                     apply catalog migrations, then tenant-data migrations to every tenant
-                                    schema (N at once, default 4; --canary: N tenants first, stop if one fails)
-  migrate status                    tenant schemas per version, how many are behind, which failed`;
+                                    schema and database (N at once, default 4; --canary: N tenants first,
+                                    stop if one fails)
+  migrate status                    tenant schemas and databases per version, how many are behind, which failed`;
 
 class UsageError extends Error {}
 
 async function withCatalog<T>(
   config: Config,
   secrets: Secrets,
-  fn: (tenants: TenantCatalog, sql: Sql, migrations: TenantMigrations) => Promise<T>,
+  fn: (tenants: TenantCatalog, sql: Sql, migrations: TenantMigrations, servers: ServerConnections) => Promise<T>,
   connections = 2,
 ): Promise<T> {
   const migrations = await loadTenantMigrations();
@@ -66,7 +68,7 @@ async function withCatalog<T>(
   return withServers(
     config,
     secrets,
-    (sql, servers) => fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel, servers }), sql, migrations),
+    (sql, servers) => fn(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel, servers }), sql, migrations, servers),
     connections,
   );
 }
@@ -168,7 +170,11 @@ async function run(argv: string[]): Promise<unknown> {
     const run = await withCatalog(
       config,
       secrets,
-      async (_t, sql, migrations) => ({ latest: migrations.latest, ...(await migrateTenantSchemas(sql, migrations, { concurrency, canary })) }),
+      async (_t, sql, migrations, servers) => {
+        // Database tenants: an owner's connection to each one's database, on its server.
+        const openDatabase = async (server: string, database: string): Promise<Sql> => connectTenantDatabase((await servers.record(server)).url, database);
+        return { latest: migrations.latest, ...(await migrateTenantSchemas(sql, migrations, { concurrency, canary, openDatabase })) };
+      },
       concurrency + 1,
     );
     if (run.failed.length > 0) process.exitCode = 1;

@@ -11,6 +11,8 @@ import type { Options } from 'postgres';
 export const RECONNECT_BACKOFF_SECONDS = 0.2;
 
 export interface ConnectionSettings {
+  /** The database to log into, instead of the URL's (a database tenant's own). */
+  readonly database?: string;
   readonly username?: string;
   readonly password?: string;
   readonly max: number;
@@ -48,6 +50,7 @@ export type ConnectionOptions = Options<Record<string, never>>;
 
 export function connectionOptions(settings: ConnectionSettings): ConnectionOptions {
   return {
+    ...(settings.database === undefined ? {} : { database: settings.database }),
     ...(settings.username === undefined ? {} : { username: settings.username }),
     ...(settings.password === undefined ? {} : { password: settings.password }),
     max: settings.max,

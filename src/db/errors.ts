@@ -20,14 +20,17 @@ export const FOREIGN_KEY_VIOLATION = '23503';
 export const IDEMPOTENCY_KEY_CONSTRAINT = 'idempotency_keys_pkey';
 /** A table the statement names does not exist: under the schema model, the tenant's schema is gone. */
 export const UNDEFINED_TABLE = '42P01';
+/** The database a login names does not exist: under the database model, the tenant's database is gone. */
+const UNDEFINED_DATABASE = '3D000';
 
 /**
  * The tenant's data is gone under the statement: its row in the catalog (a write's foreign key, row
- * model) or its schema (schema model). Only the catalog may then say whether the tenant is gone.
+ * model), its schema (schema model) or its database (database model). Only the catalog may then say
+ * whether the tenant is gone.
  */
 export function isTenantDataGone(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return code === FOREIGN_KEY_VIOLATION || code === UNDEFINED_TABLE;
+  return code === FOREIGN_KEY_VIOLATION || code === UNDEFINED_TABLE || code === UNDEFINED_DATABASE;
 }
 
 // postgres.js raises these (as `code`) when a connection cannot be had or is lost.

@@ -25,6 +25,14 @@ export function schemaTables(schema: string): TenantTables {
   return { users: `${quoted}.users`, idempotency_keys: `${quoted}.idempotency_keys` };
 }
 
+const DATABASE_NAME = /^d_[0-9a-f]{32}$/;
+
+/** A database tenant's schema inside its database (d_<hex> holds s_<hex>): statements are the schema model's. */
+export function databaseSchema(database: string): string {
+  if (!DATABASE_NAME.test(database)) throw new RangeError('not a tenant database name');
+  return `s_${database.slice(2)}`;
+}
+
 /**
  * The search_path of every session that runs tenant statements (shared and dedicated pools): nothing
  * a statement could resolve an unqualified table name in, so a table named without SqlWriter.table is an

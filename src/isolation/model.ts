@@ -3,7 +3,7 @@
 // tenant (the shared role's setting), where its tables are (the qualified names its statements use), and
 // what a tenant needs created and removed in the database. A dedicated pool logs in as the tenant's own
 // role under every model (src/pool/tenant-pool.ts).
-import type { TransactionSql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { TenantTables } from '../db/tenant-tables.js';
 import type { IsolationModelName, Placement } from '../tenants/placement.js';
 
@@ -12,6 +12,24 @@ export interface TenantLogin {
   readonly role: string;
   readonly verifier: string;
   readonly dataName: string | null;
+}
+
+/** The server a tenant's data is on: its owner's connection and URL (with the password: never log it). */
+export interface DataServer {
+  readonly admin: Sql;
+  readonly url: string;
+}
+
+/**
+ * For a model whose tenants have a database of their own: CREATE DATABASE cannot run in a transaction,
+ * so what the tenant needs is made before its catalog row is written (and removed if that fails), and
+ * removed before the row is deleted. Each step may be repeated after a failure.
+ */
+export interface OwnDatabaseProvisioning {
+  /** Creates the tenant's role, database and tables; returns the tenant-data version they are at. */
+  provision(server: DataServer, login: TenantLogin): Promise<number>;
+  /** Drops the tenant's database (ending its sessions) and role; nothing to drop is no error. */
+  deprovision(server: DataServer, role: string, dataName: string): Promise<void>;
 }
 
 export interface IsolationModel {
@@ -34,4 +52,10 @@ export interface IsolationModel {
   provision(tx: TransactionSql, logins: readonly TenantLogin[]): Promise<number | null>;
   /** Removes what the tenant had, in the transaction that deletes its catalog row. */
   deprovision(tx: TransactionSql, role: string, dataName: string | null): Promise<void>;
+  /**
+   * Set for a model whose tenants have a database of their own: provisioned by this instead of inside
+   * the catalog transaction, and served on the tenant's own pool only (a connection belongs to one
+   * database, so the shared pool cannot serve them).
+   */
+  readonly ownDatabase?: OwnDatabaseProvisioning;
 }

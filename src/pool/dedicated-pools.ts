@@ -57,6 +57,12 @@ export interface DedicatedPools {
   get(tenantId: string): DedicatedPool | undefined;
   /** Opens a pool sized for `rate` now (or joins the opening in flight); undefined when there is no room. */
   promote(tenantId: string, rate: number): Promise<DedicatedPool | undefined>;
+  /**
+   * For a tenant served on its own pool only (a database tenant): opens one sized for `rate` now (or
+   * joins the opening in flight), any idle pool giving way, least recently used first; undefined when
+   * none can.
+   */
+  openNow(tenantId: string, rate: number): Promise<DedicatedPool | undefined>;
   /** Starts a promotion in the background unless one runs or a back-off says wait. */
   promoteInBackground(tenantId: string, rate: number): void;
   /** Closes this pool if it is still the tenant's (its login failed). */
@@ -200,10 +206,11 @@ export function createDedicatedPools(deps: DedicatedPoolsDeps, options: Dedicate
     return pool;
   };
 
-  const promote = (tenantId: string, rate: number): Promise<DedicatedPool | undefined> => {
+  /** `yieldsBelow`: pools of tenants colder than this may be closed to make room. */
+  const promote = (tenantId: string, rate: number, yieldsBelow = rate): Promise<DedicatedPool | undefined> => {
     const inFlight = creating.get(tenantId);
     if (inFlight) return inFlight;
-    const pending = open(tenantId, rate, poolSizeFor(rate, policy)).finally(() => creating.delete(tenantId));
+    const pending = open(tenantId, yieldsBelow, poolSizeFor(rate, policy)).finally(() => creating.delete(tenantId));
     creating.set(tenantId, pending);
     return pending;
   };
@@ -213,7 +220,8 @@ export function createDedicatedPools(deps: DedicatedPoolsDeps, options: Dedicate
       const pool = pools.get(tenantId);
       return pool && !pool.closing ? pool : undefined;
     },
-    promote,
+    promote: (tenantId, rate) => promote(tenantId, rate),
+    openNow: (tenantId, rate) => promote(tenantId, rate, Number.POSITIVE_INFINITY),
     promoteInBackground(tenantId, rate) {
       if (creating.has(tenantId) || now() < promotionBlockedUntil) return;
       const retryAt = failedPromotions.get(tenantId);

@@ -1,7 +1,7 @@
 // One PostgreSQL server's pool set, and how a statement runs on it: on the tenant's dedicated pool when
 // it has one (src/pool/dedicated-pools.ts), else on the server's shared pool (src/pool/shared-pool.ts),
 // one powerless role scoped per statement, so a cold tenant never pays for a login and ten thousand
-// tenants fit in a fixed number of connections. Each pool admits requests through a fair limiter
+// tenants fit in a fixed number of connections. A database tenant can only be served on its own pool. Each pool admits requests through a fair limiter
 // (src/pool/limiter.ts): a tenant holds at most POOL_MAX connections of any pool, waits in a bounded
 // queue, and gets 503 + Retry-After after QUEUE_TIMEOUT. Promotion happens in the background; a
 // request never waits for a pool to be created.
@@ -181,10 +181,28 @@ export function createServerPools(deps: ServerPoolsDeps, options: ServerPoolsOpt
     }
   };
 
+  /**
+   * A database tenant has no shared path (a connection belongs to one database): a cold one opens its
+   * pool on the request path, paying a login, and is answered 503 when no idle pool can give way.
+   */
+  const openOwnPool = async (tenant: TenantEntry, rate: number): Promise<DedicatedPool> => {
+    let pool: DedicatedPool | undefined;
+    try {
+      pool = await dedicated.openNow(tenant.id, rate);
+    } catch (err) {
+      // Its database or role is gone (deleted, perhaps by another instance): the catalog says what next.
+      if (isTenantDataGone(err) || isAuthenticationFailure(err)) await recheckTenant(tenant.id);
+      throw translateDbError(err) ?? err;
+    }
+    if (!pool) throw new Unavailable('pool_budget_exhausted', 'no connections are free for the tenant; retry shortly', 1);
+    return pool;
+  };
+
   const query = async (tenant: TenantEntry, build: StatementBuilder): Promise<Row[]> => {
     requireCurrentData(tenant);
     const rate = rates.hit(tenant.id);
-    const pool = dedicated.get(tenant.id);
+    const ownDatabase = deps.models.get(tenant.placement.model)?.ownDatabase !== undefined;
+    const pool = dedicated.get(tenant.id) ?? (ownDatabase ? await openOwnPool(tenant, rate) : undefined);
     if (pool) {
       servedDedicated++;
       options.onStatement?.(tenant.id, 'dedicated');

@@ -1,6 +1,7 @@
 // Opens the connection pool of one tenant: reads its role and sealed password from the catalog, opens
 // the password, and logs in as the tenant's own role, so that PostgreSQL's row-level security (not
-// the gateway) decides which rows the tenant's queries see.
+// the gateway) decides which rows the tenant's queries see. A database tenant logs into its own
+// database on the server; the others into the catalog's.
 import postgres, { type Sql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { connectionOptions } from '../db/connection-options.js';
@@ -23,12 +24,15 @@ interface TenantLogin {
   readonly db_user: string;
   readonly db_password_encrypted: string;
   readonly status: string;
+  /** The tenant's own database (database model); null: the URL's. */
+  readonly own_database: string | null;
 }
 
 export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions): PoolOpener {
   const readLogin = async (tenantId: string): Promise<TenantLogin> => {
     const [row] = await catalog<TenantLogin[]>`
-      SELECT db_user, db_password_encrypted, status FROM tenants WHERE id = ${tenantId}`;
+      SELECT db_user, db_password_encrypted, status, CASE WHEN model = 'database' THEN data_name END AS own_database
+      FROM tenants WHERE id = ${tenantId}`;
     if (!row) throw new NotFound('tenant_not_found', `no tenant with id ${tenantId}`);
     if (row.status !== 'active') throw new Forbidden('tenant_suspended', `tenant ${tenantId} is suspended`);
     return row;
@@ -38,6 +42,7 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
     const sql = postgres(
       options.databaseUrl,
       connectionOptions({
+        ...(login.own_database === null ? {} : { database: login.own_database }),
         username: login.db_user,
         password: options.keys.open(login.db_password_encrypted),
         max: Math.min(size, options.maxPerTenant),

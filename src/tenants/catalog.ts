@@ -8,7 +8,7 @@ import { generateRolePassword } from '../crypto/password.js';
 import { scramSha256Verifier, scramSha256VerifierAsync } from '../crypto/scram.js';
 import { translateDbError } from '../db/errors.js';
 import { Conflict, NotFound, Unavailable, UnprocessableEntity } from '../errors.js';
-import type { IsolationModel, TenantLogin } from '../isolation/model.js';
+import type { DataServer, IsolationModel, OwnDatabaseProvisioning, TenantLogin } from '../isolation/model.js';
 import type { IsolationModels } from '../isolation/models.js';
 import { rlsModel } from '../isolation/rls.js';
 import type { IsolationModelName } from './placement.js';
@@ -68,7 +68,7 @@ export interface TenantCatalogOptions {
   readonly models?: IsolationModels;
   /** The model of tenants created without one. */
   readonly defaultModel?: IsolationModelName;
-  /** How to reach data servers; without it every tenant lives on main. */
+  /** How to reach data servers; without it every tenant lives on main (and none can be a database tenant). */
   readonly servers?: ServerConnections;
 }
 
@@ -108,6 +108,13 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
   };
 
   const notFound = (id: string): NotFound => new NotFound('tenant_not_found', `no tenant with id ${id}`);
+  const nameTaken = (name: string): Conflict => new Conflict('tenant_exists', `a tenant named "${name}" already exists`);
+
+  const findByName = async (name: string): Promise<Tenant | undefined> => {
+    const [tenant] = await sql<Tenant[]>`
+      SELECT ${sql.unsafe(COLUMNS)} FROM tenants WHERE name = ${name}`;
+    return tenant;
+  };
 
   /** The server named for a new tenant: it must be listed. */
   const namedServer = async (named: string): Promise<string> => {
@@ -141,6 +148,41 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
   const adminOf = (server: string): Promise<Sql> => {
     if (servers === undefined) throw new Error(`no server connections to reach server ${server}`);
     return servers.admin(server);
+  };
+
+  /** A server's owner connection and URL (a database tenant's provisioning connects to its database). */
+  const dataServer = async (name: string): Promise<DataServer> => {
+    if (servers === undefined) throw new Error('database tenants need the catalog to have server connections');
+    return { admin: await servers.admin(name), url: (await servers.record(name)).url };
+  };
+
+  /**
+   * A database tenant (a database of its own): made on its server before its catalog row is written,
+   * dropped again if the row is refused. It needs no hosted row on a data server: its tables are in its
+   * own database, with no foreign key to any tenants table.
+   */
+  const createWithOwnDatabase = async (name: string, model: IsolationModel, own: OwnDatabaseProvisioning, server: string): Promise<Tenant> => {
+    // A taken name is found before a database is made for nothing (the insert below still decides).
+    if (await findByName(name)) throw nameTaken(name);
+    const id = randomUUID();
+    const role = roleNameFor(id);
+    const { sealed, verifier } = sealNewPassword();
+    const login: TenantLogin = { role, verifier, dataName: model.dataNameFor(role) };
+    const target = await dataServer(server);
+    let version: number;
+    try {
+      version = await own.provision(target, login);
+    } catch (err) {
+      throw translateDbError(err) ?? err;
+    }
+    try {
+      const [tenant] = await insertRows(sql, server, model, { ids: [id], names: [name], sealed: [sealed], logins: [login] }, version);
+      return tenant as Tenant;
+    } catch (err) {
+      await own.deprovision(target, role, login.dataName as string).catch(() => undefined);
+      if (isUniqueViolation(err, 'tenants_name_key')) throw nameTaken(name);
+      throw translateDbError(err) ?? err;
+    }
   };
 
   /**
@@ -178,6 +220,8 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
   };
 
   const createChunk = async (names: string[], model: IsolationModel, server: string): Promise<Tenant[]> => {
+    const own = model.ownDatabase;
+    if (own) return Promise.all(names.map((name) => createWithOwnDatabase(name, model, own, server)));
     const ids = names.map(() => randomUUID());
     const dbUsers = ids.map(roleNameFor);
     const passwords = names.map(() => generateRolePassword());
@@ -258,11 +302,7 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
       return tenant;
     },
 
-    async findByName(name) {
-      const [tenant] = await sql<Tenant[]>`
-        SELECT ${sql.unsafe(COLUMNS)} FROM tenants WHERE name = ${name}`;
-      return tenant;
-    },
+    findByName,
 
     async rotate(id) {
       const { sealed, verifier } = sealNewPassword();
@@ -295,6 +335,17 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     },
 
     async remove(id) {
+      const [placed] = await sql<{ db_user: string; server: string; model: string; data_name: string | null }[]>`
+        SELECT db_user, server, model, data_name FROM tenants WHERE id = ${id}`;
+      if (!placed) throw notFound(id);
+      const own = modelOf(placed.model).ownDatabase;
+      if (own && placed.data_name !== null) {
+        // The database first: if that fails the tenant is still whole, and a retry starts again. Once
+        // it is gone, requests find no database (answered as a tenant that changed) until the row goes.
+        await own.deprovision(await dataServer(placed.server), placed.db_user, placed.data_name);
+        await sql`DELETE FROM tenants WHERE id = ${id}`;
+        return;
+      }
       await sql.begin(async (tx) => {
         const [row] = await tx<{ db_user: string; model: string; data_name: string | null; server: string }[]>`
           DELETE FROM tenants WHERE id = ${id} RETURNING db_user, model, data_name, server`;

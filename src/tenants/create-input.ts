@@ -1,6 +1,6 @@
-// Validates the body of POST /v1/admin/tenants: {"name": "...", "model": "rls" | "schema", "server":
-// "<name>"} (model and server optional) and nothing else. Whether the server exists is the catalog's
-// to say (422 unknown_server).
+// Validates the body of POST /v1/admin/tenants: {"name": "...", "model": "rls" | "schema" | "database",
+// "server": "<name>"} (model and server optional) and nothing else. Whether the server exists is the
+// catalog's to say (422 unknown_server).
 import { BadRequest } from '../errors.js';
 import { SERVER_NAME } from '../servers/create-input.js';
 import { measureText, TEXT_PROBLEM_MESSAGES } from '../http/text.js';

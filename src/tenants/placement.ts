@@ -4,15 +4,15 @@
 // registry routes by it.
 import { Unavailable } from '../errors.js';
 
-export const ISOLATION_MODEL_NAMES = ['rls', 'schema'] as const;
+export const ISOLATION_MODEL_NAMES = ['rls', 'schema', 'database'] as const;
 export type IsolationModelName = (typeof ISOLATION_MODEL_NAMES)[number];
 
 export interface Placement {
   readonly server: string;
   readonly model: IsolationModelName;
-  /** The tenant's own schema or database; null when its rows live in shared tables. */
+  /** The tenant's own schema (s_<hex>) or database (d_<hex>); null when its rows live in shared tables. */
   readonly dataName: string | null;
-  /** The last tenant-data migration its schema has (null under the row model). */
+  /** The last tenant-data migration its schema or database has (null under the row model). */
   readonly dataVersion: number | null;
 }
 

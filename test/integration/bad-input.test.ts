@@ -56,7 +56,7 @@ function errorCode(status: number, contentType: string | null, text: string): st
 }
 
 async function storedUsers(tenantId: string): Promise<UserJson[]> {
-  return gw.db.admin<UserJson[]>`
+  return gw.adminOf(tenantId)<UserJson[]>`
     SELECT id::text AS id, first_name, last_name FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId} ORDER BY id`;
 }
 
@@ -724,7 +724,7 @@ describe('Unicode names', () => {
     expect(res.status, text).toBe(201);
     const user = JSON.parse(text) as UserJson;
     expect([user.first_name, user.last_name]).toEqual([first, last]);
-    const [row] = await gw.db.admin<
+    const [row] = await gw.adminOf(tenantId)<
       { first_name: string; last_name: string }[]
     >`SELECT first_name, last_name FROM ${gw.usersOf(tenantId)} WHERE id = ${user.id}`;
     expect(row).toEqual({ first_name: first, last_name: last });

@@ -254,21 +254,21 @@ describe('AUTH_MODE=jwt with an HS256 secret', () => {
     await expectError(await call(token, { 'x-tenant-id': tenantB.toUpperCase() }), 403, 'tenant_mismatch');
     await expectError(await call(token, { 'x-tenant-id': 'not-a-uuid' }), 400, 'invalid_tenant_id');
 
-    const before = await gw.db.admin`SELECT 1 FROM ${gw.usersOf(tenantB)} WHERE tenant_id = ${tenantB}`;
+    const before = await gw.adminOf(tenantB)`SELECT 1 FROM ${gw.usersOf(tenantB)} WHERE tenant_id = ${tenantB}`;
     await expectError(
       await call(token, { 'x-tenant-id': tenantB }, jwt, { method: 'POST', json: { first_name: 'Mallory', last_name: 'M' } }),
       403,
       'tenant_mismatch',
     );
-    expect(await gw.db.admin`SELECT 1 FROM ${gw.usersOf(tenantB)} WHERE tenant_id = ${tenantB}`).toHaveLength(before.length);
+    expect(await gw.adminOf(tenantB)`SELECT 1 FROM ${gw.usersOf(tenantB)} WHERE tenant_id = ${tenantB}`).toHaveLength(before.length);
   });
 
   it("a POST with A's token and no header stores the row under tenant A", async () => {
     const res = await call(await sign({ tenant_id: tenantA }), {}, jwt, { method: 'POST', json: { first_name: 'Tokened', last_name: 'Writer' } });
     expect(res.status, await res.clone().text()).toBe(201);
     const { id } = (await res.json()) as { id: string };
-    expect(await gw.db.admin`SELECT tenant_id::text FROM ${gw.usersOf(tenantA)} WHERE id = ${id}`).toEqual([{ tenant_id: tenantA }]);
-    await gw.db.admin`DELETE FROM ${gw.usersOf(tenantA)} WHERE id = ${id}`;
+    expect(await gw.adminOf(tenantA)`SELECT tenant_id::text FROM ${gw.usersOf(tenantA)} WHERE id = ${id}`).toEqual([{ tenant_id: tenantA }]);
+    await gw.adminOf(tenantA)`DELETE FROM ${gw.usersOf(tenantA)} WHERE id = ${id}`;
   });
 
   it('a missing token gets 401 with WWW-Authenticate: Bearer', async () => {

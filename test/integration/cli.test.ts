@@ -230,9 +230,29 @@ describe('schema tenants', () => {
     expect(tenant.model).toBe('schema');
     const [row] = await db.admin`SELECT to_regclass(${`s_${tenant.db_user.slice(2)}.users`})::text AS t`;
     expect(row?.t).toBe(`s_${tenant.db_user.slice(2)}.users`);
-    const bad = await cli(['tenant', 'create', uniqueName('cli-bad'), '--model', 'database']);
+    const bad = await cli(['tenant', 'create', uniqueName('cli-bad'), '--model', 'citus']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('model');
+  });
+
+  it('tenant create --model database makes a database tenant, migrate reaches its database, tenant delete drops it', async () => {
+    const result = await cli(['tenant', 'create', uniqueName('cli-database'), '--model', 'database']);
+    expect(result.code, result.stderr).toBe(0);
+    const tenant = JSON.parse(result.stdout) as { id: string; db_user: string; model: string };
+    expect(tenant.model).toBe('database');
+    const database = `d_${tenant.db_user.slice(2)}`;
+    expect(await db.admin`SELECT 1 AS x FROM pg_database WHERE datname = ${database}`).toEqual([{ x: 1 }]);
+    // The catalog behind its database (a run that died between the two): migrate connects to the
+    // database, finds every migration in its ledger, and the catalog catches up.
+    const [{ latest } = { latest: 0 }] = await db.admin<{ latest: number }[]>`SELECT data_version AS latest FROM tenants WHERE id = ${tenant.id}`;
+    await db.admin`UPDATE tenants SET data_version = 1 WHERE id = ${tenant.id}`;
+    const migrated = await cli(['migrate']);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(await db.admin`SELECT data_version FROM tenants WHERE id = ${tenant.id}`).toEqual([{ data_version: latest }]);
+    const deleted = await cli(['tenant', 'delete', tenant.id]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(await db.admin`SELECT 1 FROM pg_database WHERE datname = ${database}`).toEqual([]);
+    expect(await db.admin`SELECT 1 FROM pg_roles WHERE rolname = ${tenant.db_user}`).toEqual([]);
   });
 
   it('migrate brings a schema behind up to date and migrate status reports versions and failures', async () => {

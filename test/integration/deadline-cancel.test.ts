@@ -24,7 +24,7 @@ const post = (tenantId: string, json: unknown, key: string): Promise<Response> =
   gw.request(USERS, { method: 'POST', headers: { 'x-tenant-id': tenantId, 'idempotency-key': key }, json });
 
 async function count(tenantId: string, first: string): Promise<number> {
-  const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId} AND first_name = ${first}`;
+  const [row] = await gw.adminOf(tenantId)`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId} AND first_name = ${first}`;
   return row?.n as number;
 }
 
@@ -51,7 +51,7 @@ describe.each([
     const key = randomUUID();
 
     // A lock that blocks every insert into the tenant's users table, held until the end.
-    const lock = await gw.db.admin.reserve();
+    const lock = await gw.adminOf(tenant).reserve();
     try {
       await lock`BEGIN`;
       await lock.unsafe(`LOCK TABLE ${gw.usersTableName(tenant)} IN SHARE ROW EXCLUSIVE MODE`);

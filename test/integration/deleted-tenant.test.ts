@@ -36,7 +36,7 @@ async function deleteSilently(tenantId: string): Promise<void> {
 async function usersLeft(tenantId: string): Promise<number | 'schema gone'> {
   const [{ t } = { t: null }] = await gw.db.admin<{ t: string | null }[]>`SELECT to_regclass(${gw.usersTableName(tenantId)})::text AS t`;
   if (t === null) return 'schema gone';
-  const [row] = await gw.db.admin<{ n: number }[]>`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
+  const [row] = await gw.adminOf(tenantId)<{ n: number }[]>`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
   return row?.n ?? -1;
 }
 const expectedLeft = (t: { model: string }): number | 'schema gone' => (t.model === 'schema' ? 'schema gone' : 1);

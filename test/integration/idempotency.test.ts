@@ -34,14 +34,14 @@ async function send(tenantId: string, path: string, method: string, json: unknow
 const post = (tenantId: string, json: unknown, key?: string): Promise<Answer> => send(tenantId, USERS, 'POST', json, key);
 
 async function count(tenantId: string, first: string): Promise<number> {
-  const [row] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId} AND first_name = ${first}`;
+  const [row] = await gw.adminOf(tenantId)`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId} AND first_name = ${first}`;
   return row?.n as number;
 }
 
 /** The tenant's key records, read as the superuser: the shared table or the tenant schema's own. */
 async function records(tenantId: string): Promise<{ key: string; tenant_id: string }[]> {
   const table = gw.usersTableName(tenantId).replace(/users$/, 'idempotency_keys');
-  return gw.db.admin.unsafe(`SELECT key, tenant_id FROM ${table} WHERE tenant_id = $1 ORDER BY key`, [tenantId]) as unknown as Promise<
+  return gw.adminOf(tenantId).unsafe(`SELECT key, tenant_id FROM ${table} WHERE tenant_id = $1 ORDER BY key`, [tenantId]) as unknown as Promise<
     { key: string; tenant_id: string }[]
   >;
 }
@@ -161,7 +161,7 @@ describe.each([
     expect((await post(a, { first_name: 'Expiring', last_name: 'One' }, key)).status).toBe(201);
     expect((await post(a, { first_name: 'Stale', last_name: 'One' }, stale)).status).toBe(201);
     const table = gw.usersTableName(a).replace(/users$/, 'idempotency_keys');
-    await gw.db.admin.unsafe(`UPDATE ${table} SET expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND key = ANY($2)`, [a, [key, stale]]);
+    await gw.adminOf(a).unsafe(`UPDATE ${table} SET expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND key = ANY($2)`, [a, [key, stale]]);
     const again = await post(a, { first_name: 'Expiring', last_name: 'One' }, key);
     expect(again.status).toBe(201);
     expect(again.replayed).toBeNull();
@@ -225,7 +225,7 @@ describe('with SHARED_SCOPE_MODE=transaction (BEGIN; SET LOCAL …; statement; C
     );
     expect(answers.map((x) => x.status)).toEqual(answers.map(() => 201));
     expect(new Set(answers.map((x) => x.body)).size).toBe(1);
-    const [row] = await tx.db.admin`SELECT count(*)::int AS n FROM ${tx.usersOf(tenant)} WHERE tenant_id = ${tenant} AND first_name = 'InTx'`;
+    const [row] = await tx.adminOf(tenant)`SELECT count(*)::int AS n FROM ${tx.usersOf(tenant)} WHERE tenant_id = ${tenant} AND first_name = 'InTx'`;
     expect(row?.n).toBe(1);
   });
 });

@@ -2,7 +2,7 @@
 // through the API or runs by hand on its own pool, because B's connections log in as B's role.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from 'postgres';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, testTenantModel, type TestGateway } from '../support/gateway.js';
 
 let gw: TestGateway;
 let a: { id: string; db_user: string };
@@ -67,8 +67,10 @@ const QUERIES = [
 ];
 
 // Both ways a request can be served: the shared authenticator pool (every tenant starts there) and the
-// tenant's dedicated own-role pool (hot tenants). Isolation must hold on each.
-describe.each(['shared', 'dedicated'] as const)('through the API on the %s pool', (path) => {
+// tenant's dedicated own-role pool (hot tenants). Isolation must hold on each. Database tenants have
+// no shared path: every request runs on their own pool.
+const PATHS = testTenantModel() === 'database' ? (['dedicated'] as const) : (['shared', 'dedicated'] as const);
+describe.each(PATHS)('through the API on the %s pool', (path) => {
   const servedBy = (): number => (path === 'shared' ? gw.gateway.registry.stats().servedShared : gw.gateway.registry.stats().servedDedicated);
   let servedBefore = 0;
 
@@ -129,14 +131,14 @@ describe("on tenant B's own pool", () => {
 
   it("cannot UPDATE its rows into A's tenant_id", async () => {
     await expect(onPoolOf(b.id, (sql) => sql`UPDATE ${sql.unsafe(gw.usersTableName(b.id))} SET tenant_id = ${a.id}`)).rejects.toMatchObject({ code: '42501' });
-    const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
+    const [count] = await gw.adminOf(a.id)`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(count?.n).toBe(3);
   });
 
   it("cannot UPDATE A's rows (they match nothing)", async () => {
     const result = await onPoolOf(b.id, (sql) => sql`UPDATE ${sql.unsafe(gw.usersTableName(b.id))} SET first_name = 'pwned' WHERE id = ${aUserIds[0] ?? ''}`);
     expect(result.count).toBe(0);
-    const [row] = await gw.db.admin`SELECT first_name FROM ${gw.usersOf(a.id)} WHERE id = ${aUserIds[0] ?? ''}`;
+    const [row] = await gw.adminOf(a.id)`SELECT first_name FROM ${gw.usersOf(a.id)} WHERE id = ${aUserIds[0] ?? ''}`;
     expect(row?.first_name).toBe('Alice');
   });
 
@@ -144,7 +146,7 @@ describe("on tenant B's own pool", () => {
     await expect(
       onPoolOf(b.id, (sql) => sql`INSERT INTO ${sql.unsafe(gw.usersTableName(b.id))} (tenant_id, first_name, last_name) VALUES (${a.id}, 'Mallory', 'M')`),
     ).rejects.toBeDefined();
-    const [count] = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
+    const [count] = await gw.adminOf(a.id)`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(count?.n).toBe(3);
     const [row] = await onPoolOf(
       b.id,
@@ -152,7 +154,7 @@ describe("on tenant B's own pool", () => {
       INSERT INTO ${sql.unsafe(gw.usersTableName(b.id))} (first_name, last_name) VALUES ('Mallory', 'M') RETURNING tenant_id`,
     );
     expect(row?.tenant_id).toBe(b.id);
-    await gw.db.admin`DELETE FROM ${gw.usersOf(b.id)} WHERE first_name = 'Mallory'`;
+    await gw.adminOf(b.id)`DELETE FROM ${gw.usersOf(b.id)} WHERE first_name = 'Mallory'`;
   });
 
   it("cannot claim A's scope: a tenant role's tenantgate.tenant_id setting is ignored", async () => {
@@ -172,7 +174,12 @@ describe("on tenant B's own pool", () => {
   });
 
   it('cannot read the tenant catalog or any password', async () => {
-    await expect(onPoolOf(b.id, (sql) => sql`SELECT db_password_encrypted FROM public.tenants`)).rejects.toMatchObject({ code: '42501' });
+    if (testTenantModel() === 'database') {
+      // Its own database has no catalog (and its role cannot connect to the catalog's: database-model.test.ts).
+      expect(await onPoolOf(b.id, (sql) => sql`SELECT to_regclass('public.tenants') AS t`)).toEqual([{ t: null }]);
+    } else {
+      await expect(onPoolOf(b.id, (sql) => sql`SELECT db_password_encrypted FROM public.tenants`)).rejects.toMatchObject({ code: '42501' });
+    }
     await expect(onPoolOf(b.id, (sql) => sql`SELECT rolpassword FROM pg_authid`)).rejects.toMatchObject({ code: '42501' });
   });
 
@@ -188,14 +195,16 @@ describe("on tenant B's own pool", () => {
   });
 
   it('cannot use the role-management functions of the gateway', async () => {
-    await expect(onPoolOf(b.id, (sql) => sql`SELECT public.tenantgate_set_role_password(${a.db_user}, 'x')`)).rejects.toMatchObject({ code: '42501' });
+    // A database tenant's database has none: undefined function (42883) rather than refused.
+    const refused = testTenantModel() === 'database' ? '42883' : '42501';
+    await expect(onPoolOf(b.id, (sql) => sql`SELECT public.tenantgate_set_role_password(${a.db_user}, 'x')`)).rejects.toMatchObject({ code: refused });
   });
 
   it("can delete only its own rows: a DELETE aimed at A's rows removes none", async () => {
-    const before = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
+    const before = await gw.adminOf(a.id)`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(before[0]?.n).toBeGreaterThan(0);
     expect(await onPoolOf(b.id, (sql) => sql`DELETE FROM ${sql.unsafe(gw.usersTableName(b.id))} WHERE tenant_id = ${a.id} RETURNING id`)).toEqual([]);
-    const after = await gw.db.admin`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
+    const after = await gw.adminOf(a.id)`SELECT count(*)::int AS n FROM ${gw.usersOf(a.id)} WHERE tenant_id = ${a.id}`;
     expect(after).toEqual(before);
   });
 });

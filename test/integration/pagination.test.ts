@@ -63,16 +63,16 @@ beforeAll(async () => {
   b = await gw.createTenant();
   big = await gw.createTenant();
   // Names with ties (so the id tie-break matters) and timestamps that collide in pairs.
-  await gw.db.admin`
+  await gw.adminOf(a.id)`
     INSERT INTO ${gw.usersOf(a.id)} (tenant_id, first_name, last_name, created_at, updated_at)
     SELECT ${a.id}, 'N' || (g % 4), 'L' || g, timestamptz '2026-01-01' + (g / 2) * interval '1 second',
            timestamptz '2026-02-01' + g * interval '1 microsecond'
     FROM generate_series(1, 23) g`;
-  await gw.db.admin`
+  await gw.adminOf(b.id)`
     INSERT INTO ${gw.usersOf(b.id)} (tenant_id, first_name, last_name) SELECT ${b.id}, 'B' || g, 'Other' FROM generate_series(1, 7) g`;
-  await gw.db.admin`
+  await gw.adminOf(big.id)`
     INSERT INTO ${gw.usersOf(big.id)} (tenant_id, first_name, last_name) SELECT ${big.id}, 'G' || g, 'Big' FROM generate_series(1, ${TOTAL_COUNT_CAP + 500}) g`;
-  for (const t of [a, b, big]) await gw.db.admin`ANALYZE ${gw.usersOf(t.id)}`;
+  for (const t of [a, b, big]) await gw.adminOf(t.id)`ANALYZE ${gw.usersOf(t.id)}`;
 });
 
 afterAll(async () => {

@@ -105,12 +105,12 @@ describe('schema tenants through the API', () => {
     const res = await gw.request('/v1/admin/tenants', {
       method: 'POST',
       headers: { authorization: `Bearer ${gw.adminToken}` },
-      json: { name: 'm1', model: 'database' },
+      json: { name: 'm1', model: 'citus' },
     });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('invalid_field');
-    expect(body.error.message).toMatch(/^model must be one of rls, schema/);
+    expect(body.error.message).toMatch(/^model must be one of rls, schema, database/);
   });
 });
 

@@ -38,7 +38,7 @@ async function status(id: string): Promise<string | undefined> {
 }
 
 async function userCount(tenantId: string): Promise<number> {
-  const [row] = await gw.db.admin<{ n: number }[]>`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
+  const [row] = await gw.adminOf(tenantId)<{ n: number }[]>`SELECT count(*)::int AS n FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
   return row?.n ?? -1;
 }
 

@@ -37,7 +37,7 @@ async function createUser(tenantId: string, first: string, last = 'Test'): Promi
 }
 
 async function stored(tenantId: string, userId: string): Promise<Record<string, unknown> | undefined> {
-  const [row] = await gw.db.admin`SELECT first_name, last_name, confirmed FROM ${gw.usersOf(tenantId)} WHERE id = ${userId}`;
+  const [row] = await gw.adminOf(tenantId)`SELECT first_name, last_name, confirmed FROM ${gw.usersOf(tenantId)} WHERE id = ${userId}`;
   return row;
 }
 

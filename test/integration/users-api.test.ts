@@ -64,6 +64,8 @@ async function createUser(tenantId: string, firstName: string, lastName: string)
 
 /** The users table holding this user (created through createUser). */
 const tableOfUser = (id: string): ReturnType<TestGateway['usersOf']> => gw.usersOf(tenantOfUser.get(id) ?? '');
+/** The superuser connection to the database holding this user's table. */
+const adminOfUser = (id: string): ReturnType<TestGateway['adminOf']> => gw.adminOf(tenantOfUser.get(id) ?? '');
 
 async function createUsers(tenantId: string, count: number, prefix = 'User'): Promise<UserJson[]> {
   const users: UserJson[] = [];
@@ -88,7 +90,7 @@ async function listIds(tenantId: string, query: Record<string, string>): Promise
 }
 
 async function storedCount(tenantId?: string): Promise<number> {
-  const sql = gw.db.admin;
+  const sql = tenantId === undefined ? gw.db.admin : gw.adminOf(tenantId);
   const [row] =
     tenantId === undefined
       ? await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${(await gw.allUsers()).table}`
@@ -103,7 +105,7 @@ async function storedCount(tenantId?: string): Promise<number> {
  * drop its microseconds.
  */
 async function forceColumns(id: string, values: { confirmed?: boolean; created_at?: string; updated_at?: string }): Promise<void> {
-  await gw.db.admin.begin(async (tx) => {
+  await adminOfUser(id).begin(async (tx) => {
     await tx`SET LOCAL session_replication_role = replica`;
     const [row] = await tx<{ id: string }[]>`
       UPDATE ${tableOfUser(id)} SET
@@ -143,7 +145,7 @@ describe('POST /v1/internal/users', () => {
   it('stores the row under the tenant named by x-tenant-id, with the timestamps it answered', async () => {
     const tenantId = await newTenant();
     const user = await createUser(tenantId, 'Grace', 'Hopper');
-    const rows = await gw.db.admin<{ tenant_id: string; first_name: string; last_name: string; confirmed: boolean; same_times: boolean }[]>`
+    const rows = await adminOfUser(user.id)<{ tenant_id: string; first_name: string; last_name: string; confirmed: boolean; same_times: boolean }[]>`
       SELECT tenant_id, first_name, last_name, confirmed,
              created_at = ${user.created_at}::text::timestamptz AND updated_at = ${user.updated_at}::text::timestamptz AS same_times
       FROM ${tableOfUser(user.id)} WHERE id = ${user.id}`;
@@ -155,7 +157,7 @@ describe('POST /v1/internal/users', () => {
     const firstName = ` Zoë "O'Brien" 😀 `;
     const user = await createUser(tenantId, firstName, 'Ñandú\\');
     expect(user.first_name).toBe(firstName);
-    const [row] = await gw.db.admin<{ first_name: string; last_name: string }[]>`
+    const [row] = await adminOfUser(user.id)<{ first_name: string; last_name: string }[]>`
       SELECT first_name, last_name FROM ${tableOfUser(user.id)} WHERE id = ${user.id}`;
     expect(row).toEqual({ first_name: firstName, last_name: 'Ñandú\\' });
   });
@@ -166,7 +168,7 @@ describe('POST /v1/internal/users', () => {
     const emoji = '😀'.repeat(50);
     await createUser(tenantId, ascii, emoji);
     await createUser(tenantId, emoji, ascii);
-    const rows = await gw.db.admin<{ f: number; l: number }[]>`
+    const rows = await gw.adminOf(tenantId)<{ f: number; l: number }[]>`
       SELECT char_length(first_name) AS f, char_length(last_name) AS l FROM ${gw.usersOf(tenantId)} WHERE tenant_id = ${tenantId}`;
     expect(rows).toEqual([
       { f: 50, l: 50 },
@@ -517,7 +519,7 @@ describe('GET /v1/internal/users equality filters', () => {
     alice = await createUser(tenantId, 'Alice', 'Smith');
     lowerAlice = await createUser(tenantId, 'alice', 'Jones');
     bob = await createUser(tenantId, 'Bob', 'Smith');
-    await gw.db.admin`UPDATE ${gw.usersOf(tenantId)} SET confirmed = true WHERE id IN ${gw.db.admin([alice.id, bob.id])}`;
+    await gw.adminOf(tenantId)`UPDATE ${gw.usersOf(tenantId)} SET confirmed = true WHERE id IN ${gw.db.admin([alice.id, bob.id])}`;
   });
 
   const ids = async (query: Record<string, string>): Promise<string[]> =>

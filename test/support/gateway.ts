@@ -17,9 +17,10 @@ import { adminKey, mintAdminToken } from '../../src/http/admin-auth.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/log.js';
 import { isIsolationModelName, type IsolationModelName } from '../../src/tenants/placement.js';
-import type { PendingQuery, Row } from 'postgres';
+import postgres, { type PendingQuery, type Row, type Sql } from 'postgres';
+import { quoteLiteral } from '../../src/db/quote.js';
 import { contractFor } from './contract-log.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, withDatabase, type TestDatabase } from './database.js';
 
 export interface TestGateway {
   readonly url: string;
@@ -35,12 +36,17 @@ export interface TestGateway {
   /** Creates a tenant through the admin API and returns its id. */
   createTenant(name?: string, model?: IsolationModelName): Promise<{ id: string; db_user: string; model: IsolationModelName }>;
   /**
-   * A tenant's users table for `db.admin` queries (a fragment): `users` for a row-model tenant, its own
-   * schema's for a schema tenant, so one test checks what is stored under either model.
+   * A tenant's users table for `adminOf(id)` queries (a fragment): `users` for a row-model tenant, its
+   * own schema's for a schema or database tenant, so one test checks what is stored under any model.
    */
   usersOf(tenantId: string): PendingQuery<Row[]>;
   /** The same table's qualified name, as text. */
   usersTableName(tenantId: string): string;
+  /**
+   * A superuser connection to the database that holds the tenant's tables: `db.admin`, or a database
+   * tenant's own database. Queries with `usersOf(id)` in them run on it.
+   */
+  adminOf(tenantId: string): Sql;
   /**
    * Every user of every tenant this gateway created, under either model: `table` is a fragment. (Boxed:
    * a query fragment is thenable, and a promise resolving to it would run it.)
@@ -73,7 +79,7 @@ export interface TestGatewayOptions {
   readonly requestTimeoutMs?: number;
   /**
    * The model of tenants created without one (TENANT_MODEL). Default: TEST_TENANT_MODEL from the
-   * environment, else rls; .ci/run runs suites a second time with TEST_TENANT_MODEL=schema.
+   * environment, else rls; .ci/run runs suites again with TEST_TENANT_MODEL=schema and =database.
    */
   readonly defaultModel?: IsolationModelName;
   /** IDEMPOTENCY_TTL_SECONDS (default a day). */
@@ -168,19 +174,36 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
 
   let counter = 0;
-  // Schema tenants this gateway created, by id: their users table.
+  // Schema and database tenants this gateway created, by id: their users table.
   const schemaTables = new Map<string, string>();
+  // Database tenants, by id: a superuser connection to their database (opened on first use).
+  const tenantDatabases = new Map<string, { readonly name: string; sql?: Sql }>();
+  const adminOf = (tenantId: string): Sql => {
+    const own = tenantDatabases.get(tenantId);
+    if (!own) return db.admin;
+    own.sql ??= postgres(withDatabase(db.url, own.name), { max: 2, onnotice: () => {} });
+    return own.sql;
+  };
   const usersTableName = (tenantId: string): string => schemaTables.get(tenantId) ?? 'public.users';
-  const usersOf = (tenantId: string): PendingQuery<Row[]> => db.admin.unsafe(usersTableName(tenantId));
+  const usersOf = (tenantId: string): PendingQuery<Row[]> => adminOf(tenantId).unsafe(usersTableName(tenantId));
   return {
     usersOf,
     usersTableName,
+    adminOf,
     async allUsers() {
-      // Deleted tenants' schemas are gone.
+      // Deleted tenants' schemas and databases are gone.
       const present = await db.admin<{ t: string }[]>`
-        SELECT t FROM unnest(${[...schemaTables.values()]}::text[]) AS t WHERE to_regclass(t) IS NOT NULL`;
+        SELECT t FROM unnest(${[...schemaTables.entries()].filter(([id]) => !tenantDatabases.has(id)).map(([, t]) => t)}::text[]) AS t
+        WHERE to_regclass(t) IS NOT NULL`;
       const tables = ['public.users', ...present.map((p) => p.t)];
-      return { table: db.admin.unsafe(`(${tables.map((t) => `SELECT * FROM ${t}`).join(' UNION ALL ')}) AS all_users`) };
+      // Database tenants' users are in other databases: read now, and shown here as rows of that shape.
+      const elsewhere: Row[] = [];
+      for (const [id, own] of tenantDatabases) {
+        const [exists] = await db.admin`SELECT 1 FROM pg_database WHERE datname = ${own.name}`;
+        if (exists) elsewhere.push(...(await adminOf(id).unsafe(`SELECT * FROM ${usersTableName(id)}`)));
+      }
+      const rows = `SELECT * FROM json_populate_recordset(NULL::public.users, ${quoteLiteral(JSON.stringify(elsewhere))}::json)`;
+      return { table: db.admin.unsafe(`(${[...tables.map((t) => `SELECT * FROM ${t}`), rows].join(' UNION ALL ')}) AS all_users`) };
     },
     url,
     adminToken,
@@ -198,13 +221,24 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       });
       if (res.status !== 201) throw new Error(`creating a tenant answered ${res.status}: ${await res.text()}`);
       const tenant = (await res.json()) as { id: string; db_user: string; model: IsolationModelName };
-      if (tenant.model === 'schema') schemaTables.set(tenant.id, `"s_${tenant.db_user.slice(2)}".users`);
+      if (tenant.model === 'schema' || tenant.model === 'database') schemaTables.set(tenant.id, `"s_${tenant.db_user.slice(2)}".users`);
+      if (tenant.model === 'database') tenantDatabases.set(tenant.id, { name: `d_${tenant.db_user.slice(2)}` });
       return tenant;
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();
-      if (ownsDatabase) await db.drop();
+      for (const own of tenantDatabases.values()) await own.sql?.end({ timeout: 1 });
+      if (ownsDatabase) {
+        // Tenant databases are the server's, not the test database's: they would outlive it.
+        const left = await db.admin<{ db_user: string; data_name: string }[]>`
+          SELECT db_user, data_name FROM tenants WHERE model = 'database'`.catch(() => []);
+        for (const t of left) {
+          await db.admin`DROP DATABASE IF EXISTS ${db.admin(t.data_name)} WITH (FORCE)`;
+          await db.admin`DROP ROLE IF EXISTS ${db.admin(t.db_user)}`;
+        }
+        await db.drop();
+      }
     },
   };
 }

@@ -84,6 +84,32 @@ describe('dedicated pools', () => {
     expect(h.opened).toEqual(['busy', 'hotter']);
   });
 
+  it('openNow (a database tenant, which has no shared path) is sized for its rate, and any idle pool gives way, least recently used first', async () => {
+    const h = harness({ budget: 2, poolMax: 4 });
+    h.rates.set('hot', 300).set('warmer', 250);
+    await h.pools.promote('hot', 100);
+    await h.pools.promote('warmer', 100);
+    expect(h.budget.reserved()).toBe(2);
+    // A cold tenant: promote() refuses it (every open pool is hotter); openNow() takes the LRU idle one's place.
+    expect(await h.pools.promote('cold', 1)).toBeUndefined();
+    const cold = await h.pools.openNow('cold', 1);
+    expect(cold?.size).toBe(1);
+    expect(h.ended).toEqual(['hot']);
+    expect(h.pools.get('warmer')).toBeDefined();
+    expect(h.budget.reserved()).toBe(2);
+  });
+
+  it('openNow finds no room while every pool is in use', async () => {
+    const h = harness({ budget: 1, poolMax: 1 });
+    const busy = await h.pools.promote('busy', 1);
+    expect(busy?.limiter.tryAcquire('busy')).toBe(true);
+    expect(await h.pools.openNow('cold', 1)).toBeUndefined();
+    expect(h.ended).toEqual([]);
+    busy?.limiter.release('busy');
+    expect(await h.pools.openNow('cold', 1)).toBeDefined();
+    expect(h.ended).toEqual(['busy']);
+  });
+
   it('DEDICATED_MAX_CONNECTIONS caps all pools together, below the budget', async () => {
     const h = harness({ budget: 100, maxDedicated: 5, poolMax: 4 });
     h.rates.set('a', 400).set('b', 400);
