@@ -100,6 +100,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function moveTenant(options: MoveOptions): Promise<MoveReport> {
   const started = Date.now();
+  // A database tenant's tables are in a database of its own, which these connections do not reach.
+  if (options.tenant.placement.model === 'database') {
+    throw new Conflict('move_model_unsupported', 'only row-model (rls) and schema-model tenants can be moved');
+  }
   const o = resolve(options);
   const { tenant, source } = o;
   const session = await source.sql.reserve();
