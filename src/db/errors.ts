@@ -4,6 +4,11 @@ import { AppError, Conflict, Unavailable } from '../errors.js';
 
 /** SQLSTATE raised by tenantgate_check_scope() and the users trigger when the scope is not the statement's tenant. */
 export const STALE_SCOPE = 'TG001';
+/**
+ * SQLSTATE raised by a moving tenant's capture trigger once its move is fenced (sql/014): the write did
+ * nothing, and the tenant's placement is about to switch to another server; retry there.
+ */
+export const TENANT_MOVING = 'TG002';
 /** statement_timeout (or a cancel request) ended the statement. */
 const QUERY_CANCELED = '57014';
 /** A row names a tenant that is not in the catalog (users.tenant_id references tenants). */
@@ -92,6 +97,7 @@ function translate(err: unknown): AppError | undefined {
   if (code === '23505') return new Conflict('conflict', 'a record with the same key already exists');
   // The statement's tenant and the session's scope disagreed (sql/004): nothing ran. Only a lost
   // session can cause it, and the shared pool already retried once.
+  if (code === TENANT_MOVING) return new Unavailable('tenant_moving', 'the tenant is moving to another server; retry shortly', 1);
   if (code === STALE_SCOPE) return new Unavailable('tenant_scope_unavailable', 'the tenant scope could not be established; retry shortly', 1);
   return undefined;
 }

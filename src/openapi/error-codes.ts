@@ -55,6 +55,13 @@ export const ERROR_CODES = {
   server_unavailable: [503, 'tenant 0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10 is placed on a server this gateway cannot reach'],
   tenant_changed: [503, 'the tenant changed while the request ran; retry shortly'],
   tenant_scope_unavailable: [503, 'the tenant scope could not be established; retry shortly'],
+  tenant_moving: [503, 'the tenant is moving to another server; retry shortly'],
+  tenant_move_failed: [503, 'the move failed and was rolled back; the tenant is served from its source; retry the move'],
+  tenant_move_in_progress: [409, 'tenant 0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10 is already being moved'],
+  tenant_data_behind: [409, "the tenant's schema is at version 2, not 3: migrate it first"],
+  move_model_unsupported: [409, 'only row-model (rls) and schema-model tenants can be moved'],
+  move_same_server: [409, 'the target is on the same PostgreSQL server as the source: a move needs another server'],
+  move_unsafe_roles: [409, "role t_0b6f4a1e9c554f0e8d2a3f1c2b7a9e10 is a member of the owner: a move would let it read the moving tenant's rows"],
   tenant_schema_behind: [503, "the tenant's schema is being migrated; retry shortly"],
   tenant_model_unsupported: [503, "this instance cannot serve the tenant's isolation model"],
   jwks_unavailable: [503, 'the token keys cannot be fetched right now; retry shortly'],
@@ -102,10 +109,13 @@ export const ERRORS = {
     'server_unavailable',
     'tenant_changed',
     'tenant_scope_unavailable',
+    'tenant_moving',
     'tenant_schema_behind',
     'tenant_model_unsupported',
     'jwks_unavailable',
   ],
+  /** Moving a tenant to another server (src/move/). */
+  move: ['tenant_move_in_progress', 'tenant_move_failed', 'tenant_data_behind', 'move_model_unsupported', 'move_same_server', 'move_unsafe_roles'],
   /** METRICS_NETWORKS (/metrics, /health/ready). */
   monitoring: ['untrusted_network'],
 } as const satisfies Record<string, readonly ErrorCode[]>;

@@ -15,6 +15,7 @@ describe('translateDbError', () => {
     ['28P01', 503, 'database_unavailable'],
     ['57014', 503, 'database_timeout'],
     ['TG001', 503, 'tenant_scope_unavailable'],
+    ['TG002', 503, 'tenant_moving'],
     ['23505', 409, 'conflict'],
   ])('%s becomes %i %s, and the log line keeps %s', (code, status, answer) => {
     const translated = translateDbError(pgError(code));
