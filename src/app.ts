@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.js';
 import { usersRoutes } from './routes/users.js';
 import type { ServerCatalog } from './servers/catalog.js';
 import type { ServerConnections } from './servers/connections.js';
+import type { TenantMoves } from './servers/tenant-moves.js';
 import type { PoolSets } from './servers/pool-sets.js';
 import type { TenantCatalog } from './tenants/catalog.js';
 
@@ -30,6 +31,8 @@ export interface AppDeps {
   readonly serverCatalog: ServerCatalog;
   readonly servers: ServerConnections;
   readonly poolSets: PoolSets;
+  /** Tenants' moves between servers, run by this instance. */
+  readonly moves: TenantMoves;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
   /** IDEMPOTENCY_TTL_SECONDS. */

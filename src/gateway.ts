@@ -33,6 +33,7 @@ import { createServerPools, type ServerPools } from './pool/server-pools.js';
 import { createServerCatalog, MAIN_SERVER, type ServerCatalog } from './servers/catalog.js';
 import { createServerConnections, type ServerConnections } from './servers/connections.js';
 import { createPoolSets, type PoolSets } from './servers/pool-sets.js';
+import { createTenantMoves, type TenantMoves } from './servers/tenant-moves.js';
 import { createSharedPool, type SharedPool } from './pool/shared-pool.js';
 import { startSweeper, sweepIntervalMs } from './pool/sweeper.js';
 import { createTenantPoolOpener } from './pool/tenant-pool.js';
@@ -61,6 +62,8 @@ export interface GatewayOptions {
   readonly defaultModel?: IsolationModelName;
   /** IDEMPOTENCY_TTL_SECONDS (default a day). */
   readonly idempotencyTtlSeconds?: number;
+  /** How long a moved tenant's old copy stays (fenced) after the switch; default: see createTenantMoves below. */
+  readonly moveGraceMs?: number;
   /**
    * How long a tenant statement may take before it is answered 503 and cancelled. Default: connecting
    * and running may each take their full allowance (CONNECT_TIMEOUT + QUERY_TIMEOUT). Tests set less.
@@ -81,6 +84,7 @@ export interface Gateway {
   readonly serverCatalog: ServerCatalog;
   /** Each server's pools. */
   readonly poolSets: PoolSets;
+  readonly moves: TenantMoves;
   readonly listener: ChangeListener;
   readonly metrics: GatewayMetrics;
   /** Readiness fails and new requests get 503 from now on; requests in flight carry on. */
@@ -243,6 +247,14 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       registry.evictAll();
     },
   });
+  // The old copy of a moved tenant stays fenced until no instance can still be routing to it: one that
+  // missed the change feed re-reads the tenant within the cache TTL, and a statement under way then
+  // ends within its deadline.
+  const moves = createTenantMoves(catalog, options.keys, servers, models, {
+    graceMs: options.moveGraceMs ?? pool.tenantCacheTtlSeconds * 1000 + (options.deadlineMs ?? pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs) + 1000,
+    onFailed: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, 'tenant move failed; the tenant is served from where it was'),
+    onCleanupError: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, "a moved tenant's old copy could not be removed; it stays fenced"),
+  });
   let draining = false;
   const tenantGuards = [createCallerAuth(options.auth, nameTenant), tenantLimit(directory, createRateLimiter(100_000), options.rateLimit)];
   const app = createApp({
@@ -257,6 +269,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     serverCatalog,
     servers,
     poolSets,
+    moves,
     adminKey: options.adminKey,
     bodyLimitBytes: options.bodyLimitBytes,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
@@ -272,6 +285,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     servers,
     serverCatalog,
     poolSets,
+    moves,
     listener,
     metrics,
     startDraining: () => {

@@ -11,7 +11,7 @@ import { catchUpRound, pendingChanges } from './catch-up.js';
 import { copySnapshot } from './copy.js';
 import { DEFAULT_FENCE_POLICY, readyToFence, type FencePolicy } from './fence-policy.js';
 import { DEFAULT_LOCK_RETRY, isLockTimeout, type LockRetry } from './lock-retry.js';
-import type { MoveServer, MovingTenant } from './parties.js';
+import { inSharedTables, type MoveServer, type MovingTenant } from './parties.js';
 import { checkDistinctClusters, checkNoMembersOfOwner } from './preflight.js';
 import { moveFailed, rollBack, summary, withRetries } from './rollback.js';
 import { removeSourceCopy } from './source-cleanup.js';
@@ -199,7 +199,19 @@ async function untilSwitch(o: Resolved, started: number): Promise<Moved> {
   await o.step('switch');
   const switchStarted = Date.now();
   await o.switchPlacement();
+  // Back on the catalog's server: the fence an earlier move left there (source-cleanup.ts) is lifted
+  // now, not before, so no stale instance could write there while this copy was made. Forgetting the
+  // move record lifts it (the capture function then lets every write through); dropping the triggers
+  // takes a table lock, so it waits until after the pause.
+  const lifting = target.hostsCatalog && inSharedTables(tenant);
+  if (lifting) {
+    // After the switch a failure cannot roll the move back: it is reported, and the tenant's writes get
+    // 503 tenant_moving until the record goes (its next move clears it, as a dead mover's).
+    await target.sql`DELETE FROM tenantgate_moves WHERE tenant_id = ${tenant.id}`.catch((err: unknown) => o.onCleanupError(summary(err)));
+  }
   const switchedAt = Date.now();
+  // The move has happened whatever this does: a failure leaves inert triggers, reported, never rolled back.
+  if (lifting) await endCapture(target.sql, tenant.id, tables, o.lockRetry).catch((err: unknown) => o.onCleanupError(summary(err)));
   return {
     rows,
     changes,

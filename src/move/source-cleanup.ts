@@ -2,8 +2,9 @@
 // in batches, so no transaction holds many row locks), then in one transaction the capture triggers and
 // the fenced move record, its role (ending its sessions), its schema (schema model) and its hosted row.
 // Until that transaction commits the fence stands, so a stale writer still fails there with TG002; after
-// it, the rows and the role it would write with are gone. Also what a sweeper runs for a move whose
-// mover died after the switch.
+// it, the rows and the role it would write with are gone. On the catalog's server a row-model tenant's
+// fence stays until it moves back (move-tenant.ts lifts it at that switch) or is deleted. Also what a
+// sweeper runs for a move whose mover died after the switch.
 import { endCaptureIn } from './capture.js';
 import { unhostTenant } from '../servers/hosted.js';
 import { withLockRetry, type LockRetry } from './lock-retry.js';
@@ -31,7 +32,11 @@ export async function removeSourceCopy(source: MoveServer, tenant: MovingTenant,
     }
   }
   await withLockRetry(sql, retry, async (tx) => {
-    await endCaptureIn(tx, tenant.id, tables);
+    // The fence stays for good where nothing else would stop a stale writer: the catalog's server keeps
+    // the tenant's catalog row, which satisfies the shared tables' foreign key, so an instance still
+    // routing there could insert rows nobody would ever read. Elsewhere the hosted row goes (the key
+    // then refuses such rows), and a schema tenant's tables go with its schema.
+    if (!(source.hostsCatalog && inSharedTables(tenant))) await endCaptureIn(tx, tenant.id, tables);
     await tenant.model.deprovision(tx, tenant.role, tenant.placement.dataName);
     if (!source.hostsCatalog) await unhostTenant(tx, tenant.id);
   });

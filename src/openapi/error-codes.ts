@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   tenant_suspended: [403, 'tenant 0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10 is suspended'],
   tenant_not_found: [404, 'no tenant with id 0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10'],
   route_not_found: [404, 'no route for GET /v1/nothing'],
+  move_not_found: [404, 'this instance has not moved tenant 0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10'],
   server_not_found: [404, 'no server named "eu2"'],
   user_not_found: [404, 'no user with id 5f0c3a52-8d7e-4b8e-9a51-2f4d6c1e7b90'],
   method_not_allowed: [405, 'PUT is not allowed on /v1/internal/users; allowed: GET, HEAD, POST'],

@@ -50,19 +50,26 @@ export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
   const each = (): Iterable<ServerPools> => servers.built().values();
 
   /**
-   * The tenant's placement after the move whose fence refused a statement: read from the catalog until
-   * it is newer than the one the statement ran under. The statement was rolled back with its
-   * transaction, so running it again at the new place writes it once.
+   * A statement a move's fence refused (tenant_moving) was rolled back with its transaction, so it can
+   * run again: after the switch at the tenant's new place, or where it was once the fence is lifted (a
+   * move that failed, or the switch back to a server that kept a fence). Tried again every poll until
+   * the tenant is served or the wait is over (503, Retry-After).
    */
-  const followMove = async (tenant: TenantEntry, refused: unknown): Promise<TenantEntry> => {
+  const afterFence = async (tenantId: string, build: StatementBuilder, refused: unknown): Promise<Row[]> => {
     const deadline = Date.now() + (deps.moveWaitMs ?? 2000);
-    for (;;) {
-      directory.invalidate(tenant.id);
-      const now = await directory.require(tenant.id);
-      if (now.placementVersion > tenant.placementVersion) return now;
-      if (Date.now() >= deadline) throw refused;
+    let last = refused;
+    while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, MOVE_POLL_MS));
+      directory.invalidate(tenantId);
+      const tenant = await directory.require(tenantId);
+      try {
+        return await (await poolsFor(tenant)).query(tenant, build);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== TENANT_MOVING) throw err;
+        last = err;
+      }
     }
+    throw last;
   };
 
   const sum = (read: (s: ServerPoolsStats) => number): number => {
@@ -80,8 +87,7 @@ export function createPoolRegistry(deps: RegistryDeps): PoolRegistry {
         return await ('query' in pools ? pools : await pools).query(tenant, build);
       } catch (err) {
         if ((err as { code?: unknown }).code !== TENANT_MOVING) throw err;
-        const moved = await followMove(tenant, err);
-        return (await poolsFor(moved)).query(moved, build);
+        return afterFence(tenantId, build, err);
       }
     },
 

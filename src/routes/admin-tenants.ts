@@ -8,6 +8,8 @@ import { readJsonBody } from '../http/json-body.js';
 import { onlyMethods } from '../http/methods.js';
 import { isUuid } from '../http/params.js';
 import type { PoolRegistry } from '../pool/registry.js';
+import { parseMoveTenant } from '../servers/move-input.js';
+import type { TenantMoves } from '../servers/tenant-moves.js';
 import type { TenantCatalog } from '../tenants/catalog.js';
 import { parseCreateTenant } from '../tenants/create-input.js';
 import { parseTenantLimits } from '../tenants/limits-input.js';
@@ -15,6 +17,7 @@ import { parseTenantListParams } from '../tenants/list-input.js';
 
 export interface AdminDeps {
   readonly tenants: TenantCatalog;
+  readonly moves: TenantMoves;
   readonly registry: PoolRegistry;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
@@ -102,10 +105,25 @@ export function adminTenantRoutes(deps: AdminDeps): Hono {
     return c.body(null, 204);
   });
 
+  // A move runs in the background (a large tenant takes minutes): 202 with its state, which GET follows.
+  app.post('/:id/move', async (c) => {
+    const id = tenantIdParam(c);
+    const { server } = parseMoveTenant(await readJsonBody(c, deps.bodyLimitBytes));
+    return c.json(await deps.moves.start(id, server), 202);
+  });
+
+  app.get('/:id/move', (c) => {
+    const id = tenantIdParam(c);
+    const status = deps.moves.status(id);
+    if (!status) throw new NotFound('move_not_found', `this instance has not moved tenant ${id}`);
+    return c.json(status);
+  });
+
   app.all('/', onlyMethods('GET', 'POST'));
   app.all('/by-name/:name', onlyMethods('GET'));
   app.all('/:id', onlyMethods('GET', 'PATCH', 'DELETE'));
   for (const action of ['rotate', 'suspend', 'resume']) app.all(`/:id/${action}`, onlyMethods('POST'));
+  app.all('/:id/move', onlyMethods('GET', 'POST'));
 
   return app;
 }

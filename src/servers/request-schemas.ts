@@ -21,3 +21,7 @@ export const createServerSchema = z
       .describe("this gateway instance's connection budget on the server (owner connections, shared pool, dedicated pools)"),
   })
   .describe('A data server: the gateway reaches it, applies its migrations and sets up its shared role before listing it.');
+
+export const moveTenantSchema = z
+  .strictObject({ server: serverNameSchema.describe('the server to move the tenant to (GET /v1/admin/servers)') })
+  .describe("Moves the tenant's data to another server while it is served; its writes pause for the cutover only.");

@@ -363,6 +363,13 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
           await unhostTenant(remote, id);
           await model.deprovision(remote, row.db_user, row.data_name);
         });
+        // A row-model tenant moved away from main left a fence there (src/move/source-cleanup.ts): it
+        // goes with the tenant. Its name comes from the tenant id, its tables from the model.
+        const [fenced] = row.model === rlsModel.name ? await tx`SELECT 1 FROM tenantgate_moves WHERE tenant_id = ${id}` : [];
+        if (fenced) {
+          const tables = model.tables({ server: MAIN_SERVER, model: model.name, dataName: row.data_name, dataVersion: null });
+          await tx`SELECT tenantgate_move_end(${id}, ${Object.values(tables)}::text[]::regclass[])`;
+        }
       });
     },
   };

@@ -14,6 +14,8 @@ import { freePort } from './ports.js';
 
 export interface DataServer {
   readonly port: number;
+  /** The owner's URL, password included: what POST /v1/admin/servers is given. */
+  readonly ownerUrl: string;
   /** Superuser connection (bypasses row-level security): for checking what is stored. */
   readonly superuser: Sql;
   /** The database owner's connection: what the gateway (and a move) uses. */
@@ -51,6 +53,7 @@ export async function startDataServer(keys: KeyRing): Promise<DataServer> {
   const shared = await ensureAuthenticator(owner, keys);
   return {
     port,
+    ownerUrl: `postgres://${OWNER}:${encodeURIComponent(ownerPassword)}@127.0.0.1:${port}/${DATABASE}`,
     superuser,
     owner,
     shared,

@@ -34,7 +34,8 @@ export interface TestGateway {
   /** fetch relative to the gateway, JSON in and out. */
   request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   /** Creates a tenant through the admin API and returns its id. */
-  createTenant(name?: string, model?: IsolationModelName): Promise<{ id: string; db_user: string; model: IsolationModelName }>;
+  /** `server`: where it lives (default: the placement policy's choice). */
+  createTenant(name?: string, model?: IsolationModelName, server?: string): Promise<{ id: string; db_user: string; model: IsolationModelName }>;
   /**
    * A tenant's users table for `adminOf(id)` queries (a fragment): `users` for a row-model tenant, its
    * own schema's for a schema or database tenant, so one test checks what is stored under any model.
@@ -213,11 +214,15 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     db,
     gateway,
     request,
-    async createTenant(name, model) {
+    async createTenant(name, model, server) {
       const res = await request('/v1/admin/tenants', {
         method: 'POST',
         headers: { authorization: `Bearer ${adminToken}` },
-        json: { name: name ?? `tenant-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}`, ...(model === undefined ? {} : { model }) },
+        json: {
+          name: name ?? `tenant-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}`,
+          ...(model === undefined ? {} : { model }),
+          ...(server === undefined ? {} : { server }),
+        },
       });
       if (res.status !== 201) throw new Error(`creating a tenant answered ${res.status}: ${await res.text()}`);
       const tenant = (await res.json()) as { id: string; db_user: string; model: IsolationModelName };

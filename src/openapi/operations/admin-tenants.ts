@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { createTenantSchema, tenantLimitsSchema, tenantListQuerySchema } from '../../tenants/request-schemas.js';
 import { ISOLATION_MODEL_NAMES } from '../../tenants/placement.js';
 import type { NamedSchema, Operation } from '../operation.js';
+import { ERRORS } from '../error-codes.js';
+import { moveTenantSchema } from '../../servers/request-schemas.js';
 
 // Catalog timestamps are JS Dates in JSON: millisecond precision.
 const instant = z.string().meta({ format: 'date-time' });
@@ -42,6 +44,51 @@ const tenantExample = { ...example, rate_limit_rps: null, rate_limit_burst: null
 const tenantStatus: NamedSchema = {
   name: 'TenantStatus',
   schema: z.strictObject({ id: z.guid(), status: z.enum(['active', 'suspended']) }),
+};
+
+const moveStatus: NamedSchema = {
+  name: 'TenantMove',
+  schema: z.strictObject({
+    tenant_id: z.guid(),
+    from: z.string().describe('the server it was on'),
+    to: z.string().describe('the server it is moving to'),
+    state: z.enum(['running', 'done', 'failed']),
+    step: z
+      .enum(['prepare', 'capture', 'copy', 'catch-up', 'fence', 'switch', 'grace', 'cleanup'])
+      .nullable()
+      .describe('the step under way (the last one once finished)'),
+    started_at: instant,
+    finished_at: instant.nullable(),
+    report: z
+      .strictObject({
+        rows: z.int().describe('rows in the snapshot copy'),
+        changes: z.int().describe('changes applied by catch-up and the final drain'),
+        copyMs: z.number(),
+        catchUpRounds: z.int(),
+        fenceAttempts: z.int(),
+        pauseMs: z.number().describe("from the fence to the switch: the tenant's writes waited at most this long"),
+        pause: z.strictObject({ fenceMs: z.number(), drainMs: z.number(), switchMs: z.number() }),
+        switchedAfterMs: z.number(),
+        oldCopyRemoved: z.boolean(),
+        cleanupMs: z.number(),
+        totalMs: z.number(),
+        dataVersion: z.int().nullable(),
+      })
+      .nullable(),
+    error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+  }),
+};
+
+const moveExample = {
+  tenant_id: '0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10',
+  from: 'main',
+  to: 'eu2',
+  state: 'running',
+  step: 'copy',
+  started_at: '2026-12-01T20:00:00.500Z',
+  finished_at: null,
+  report: null,
+  error: null,
 };
 
 const idParam = z.object({ id: z.guid().describe("the tenant's id") });
@@ -176,4 +223,52 @@ export const adminTenantOperations: readonly Operation[] = [
   },
   statusChange('suspend', 'suspended', 'Suspend a tenant: its requests get 403 tenant_suspended'),
   statusChange('resume', 'active', 'Resume a suspended tenant'),
+  {
+    method: 'post',
+    path: '/v1/admin/tenants/{id}/move',
+    operationId: 'moveTenant',
+    tag: 'Tenants',
+    summary: "Move the tenant's data to another server while it is served (rls and schema models); runs in the background",
+    access: 'admin',
+    pathParams: idParam,
+    body: { schema: { name: 'MoveTenant', schema: moveTenantSchema }, example: { server: 'eu2' } },
+    replies: { 202: { description: 'the move started; follow it with GET', body: moveStatus, example: moveExample } },
+    errors: [...ERRORS.tenantPath, 'unknown_server', 'server_unavailable', ...ERRORS.move],
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/tenants/{id}/move',
+    operationId: 'getTenantMove',
+    tag: 'Tenants',
+    summary: "The state of the tenant's latest move run by this instance",
+    access: 'admin',
+    pathParams: idParam,
+    replies: {
+      200: {
+        description: 'running (with its current step), done (with its report) or failed (with why; the tenant is served from where it was)',
+        body: moveStatus,
+        example: {
+          ...moveExample,
+          state: 'done',
+          step: 'cleanup',
+          finished_at: '2026-12-01T20:00:14.200Z',
+          report: {
+            rows: 100000,
+            changes: 412,
+            copyMs: 11300,
+            catchUpRounds: 3,
+            fenceAttempts: 1,
+            pauseMs: 36,
+            pause: { fenceMs: 18, drainMs: 17, switchMs: 1 },
+            switchedAfterMs: 11700,
+            oldCopyRemoved: true,
+            cleanupMs: 2000,
+            totalMs: 13700,
+            dataVersion: null,
+          },
+        },
+      },
+    },
+    errors: ['invalid_tenant_id', 'move_not_found'],
+  },
 ];
