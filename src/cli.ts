@@ -23,6 +23,8 @@ import { rekeyAll } from './tenants/rekey.js';
 import { createServerCatalog } from './servers/catalog.js';
 import { createServerConnections, type ServerConnections } from './servers/connections.js';
 import { parseCreateServer } from './servers/create-input.js';
+import { parseMoveTenant } from './servers/move-input.js';
+import { createTenantMoves } from './servers/tenant-moves.js';
 import { serverStatus } from './servers/status.js';
 import type { Sql } from 'postgres';
 
@@ -40,6 +42,9 @@ const USAGE = `usage: npm run cli -- <command>
   tenant resume <tenant>            serve it again
   tenant limit <tenant> --rps N [--burst M] | --clear   per-tenant rate limit
   tenant delete <tenant>            drop the tenant's rows and role
+  tenant move <tenant> --server NAME
+                                    move its data to another server while it is served (rls, schema);
+                                    prints each step, then the report (pause, rows, times)
   (<tenant>: its id or its name)
   servers add <name> <url> --max-connections N
                                     add a data server (postgres://owner:password@host:port/database): the
@@ -249,6 +254,24 @@ async function run(argv: string[]): Promise<unknown> {
         await t.remove(id);
         return { id, deleted: true };
       });
+    }
+    case 'move': {
+      const ref = tenantRef(arg);
+      const { server } = parseMoveTenant({ server: values.server });
+      // The gateway's grace (src/gateway.ts): instances that missed the change re-read within the cache
+      // TTL, and a statement under way ends within its deadline.
+      const graceMs = (config.pool.tenantCacheTtlSeconds + config.pool.connectTimeoutSeconds) * 1000 + config.pool.queryTimeoutMs + 1000;
+      return withCatalog(
+        config,
+        secrets,
+        async (t, sql, migrations, servers) => {
+          const id = await resolveTenantId(t, ref);
+          const moves = createTenantMoves(sql, secrets.keys, servers, isolationModels(migrations), { graceMs });
+          const report = await moves.run(id, server, (step) => process.stderr.write(`move ${id}: ${step}\n`));
+          return { id, server, report };
+        },
+        4,
+      );
     }
     default:
       throw new UsageError(`unknown tenant command ${command ?? ''}`.trim());

@@ -458,6 +458,44 @@ describe('the CLI', () => {
     for (const output of outputs) expect(output).not.toContain(passwordOne);
     for (const output of outputs) expect(output).not.toContain(encodeURIComponent(passwordOne));
   });
+
+  it('tenant move moves a tenant by name to another server, printing its steps and its report', { timeout: 120_000 }, async () => {
+    const name = `cli-move-${randomBytes(3).toString('hex')}`;
+    const created = await gw.request('/v1/admin/tenants', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.adminToken}` },
+      json: { name, server: 'main' },
+    });
+    const tenant = (await created.json()) as CreatedTenant;
+    for (const first_name of ['ada', 'bo', 'cy']) expect((await asTenant(tenant.id, 'POST', USERS, { first_name, last_name: 'moved' })).status).toBe(201);
+    // A short grace: the old copy goes once the cache TTL and a statement's deadline are over.
+    const result = await runCli(
+      ['tenant', 'move', name, '--server', 'one'],
+      {
+        ...process.env,
+        DATABASE_URL: gw.db.url,
+        CREDENTIALS_KEY: gw.credentialsKey.toString('hex'),
+        ADMIN_JWT_SECRET: gw.adminSecret,
+        TENANT_CACHE_TTL: '1',
+        CONNECT_TIMEOUT: '1',
+        QUERY_TIMEOUT: '1',
+      },
+      90_000,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout) as { id: string; server: string; report: { rows: number; pauseMs: number; oldCopyRemoved: boolean } };
+    expect(out).toMatchObject({ id: tenant.id, server: 'one', report: { rows: 3, oldCopyRemoved: true } });
+    expect(result.stderr).toContain(`move ${tenant.id}: switch`);
+    expect(await storedUsers('one', tenant)).toEqual(['ada', 'bo', 'cy']);
+    expect(await storedUsers('main', tenant)).toEqual([]);
+    await waitFor(async () => (await asTenant(tenant.id, 'GET', USERS)).status === 200, 5000, 'the tenant to be served from one');
+    const again = await runCli(
+      ['tenant', 'move', name, '--server', 'one'],
+      { ...process.env, DATABASE_URL: gw.db.url, CREDENTIALS_KEY: gw.credentialsKey.toString('hex'), ADMIN_JWT_SECRET: gw.adminSecret },
+      60_000,
+    );
+    expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('move_same_server')]);
+  });
 });
 
 describe('one server down', () => {
