@@ -34,6 +34,7 @@ import { createServerCatalog, MAIN_SERVER, type ServerCatalog } from './servers/
 import { createServerConnections, type ServerConnections } from './servers/connections.js';
 import { createPoolSets, type PoolSets } from './servers/pool-sets.js';
 import { createTenantMoves, type TenantMoves } from './servers/tenant-moves.js';
+import { startMoveSweeper, type MoveSweeper } from './servers/move-sweeper.js';
 import { createSharedPool, type SharedPool } from './pool/shared-pool.js';
 import { startSweeper, sweepIntervalMs } from './pool/sweeper.js';
 import { createTenantPoolOpener } from './pool/tenant-pool.js';
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   readonly idempotencyTtlSeconds?: number;
   /** How long a moved tenant's old copy stays (fenced) after the switch; default: see createTenantMoves below. */
   readonly moveGraceMs?: number;
+  /** How often every server is checked for moves whose mover stopped (default 30 s). */
+  readonly moveSweepMs?: number;
   /**
    * How long a tenant statement may take before it is answered 503 and cancelled. Default: connecting
    * and running may each take their full allowance (CONNECT_TIMEOUT + QUERY_TIMEOUT). Tests set less.
@@ -85,6 +88,7 @@ export interface Gateway {
   /** Each server's pools. */
   readonly poolSets: PoolSets;
   readonly moves: TenantMoves;
+  readonly moveSweeper: MoveSweeper;
   readonly listener: ChangeListener;
   readonly metrics: GatewayMetrics;
   /** Readiness fails and new requests get 503 from now on; requests in flight carry on. */
@@ -255,6 +259,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     onFailed: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, 'tenant move failed; the tenant is served from where it was'),
     onCleanupError: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, "a moved tenant's old copy could not be removed; it stays fenced"),
   });
+  const moveSweeper = startMoveSweeper(catalog, servers, models, { intervalMs: options.moveSweepMs ?? 30_000, logger });
   let draining = false;
   const tenantGuards = [createCallerAuth(options.auth, nameTenant), tenantLimit(directory, createRateLimiter(100_000), options.rateLimit)];
   const app = createApp({
@@ -286,6 +291,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     serverCatalog,
     poolSets,
     moves,
+    moveSweeper,
     listener,
     metrics,
     startDraining: () => {
@@ -293,6 +299,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       sweeper.stop();
+      moveSweeper.stop();
       await listener.stop();
       await registry.close();
       await servers.close();

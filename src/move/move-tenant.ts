@@ -69,7 +69,7 @@ export interface MoveReport {
 }
 
 // "tenantgate move" (int4): with the tenant id's hash, the advisory lock a mover holds on the source.
-const MOVE_LOCK_CLASS = 730_553_124;
+export const MOVE_LOCK_CLASS = 730_553_124;
 
 interface Resolved extends Required<Omit<MoveOptions, 'onStep'>> {
   readonly tables: readonly MovedTable[];

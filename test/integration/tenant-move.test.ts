@@ -9,6 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IsolationModelName } from '../../src/tenants/placement.js';
+import { rlsModel } from '../../src/isolation/rls.js';
+import { beginCapture, fence } from '../../src/move/capture.js';
+import { DEFAULT_LOCK_RETRY } from '../../src/move/lock-retry.js';
+import { movedTables } from '../../src/move/tables.js';
 import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startDataServer, type DataServer } from '../support/data-server.js';
@@ -300,6 +304,9 @@ describe('a stale instance', () => {
           await tx`INSERT INTO public.users (tenant_id, first_name, last_name) VALUES (${t.id}, 'Stray', 'Row')`;
         }),
       ).rejects.toMatchObject({ code: 'TG002' });
+      // The sweeper for stopped movers leaves that fence alone: it is kept on purpose.
+      await a.gateway.moveSweeper.sweep();
+      expect(await a.db.admin`SELECT state FROM tenantgate_moves WHERE tenant_id = ${t.id}`).toEqual([{ state: 'fenced' }]);
       // Deleting the tenant takes its fence on main with it.
       expect((await adminRequest(a, 'DELETE', `/v1/admin/tenants/${t.id}`)).status).toBe(204);
       expect(await a.db.admin`SELECT 1 FROM tenantgate_moves WHERE tenant_id = ${t.id}`).toHaveLength(0);
@@ -332,4 +339,24 @@ describe('a move that cannot finish', () => {
     expect(await serverOf(t.id)).toBe('s3');
     expect((await rowsOn('s3', t.id, 'schema')).length).toBe(500);
   }, 180_000);
+});
+
+describe('a move whose mover stopped', () => {
+  it('is finished by the sweeper: a tenant fenced before its switch is let through again on its server', async () => {
+    const t = await a.createTenant(undefined, 'rls', 'main');
+    const headers = { 'x-tenant-id': t.id };
+    // What a gateway that stopped between the fence and the switch leaves on the source: the capture
+    // triggers and a fenced move record, with no session holding the move's lock.
+    const tables = movedTables(rlsModel, { server: 'main', model: 'rls', dataName: null, dataVersion: null });
+    await beginCapture(a.db.admin, t.id, tables, DEFAULT_LOCK_RETRY);
+    await fence(a.db.admin, t.id, 1000);
+    const refused = await a.request('/v1/internal/users', { method: 'POST', headers, json: { first_name: 'Held', last_name: 'Up' } });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('tenant_moving');
+    await a.gateway.moveSweeper.sweep();
+    const served = await a.request('/v1/internal/users', { method: 'POST', headers, json: { first_name: 'Let', last_name: 'Through' } });
+    expect(served.status, await served.clone().text()).toBe(201);
+    expect(await a.db.admin`SELECT 1 FROM tenantgate_moves WHERE tenant_id = ${t.id}`).toHaveLength(0);
+    expect(await a.db.admin`SELECT 1 FROM pg_trigger WHERE tgname LIKE ${`%${t.id.replaceAll('-', '')}%`}`).toHaveLength(0);
+  }, 60_000);
 });
