@@ -266,7 +266,10 @@ async function run(argv: string[]): Promise<unknown> {
         secrets,
         async (t, sql, migrations, servers) => {
           const id = await resolveTenantId(t, ref);
-          const moves = createTenantMoves(sql, secrets.keys, servers, isolationModels(migrations), { graceMs });
+          const moves = createTenantMoves(sql, secrets.keys, servers, isolationModels(migrations), {
+            graceMs,
+            connectTimeoutSeconds: config.pool.connectTimeoutSeconds,
+          });
           const report = await moves.run(id, server, (step) => process.stderr.write(`move ${id}: ${step}\n`));
           return { id, server, report };
         },

@@ -255,6 +255,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   // missed the change feed re-reads the tenant within the cache TTL, and a statement under way then
   // ends within its deadline.
   const moves = createTenantMoves(catalog, options.keys, servers, models, {
+    connectTimeoutSeconds: pool.connectTimeoutSeconds,
     graceMs: options.moveGraceMs ?? pool.tenantCacheTtlSeconds * 1000 + (options.deadlineMs ?? pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs) + 1000,
     onFailed: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, 'tenant move failed; the tenant is served from where it was'),
     onCleanupError: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, "a moved tenant's old copy could not be removed; it stays fenced"),

@@ -20,12 +20,25 @@ export function isLockTimeout(err: unknown): boolean {
   return (err as { code?: unknown }).code === LOCK_NOT_AVAILABLE;
 }
 
+/**
+ * Short attempts first. Autovacuum, which holds a lock every such DDL waits for, gives way only to a
+ * request that has waited deadlock_timeout (1 s by default): a busy table's vacuum would outlast any
+ * number of short attempts (seen: a removal retried for 50 s). So from this attempt on, each waits
+ * deadlock_timeout plus the short timeout.
+ */
+const LONG_FROM_ATTEMPT = 4;
+
 export async function withLockRetry<T>(sql: Sql, retry: LockRetry, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       // Boxed: begin() unwraps an array result's promises, which the generic T cannot express.
       const { value } = await sql.begin(async (tx) => {
-        await tx`SELECT set_config('lock_timeout', ${`${retry.lockTimeoutMs}ms`}, true)`;
+        if (attempt < LONG_FROM_ATTEMPT) {
+          await tx`SELECT set_config('lock_timeout', ${`${retry.lockTimeoutMs}ms`}, true)`;
+        } else {
+          await tx`SELECT set_config('lock_timeout',
+                     (extract(epoch FROM current_setting('deadlock_timeout')::interval) * 1000 + ${retry.lockTimeoutMs})::int || 'ms', true)`;
+        }
         return { value: await work(tx) };
       });
       return value;

@@ -3,7 +3,8 @@
 // and keeps the state of the moves this instance ran, for GET /v1/admin/tenants/{id}/move. The catalog
 // (the tenant's server) and the source's moves table are what every instance can see; this state is
 // this instance's account of how its moves went.
-import type { Sql } from 'postgres';
+import postgres, { type Sql } from 'postgres';
+import { connectionOptions } from '../db/connection-options.js';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { AppError, Conflict, NotFound, UnprocessableEntity } from '../errors.js';
 import type { IsolationModels } from '../isolation/models.js';
@@ -37,6 +38,8 @@ export interface TenantMoves {
 }
 
 export interface TenantMovesOptions {
+  /** CONNECT_TIMEOUT, for the move's own connections. */
+  readonly connectTimeoutSeconds: number;
   /** Between the switch and removing the old copy: every instance has followed by then. */
   readonly graceMs: number;
   /** Told when the old copy could not be removed after a switch (it stays fenced); for logs. */
@@ -50,8 +53,6 @@ interface Prepared {
   readonly placement: Placement;
   readonly model: IsolationModel;
   readonly from: string;
-  readonly source: Sql;
-  readonly target: Sql;
 }
 
 interface MovingRow extends PlacementRow {
@@ -79,25 +80,43 @@ export function createTenantMoves(catalog: Sql, keys: KeyRing, servers: ServerCo
       throw new Conflict('move_model_unsupported', 'only row-model (rls) and schema-model tenants can be moved');
     }
     const from = row.server;
-    const [source, target] = await Promise.all([servers.admin(from), servers.admin(to)]);
-    return { row, placement, model, from, source, target };
+    // Reached now, so a server that is down is answered as such; the move's own connections are
+    // opened when it runs.
+    await Promise.all([servers.admin(from), servers.admin(to)]);
+    return { row, placement, model, from };
   };
 
+  /**
+   * Owner connections of the move's own: a move holds a session for its lock and transactions for
+   * minutes, which must never starve the catalog's small pool (tenant look-ups) or a server's owner
+   * connections (provisioning), nor wait behind them.
+   */
+  const connect = async (server: string): Promise<Sql> =>
+    postgres(
+      (await servers.record(server)).url,
+      connectionOptions({ max: 4, applicationName: 'tenantgate-move', connectTimeoutSeconds: options.connectTimeoutSeconds, statementTimeoutMs: 60_000 }),
+    );
+
   const execute = async (tenantId: string, to: string, prepared: Prepared, onStep: (step: MoveStep) => void): Promise<MoveReport> => {
-    const { row, placement, model, from, source, target } = prepared;
-    return moveTenant({
-      tenant: { id: tenantId, role: row.db_user, password: keys.open(row.db_password_encrypted), placement, model },
-      source: { sql: source, hostsCatalog: from === MAIN_SERVER },
-      target: { sql: target, hostsCatalog: to === MAIN_SERVER },
-      graceMs: options.graceMs,
-      onStep,
-      onCleanupError: (err) => options.onCleanupError?.(tenantId, err),
-      // The cutover: one catalog row. Only if the tenant is still where the move found it.
-      switchPlacement: async () => {
-        const switched = await catalog`UPDATE tenants SET server = ${to}, updated_at = now() WHERE id = ${tenantId} AND server = ${from}`;
-        if (switched.count !== 1) throw new Conflict('tenant_changed', 'the tenant was changed or deleted during the move');
-      },
-    });
+    const { row, placement, model, from } = prepared;
+    const [source, target] = await Promise.all([connect(from), connect(to)]);
+    try {
+      return await moveTenant({
+        tenant: { id: tenantId, role: row.db_user, password: keys.open(row.db_password_encrypted), placement, model },
+        source: { sql: source, hostsCatalog: from === MAIN_SERVER },
+        target: { sql: target, hostsCatalog: to === MAIN_SERVER },
+        graceMs: options.graceMs,
+        onStep,
+        onCleanupError: (err) => options.onCleanupError?.(tenantId, err),
+        // The cutover: one catalog row. Only if the tenant is still where the move found it.
+        switchPlacement: async () => {
+          const switched = await catalog`UPDATE tenants SET server = ${to}, updated_at = now() WHERE id = ${tenantId} AND server = ${from}`;
+          if (switched.count !== 1) throw new Conflict('tenant_changed', 'the tenant was changed or deleted during the move');
+        },
+      });
+    } finally {
+      await Promise.all([source.end({ timeout: 5 }), target.end({ timeout: 5 })]);
+    }
   };
 
   const errorOf = (err: unknown): { code: string; message: string } =>

@@ -199,7 +199,7 @@ interface MoveStatus {
   readonly state: 'running' | 'done' | 'failed';
   readonly from: string;
   readonly to: string;
-  readonly report: { readonly pauseMs: number; readonly rows: number; readonly totalMs: number } | null;
+  readonly report: { readonly pauseMs: number; readonly rows: number; readonly totalMs: number; readonly cleanupMs: number } | null;
   readonly error: { readonly code: string } | null;
 }
 
@@ -241,6 +241,7 @@ describe.each(['rls', 'schema'] as const)('moving a %s tenant under concurrent w
         const status = await moveAndWait(t.id, to);
         expect(status.report?.rows).toBeGreaterThanOrEqual(SEED_ROWS / 2);
         pauses.push(status.report?.pauseMs ?? Number.NaN);
+        console.log(`move ${model} round ${round + 1}/${ROUNDS} ${where} → ${to}: ${JSON.stringify(status.report)}`);
         expect(await serverOf(t.id)).toBe(to);
         where = to;
         // Let the writers run a moment at the new place before the next move.
