@@ -191,6 +191,10 @@ describe('the OpenAPI document', () => {
     (await call(`/v1/admin/tenants/${tenant.id}/suspend`, { method: 'POST', headers: admin })).expect(200);
     (await call('/v1/internal/users', { headers: asTenant })).expect(403);
     (await call(`/v1/admin/tenants/${tenant.id}/resume`, { method: 'POST', headers: admin })).expect(200);
+    // A move needs a second server (test/integration/tenant-move.test.ts has its 202s and states).
+    (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { server: 'main' } })).expect(409);
+    (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { server: 'nowhere' } })).expect(422);
+    (await call(`/v1/admin/tenants/${tenant.id}/move`, { headers: admin })).expect(404);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(204);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(404);
     (await call('/v1/admin/servers', { headers: admin })).expect(200);
