@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   tenant_move_in_progress: [409, 'tenant 0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10 is already being moved'],
   tenant_data_behind: [409, "the tenant's schema is at version 2, not 3: migrate it first"],
   move_model_unsupported: [409, 'only row-model (rls) and schema-model tenants can be moved'],
+  tenant_changed_during_move: [409, 'the tenant was moved, changed or deleted elsewhere during the move'],
   move_same_server: [409, 'the target is on the same PostgreSQL server as the source: a move needs another server'],
   move_unsafe_roles: [409, "role t_0b6f4a1e9c554f0e8d2a3f1c2b7a9e10 is a member of the owner: a move would let it read the moving tenant's rows"],
   tenant_schema_behind: [503, "the tenant's schema is being migrated; retry shortly"],
@@ -116,7 +117,15 @@ export const ERRORS = {
     'jwks_unavailable',
   ],
   /** Moving a tenant to another server (src/move/). */
-  move: ['tenant_move_in_progress', 'tenant_move_failed', 'tenant_data_behind', 'move_model_unsupported', 'move_same_server', 'move_unsafe_roles'],
+  move: [
+    'tenant_move_in_progress',
+    'tenant_move_failed',
+    'tenant_changed_during_move',
+    'tenant_data_behind',
+    'move_model_unsupported',
+    'move_same_server',
+    'move_unsafe_roles',
+  ],
   /** METRICS_NETWORKS (/metrics, /health/ready). */
   monitoring: ['untrusted_network'],
 } as const satisfies Record<string, readonly ErrorCode[]>;

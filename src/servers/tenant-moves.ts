@@ -111,7 +111,7 @@ export function createTenantMoves(catalog: Sql, keys: KeyRing, servers: ServerCo
         // The cutover: one catalog row. Only if the tenant is still where the move found it.
         switchPlacement: async () => {
           const switched = await catalog`UPDATE tenants SET server = ${to}, updated_at = now() WHERE id = ${tenantId} AND server = ${from}`;
-          if (switched.count !== 1) throw new Conflict('tenant_changed', 'the tenant was changed or deleted during the move');
+          if (switched.count !== 1) throw new Conflict('tenant_changed_during_move', 'the tenant was moved, changed or deleted elsewhere during the move');
         },
       });
     } finally {
