@@ -80,9 +80,9 @@ export function createTenantMoves(catalog: Sql, keys: KeyRing, servers: ServerCo
       throw new Conflict('move_model_unsupported', 'only row-model (rls) and schema-model tenants can be moved');
     }
     const from = row.server;
-    // Reached now, so a server that is down is answered as such; the move's own connections are
-    // opened when it runs.
-    await Promise.all([servers.admin(from), servers.admin(to)]);
+    // Both listed (a server removed meanwhile is a 404 now, not a failed move); the move's own
+    // connections are opened when it runs, and a server that is down fails it there.
+    await Promise.all([servers.record(from), servers.record(to)]);
     return { row, placement, model, from };
   };
 
