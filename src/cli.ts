@@ -178,7 +178,10 @@ async function run(argv: string[]): Promise<unknown> {
       async (_t, sql, migrations, servers) => {
         // Database tenants: an owner's connection to each one's database, on its server.
         const openDatabase = async (server: string, database: string): Promise<Sql> => connectTenantDatabase((await servers.record(server)).url, database);
-        return { latest: migrations.latest, ...(await migrateTenantSchemas(sql, migrations, { concurrency, canary, openDatabase })) };
+        return {
+          latest: migrations.latest,
+          ...(await migrateTenantSchemas(sql, migrations, { concurrency, canary, openDatabase, openServer: (name) => servers.admin(name) })),
+        };
       },
       concurrency + 1,
     );

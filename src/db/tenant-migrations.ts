@@ -114,6 +114,11 @@ export interface TenantMigrationOptions {
    * Without it, database tenants behind are recorded as failed.
    */
   readonly openDatabase?: (server: string, database: string) => Promise<Sql>;
+  /**
+   * The owner's connection to a data server (shared, not ended by the runner), for schema tenants
+   * placed there. Without it, those behind are recorded as failed.
+   */
+  readonly openServer?: (server: string) => Promise<Sql>;
 }
 
 interface BehindTenant {
@@ -152,6 +157,26 @@ export async function migrateTenantSchemas(sql: Sql, migrations: TenantMigration
       return true;
     });
 
+  // A schema tenant on a data server: its schema is there, and so is its ledger, the data_version of its
+  // record on that server (src/servers/hosted.ts), locked and advanced with the migration; the
+  // catalog's row then follows, as for a database tenant.
+  const stepInServerSchema = async (server: Sql, t: BehindTenant, m: TenantMigration): Promise<boolean> => {
+    const [row] = await sql<{ data_version: number | null }[]>`
+      SELECT data_version FROM tenants WHERE id = ${t.id} AND model = 'schema'`;
+    if (!row || (row.data_version ?? 0) >= m.version) return false;
+    const reached = await server.begin(async (tx) => {
+      const [hosted] = await tx<{ data_version: number | null }[]>`
+        SELECT data_version FROM public.tenants WHERE id = ${t.id} FOR UPDATE`;
+      if (!hosted) throw new Error(`the tenant has no record on server ${t.server}`);
+      if ((hosted.data_version ?? 0) >= m.version) return hosted.data_version ?? 0;
+      await applyOne(tx, t.data_name, m);
+      await tx`UPDATE public.tenants SET data_version = ${m.version} WHERE id = ${t.id}`;
+      return m.version;
+    });
+    await sql`UPDATE tenants SET data_version = GREATEST(data_version, ${reached}), data_failure = NULL WHERE id = ${t.id}`;
+    return true;
+  };
+
   const stepInDatabase = async (db: Sql, t: BehindTenant, m: TenantMigration): Promise<boolean> => {
     const [row] = await sql<{ data_version: number | null }[]>`
       SELECT data_version FROM tenants WHERE id = ${t.id} AND model = 'database'`;
@@ -170,6 +195,9 @@ export async function migrateTenantSchemas(sql: Sql, migrations: TenantMigration
             if (!options.openDatabase) throw new Error('no connection to the tenant database is configured');
             db ??= await options.openDatabase(t.server, t.data_name);
             if (!(await stepInDatabase(db, t, m))) continue;
+          } else if (t.server !== 'main') {
+            if (!options.openServer) throw new Error(`no connection to server ${t.server} is configured`);
+            if (!(await stepInServerSchema(await options.openServer(t.server), t, m))) continue;
           } else if (!(await stepInSchema(t, m))) continue;
         } catch (err) {
           const error = `version ${m.version} (${m.name}): ${(err as { message?: string }).message ?? String(err)}`;

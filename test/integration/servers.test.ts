@@ -459,6 +459,31 @@ describe('the CLI', () => {
     for (const output of outputs) expect(output).not.toContain(encodeURIComponent(passwordOne));
   });
 
+  it('migrate brings a schema tenant on a data server up to date there, through its record on that server', { timeout: 120_000 }, async () => {
+    const created = await gw.request('/v1/admin/tenants', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.adminToken}` },
+      json: { name: `cli-migrate-${randomBytes(3).toString('hex')}`, model: 'schema', server: 'one' },
+    });
+    const tenant = (await created.json()) as CreatedTenant;
+    const schema = `s_${tenant.db_user.slice(2)}`;
+    // Behind by the last tenant-data migration (sql/tenant/003): its table gone, both ledgers at 2.
+    await one.admin.unsafe(`DROP TABLE "${schema}".idempotency_keys`);
+    await one.admin`UPDATE public.tenants SET data_version = 2 WHERE id = ${tenant.id}`;
+    await gw.db.admin`UPDATE tenants SET data_version = 2 WHERE id = ${tenant.id}`;
+    await waitFor(async () => (await asTenant(tenant.id, 'GET', USERS)).status === 503, 5000, 'the tenant to be refused as behind');
+    const result = await runCli(
+      ['migrate'],
+      { ...process.env, DATABASE_URL: gw.db.url, CREDENTIALS_KEY: gw.credentialsKey.toString('hex'), ADMIN_JWT_SECRET: gw.adminSecret },
+      60_000,
+    );
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    expect(await one.admin`SELECT 1 FROM pg_tables WHERE schemaname = ${schema} AND tablename = 'idempotency_keys'`).toHaveLength(1);
+    expect(await one.admin`SELECT data_version FROM public.tenants WHERE id = ${tenant.id}`).toEqual([{ data_version: 3 }]);
+    expect(await gw.db.admin`SELECT data_version, data_failure FROM tenants WHERE id = ${tenant.id}`).toEqual([{ data_version: 3, data_failure: null }]);
+    await waitFor(async () => (await asTenant(tenant.id, 'GET', USERS)).status === 200, 5000, 'the tenant to be served again');
+  });
+
   it('tenant move moves a tenant by name to another server, printing its steps and its report', { timeout: 120_000 }, async () => {
     const name = `cli-move-${randomBytes(3).toString('hex')}`;
     const created = await gw.request('/v1/admin/tenants', {
