@@ -16,6 +16,7 @@ export function referenceConnectionOptions(applicationName: string, max: number)
     connectTimeoutSeconds: CONNECT_TIMEOUT_SECONDS,
     statementTimeoutMs: STATEMENT_TIMEOUT_MS,
     genericPlans: true,
+    timestampsAsText: true,
   });
 }
 

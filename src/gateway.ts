@@ -32,6 +32,7 @@ import { createPoolRegistry, type PoolRegistry } from './pool/registry.js';
 import { createServerPools, type ServerPools } from './pool/server-pools.js';
 import { createServerCatalog, MAIN_SERVER, type ServerCatalog } from './servers/catalog.js';
 import { createServerConnections, type ServerConnections } from './servers/connections.js';
+import { citusBudget, detectCitus, grantWorkerLogin, type CitusFacts } from './citus/coordinator.js';
 import { createPoolSets, type PoolSets } from './servers/pool-sets.js';
 import { createTenantMoves, type TenantMoves } from './servers/tenant-moves.js';
 import { startMoveSweeper, type MoveSweeper } from './servers/move-sweeper.js';
@@ -142,14 +143,23 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
    * One server's pools under its own budget: its shared pool (the server's shared role), a wait queue
    * and dedicated pools of its own, so a server that is down or saturated holds up only its tenants.
    */
-  const buildServerPools = (url: string, login: AuthenticatorLogin, budget: ConnectionBudget, sharedMax: number): ServerPools => {
+  const buildServerPools = (
+    url: string,
+    login: AuthenticatorLogin,
+    budget: ConnectionBudget,
+    sharedMax: number,
+    citus: CitusFacts | undefined,
+  ): ServerPools => {
+    // On a Citus coordinator every tenant stays on the shared role, in transaction form (src/citus/).
+    const serverPolicy: PromotionPolicy = citus === undefined ? policy : { ...policy, promoteRps: Number.POSITIVE_INFINITY };
     const shared = createSharedPool({
       databaseUrl: url,
       ...login,
       max: sharedMax,
       pipelineDepth: pool.pipelineDepth,
       preparedPerConnection: pool.sharedPreparedMax,
-      scopeMode: pool.sharedScopeMode,
+      scopeMode: citus === undefined ? pool.sharedScopeMode : 'transaction',
+      genericPlans: citus === undefined,
       scope: tenantScopeSetting,
       connectTimeoutSeconds: pool.connectTimeoutSeconds,
       statementTimeoutMs: pool.queryTimeoutMs,
@@ -191,7 +201,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
         models,
       },
       {
-        policy,
+        policy: serverPolicy,
         deadlineMs: options.deadlineMs ?? pool.connectTimeoutSeconds * 1000 + pool.queryTimeoutMs,
         now: Date.now,
         tenantDataVersion: tenantMigrations.latest,
@@ -203,10 +213,13 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
 
   // main: the catalog's server. Catalog and shared pool take their connections off the top of the
   // budget, for good.
-  const mainBudget = createConnectionBudget(pool.maxConnectionsTotal);
+  const mainCitus = await detectCitus(catalog);
+  const mainBudget = createConnectionBudget(mainCitus === undefined ? pool.maxConnectionsTotal : citusBudget(pool.maxConnectionsTotal, mainCitus));
   mainBudget.tryReserve(pool.catalogPoolMax);
   mainBudget.tryReserve(pool.sharedPoolMax);
-  const mainPools = buildServerPools(options.databaseUrl, await ensureAuthenticator(catalog, options.keys), mainBudget, pool.sharedPoolMax);
+  const mainLogin = await ensureAuthenticator(catalog, options.keys);
+  if (mainCitus !== undefined) await grantWorkerLogin(catalog, mainLogin);
+  const mainPools = buildServerPools(options.databaseUrl, mainLogin, mainBudget, pool.sharedPoolMax, mainCitus);
 
   const poolSets = createPoolSets({
     retryAfterMs: 1000,
@@ -219,14 +232,17 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       // A data server follows this build's schema like main does (a no-op when it is current).
       await migrate(admin);
       const login = await ensureAuthenticator(admin, options.keys);
+      const citus = await detectCitus(admin);
+      if (citus !== undefined) await grantWorkerLogin(admin, login);
       // Its budget: the owner connections, then a shared pool of at most half of it, the rest for
       // dedicated pools.
-      const total = record.maxConnections ?? pool.maxConnectionsTotal;
+      const requested = record.maxConnections ?? pool.maxConnectionsTotal;
+      const total = citus === undefined ? requested : citusBudget(requested, citus);
       const budget = createConnectionBudget(total);
       budget.tryReserve(2);
       const sharedMax = Math.max(1, Math.min(pool.sharedPoolMax, Math.floor((total - 2) / 2)));
       budget.tryReserve(sharedMax);
-      return buildServerPools(record.url, login, budget, sharedMax);
+      return buildServerPools(record.url, login, budget, sharedMax, citus);
     },
   });
   await poolSets.open(MAIN_SERVER);

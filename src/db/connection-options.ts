@@ -31,6 +31,13 @@ export interface ConnectionSettings {
   /** Tenant statements (shared and dedicated pools): keep one generic plan per prepared statement. */
   readonly genericPlans?: boolean;
   /**
+   * Tenant statements: timestamptz columns arrive as PostgreSQL's text (ISO, UTC), which keeps their
+   * microseconds (a JS Date would not; src/users/response.ts formats them). Read as text by the driver
+   * rather than cast to text in the statement, because Citus refuses non-immutable expressions such as
+   * `created_at::text` in an INSERT's or UPDATE's RETURNING.
+   */
+  readonly timestampsAsText?: boolean;
+  /**
    * Ask the server for its array types on each new connection (postgres.js's default), needed only to
    * bind JavaScript arrays. Tenant statements bind none; and postgres.js 3.4 leaves that query's
    * rejection unhandled when the session dies during it, which would end the process.
@@ -48,6 +55,9 @@ export interface ConnectionSettings {
 
 export type ConnectionOptions = Options<Record<string, never>>;
 
+// postgres.js custom type: parse (and serialize) OID 1184, timestamptz, as the text on the wire.
+const TIMESTAMPTZ_AS_TEXT = { to: 1184, from: [1184], serialize: (value: string): string => value, parse: (value: string): string => value };
+
 export function connectionOptions(settings: ConnectionSettings): ConnectionOptions {
   return {
     ...(settings.database === undefined ? {} : { database: settings.database }),
@@ -58,6 +68,7 @@ export function connectionOptions(settings: ConnectionSettings): ConnectionOptio
     backoff: () => RECONNECT_BACKOFF_SECONDS,
     onnotice: () => {},
     ...(settings.fetchTypes === false ? { fetch_types: false } : {}),
+    ...(settings.timestampsAsText === true ? ({ types: { timestamptzText: TIMESTAMPTZ_AS_TEXT } } as Record<string, unknown>) : {}),
     ...(settings.idleTimeoutSeconds === undefined ? {} : { idle_timeout: settings.idleTimeoutSeconds }),
     ...(settings.onclose === undefined ? {} : { onclose: settings.onclose }),
     // onnotify is the option postgres.js's own listen() builds on; it is missing from its typings.

@@ -18,3 +18,12 @@ export function quoteLiteral(value: string): string {
   if (value.includes('\0')) throw new RangeError('a SQL literal cannot contain NUL');
   return `E'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 }
+
+/**
+ * A libpq connection-string value ('…', backslash and quote escaped), for Citus' pg_dist_authinfo,
+ * which holds `password=<value>` as conninfo text. NUL is refused, as for a literal.
+ */
+export function quoteConninfoValue(value: string): string {
+  if (value.includes('\0')) throw new RangeError('a connection-string value cannot contain NUL');
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}

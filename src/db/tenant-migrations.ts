@@ -3,6 +3,8 @@
 // catalog's migrations (src/db/migrate.ts). The catalog keeps a ledger per tenant (tenants.data_version, data_failure), so a run that is interrupted resumes where
 // each tenant stopped, a tenant that fails is recorded and the others go on, and "nothing to do" is a
 // single indexed count however many tenants there are.
+import { splitSqlScript } from './sql-script.js';
+import { useCitusDdlSettings } from '../citus/ddl-settings.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Sql, TransactionSql } from 'postgres';
@@ -15,6 +17,8 @@ export interface TenantMigration {
   readonly version: number;
   readonly name: string;
   readonly text: string;
+  /** The text's statements, sent one at a time (src/db/sql-script.ts: Citus needs that). */
+  readonly statements: readonly string[];
 }
 
 export interface TenantMigrations {
@@ -36,7 +40,8 @@ export async function loadTenantMigrations(dir = TENANT_MIGRATIONS_DIR): Promise
   for (const file of files) {
     const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
     if (!match) throw new Error(`tenant migration file ${file} must be named NNN_name.sql`);
-    list.push({ version: Number(match[1]), name: match[2] ?? file, text: await readFile(`${dir}/${file}`, 'utf8') });
+    const text = await readFile(`${dir}/${file}`, 'utf8');
+    list.push({ version: Number(match[1]), name: match[2] ?? file, text, statements: splitSqlScript(text) });
   }
   list.sort((a, b) => a.version - b.version);
   const latest = list[list.length - 1]?.version ?? 0;
@@ -81,8 +86,9 @@ async function applyInDatabase(tx: TransactionSql, schema: string, m: TenantMigr
 /** One migration in `schema`: under its search_path for the migration's statements only. */
 async function applyOne(tx: TransactionSql, schema: string, m: TenantMigration): Promise<void> {
   const [saved] = await tx<{ path: string }[]>`SELECT current_setting('search_path') AS path`;
+  await useCitusDdlSettings(tx);
   await tx.unsafe(`SET LOCAL search_path = ${schemaSearchPath(schema)}`);
-  await tx.unsafe(m.text);
+  for (const statement of m.statements) await tx.unsafe(statement);
   await tx`SELECT set_config('search_path', ${saved?.path ?? 'public'}, true)`;
 }
 

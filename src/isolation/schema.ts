@@ -2,6 +2,7 @@
 // migrations of sql/tenant/ (sql/009 for the roles and grants). Statements are the row model's, with the
 // tenant's schema named in their text (src/db/tenant-tables.ts), and the shared role is still held to the
 // session's scope by each table's policy.
+import { useCitusDdlSettings } from '../citus/ddl-settings.js';
 import { schemaTables } from '../db/tenant-tables.js';
 import type { TenantMigrations } from '../db/tenant-migrations.js';
 import type { IsolationModel } from './model.js';
@@ -21,6 +22,7 @@ export function createSchemaModel(migrations: TenantMigrations): IsolationModel 
     dataNameFor: (role) => `s_${role.slice(2)}`,
     async provision(tx, logins) {
       let version = 0;
+      await useCitusDdlSettings(tx);
       for (const login of logins) {
         if (login.dataName === null) throw new Error('a schema tenant needs a schema name');
         await tx`SELECT tenantgate_create_schema_tenant(${login.role}, ${login.verifier}, ${login.dataName})`;

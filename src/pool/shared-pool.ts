@@ -90,6 +90,11 @@ export interface SharedPoolOptions {
   readonly scope: (tenantId: string, local: boolean) => string;
   /** Prepared statements kept per connection (PREPARED_PER_CONNECTION unless told). */
   readonly preparedPerConnection?: number;
+  /**
+   * Keep one generic plan per prepared statement (default). Off for a Citus coordinator, which can
+   * route a statement to its shard only when planning it with the tenant's value (src/citus/).
+   */
+  readonly genericPlans?: boolean;
 }
 
 export type ScopeMode = 'session' | 'transaction';
@@ -119,7 +124,8 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
           applicationName: 'tenantgate-shared',
           connectTimeoutSeconds: options.connectTimeoutSeconds,
           statementTimeoutMs: options.statementTimeoutMs,
-          genericPlans: true,
+          genericPlans: options.genericPlans ?? true,
+          timestampsAsText: true,
           fetchTypes: false,
           searchPath: STATEMENT_SEARCH_PATH,
           maxPrepared: options.preparedPerConnection ?? PREPARED_PER_CONNECTION,

@@ -51,6 +51,7 @@ export function createTenantPoolOpener(catalog: Sql, options: TenantPoolOptions)
         connectTimeoutSeconds: options.connectTimeoutSeconds,
         statementTimeoutMs: options.statementTimeoutMs,
         genericPlans: true,
+        timestampsAsText: true,
         fetchTypes: false,
         searchPath: STATEMENT_SEARCH_PATH,
       }),

@@ -28,8 +28,8 @@ export const TOTAL_COUNT_CAP = 1_000;
 // Every identifier that can reach SQL, quoted once at start-up from the whitelist.
 const QUOTED = Object.fromEntries(SORTABLE_COLUMNS.map((c) => [c, quoteIdentifier(c)])) as Record<SortableColumn, string>;
 
-// Timestamps as text: a JS Date would drop the microseconds (src/users/response.ts formats them).
-export const USER_COLUMNS = 'id, first_name, last_name, confirmed, created_at::text AS created_at, updated_at::text AS updated_at';
+// Timestamps arrive as text (connection option timestampsAsText): a JS Date would drop the microseconds.
+export const USER_COLUMNS = 'id, first_name, last_name, confirmed, created_at, updated_at';
 
 const SORT_VALUE_TYPE = {
   id: 'uuid',

@@ -6,8 +6,9 @@ import type { Row } from 'postgres';
 import { z } from 'zod';
 import type { ListParams } from './list-params.js';
 
-// timestamptz text in the ISO DateStyle with TimeZone UTC: "2026-11-24 17:22:53.1821+00".
-const PG_UTC_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00$/;
+// timestamptz text in the ISO DateStyle with TimeZone UTC: "2026-11-24 17:22:53.1821+00", or as
+// to_jsonb writes it (an idempotent write's stored answer): "2026-11-24T17:22:53.1821+00:00".
+const PG_UTC_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00(?::00)?$/;
 
 /** RFC 3339 in UTC with exactly six fractional digits, as the API has always answered. */
 export function rfc3339(text: string): string {
