@@ -57,7 +57,10 @@ export function idempotentWriteStatement(scope: TenantScope, record: Idempotency
     // Other keys only: this key's own expired record is released by releaseExpiredKeyStatement.
     w.sql(', purged AS (DELETE FROM ');
     w.table('idempotency_keys');
-    w.sql(' WHERE (tenant_id, key) IN (SELECT tenant_id, key FROM ');
+    // The tenant named outside the subquery too: Citus routes the DELETE by it (else every shard).
+    w.sql(' WHERE tenant_id = ');
+    w.value(scope.tenantId, 'uuid');
+    w.sql(' AND (tenant_id, key) IN (SELECT tenant_id, key FROM ');
     w.table('idempotency_keys');
     tenantWhere(w, scope, false);
     w.sql(' AND expires_at <= pg_catalog.now() AND key <> ');

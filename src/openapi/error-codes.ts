@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   conflict: [409, 'a record with the same key already exists'],
   idempotency_key_in_use: [409, 'another request with this Idempotency-Key is being processed; retry shortly'],
   no_key_ring: [409, 'keys rotate needs CREDENTIALS_KEYS (id:hex,… newest first), not a single CREDENTIALS_KEY'],
+  model_unsupported: [422, 'server "eu2" is a Citus coordinator: database tenants cannot be placed there (field model); use rls or schema'],
   unknown_server: [422, 'no server named "eu2" (field server); see GET /v1/admin/servers'],
   server_unreachable: [422, 'the gateway could not log in to the server at url (ECONNREFUSED); check host, port, user, password and database'],
   server_refused: [422, "the url's user lacks a privilege the gateway needs on the server (42501); it must own the database and be allowed to create roles"],

@@ -1,6 +1,7 @@
 // Tenant administration against the catalog: create (row + role in one transaction), list, rotate the
 // role password, delete. Passwords are generated here, sealed before they are stored, sent to
 // PostgreSQL only as SCRAM verifiers, and never returned.
+import { detectCitus } from '../citus/coordinator.js';
 import { randomUUID } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
 import type { KeyRing } from '../crypto/key-ring.js';
@@ -169,6 +170,13 @@ export function createTenantCatalog(sql: Sql, keys: KeyRing, options: TenantCata
     const { sealed, verifier } = sealNewPassword();
     const login: TenantLogin = { role, verifier, dataName: model.dataNameFor(role) };
     const target = await dataServer(server);
+    // A database of its own would hold no Citus metadata: its tables could not be distributed.
+    if ((await detectCitus(target.admin)) !== undefined) {
+      throw new UnprocessableEntity(
+        'model_unsupported',
+        `server "${server}" is a Citus coordinator: database tenants cannot be placed there (field model); use rls or schema`,
+      );
+    }
     let version: number;
     try {
       version = await own.provision(target, login);

@@ -128,7 +128,7 @@ export const adminTenantOperations: readonly Operation[] = [
     replies: {
       201: { description: 'the tenant created', body: { name: 'CreatedTenant', schema: z.strictObject(tenantFields) }, example },
     },
-    errors: ['tenant_exists', 'conflict', 'tenant_model_unsupported', 'unknown_server'],
+    errors: ['tenant_exists', 'conflict', 'tenant_model_unsupported', 'unknown_server', 'model_unsupported'],
   },
   {
     method: 'get',
