@@ -56,7 +56,7 @@ export interface ConnectionSettings {
 export type ConnectionOptions = Options<Record<string, never>>;
 
 // postgres.js custom type: parse (and serialize) OID 1184, timestamptz, as the text on the wire.
-const TIMESTAMPTZ_AS_TEXT = { to: 1184, from: [1184], serialize: (value: string): string => value, parse: (value: string): string => value };
+export const TIMESTAMPTZ_AS_TEXT = { to: 1184, from: [1184], serialize: (value: string): string => value, parse: (value: string): string => value };
 
 export function connectionOptions(settings: ConnectionSettings): ConnectionOptions {
   return {

@@ -10,6 +10,7 @@
 // - a session that dies after sending some rows of a result leaves its row count behind: the next
 //   result's rows land after that many empty slots, and INSERT ... RETURNING's `[row]` was undefined
 //   (TypeError, 500, with the row committed). Now the rows are compacted (src/users/list-page.ts).
+import { TIMESTAMPTZ_AS_TEXT } from '../../src/db/connection-options.js';
 import postgres, { type Row, type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { translateDbError } from '../../src/db/errors.js';
@@ -136,7 +137,9 @@ describe('createUserBody after a session died in the middle of a result', () => 
       onnotice: () => {},
       backoff: () => 0.05,
       connection: { application_name: 'tg-lost-rows', DateStyle: 'ISO', TimeZone: 'UTC' },
-    });
+      // As the gateway's tenant connections read them (src/db/connection-options.ts).
+      types: { timestamptzText: TIMESTAMPTZ_AS_TEXT },
+    }) as unknown as Sql;
   });
   afterAll(async () => {
     await sql?.end();
