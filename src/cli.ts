@@ -335,7 +335,7 @@ async function clusterStatus(config: Config, secrets: Secrets, tenant: string | 
   if (tenant !== undefined && tenant === '') throw new UsageError('--tenant needs a tenant id or name');
   return withServers(config, secrets, async (sql, servers) => {
     const serverCatalog = createServerCatalog(sql, secrets.keys, { connectTimeoutSeconds: config.pool.connectTimeoutSeconds });
-    const cluster = createClusterView({ catalog: sql, serverCatalog, servers, probeTimeoutMs: 1000 });
+    const cluster = createClusterView({ catalog: sql, serverCatalog, servers, probeTimeoutMs: 1000, connectTimeoutSeconds: config.pool.connectTimeoutSeconds });
     if (tenant !== undefined) {
       const models = isolationModels(await loadTenantMigrations());
       const id = await resolveTenantId(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel, servers }), tenant);

@@ -117,7 +117,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const serverCatalog = createServerCatalog(catalog, options.keys, { connectTimeoutSeconds: pool.connectTimeoutSeconds });
   const tenants = createTenantCatalog(catalog, options.keys, { models, defaultModel: options.defaultModel ?? 'rls', servers });
   // A node or server that does not answer within a second is shown down (as in GET /v1/admin/servers).
-  const cluster = createClusterView({ catalog, serverCatalog, servers, probeTimeoutMs: 1000 });
+  const cluster = createClusterView({ catalog, serverCatalog, servers, probeTimeoutMs: 1000, connectTimeoutSeconds: pool.connectTimeoutSeconds });
   const citusNodes = createNodeSamples(async () => samplesOf(await cluster.servers()), { maxAgeMs: 5000, waitMs: 1000, now: Date.now });
   const metrics = createMetrics(
     // registry, directory and listener are built below; these run only when /metrics is scraped.

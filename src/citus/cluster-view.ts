@@ -2,7 +2,8 @@
 // coordinator (its nodes, tables, shards and tenant activity: ./cluster-status.ts), a plain PostgreSQL
 // server (listed as such, nothing more: it has no nodes or shards to show; GET /v1/admin/servers has
 // its health and pools), or a server that did not answer; and where one tenant lives (./tenant-location.ts).
-import type { Sql } from 'postgres';
+import postgres, { type Sql } from 'postgres';
+import { connectionOptions } from '../db/connection-options.js';
 import { translateDbError } from '../db/errors.js';
 import { NotFound } from '../errors.js';
 import type { ServerCatalog } from '../servers/catalog.js';
@@ -61,6 +62,8 @@ export interface ClusterViewDeps {
   readonly servers: ServerConnections;
   /** How long a server, and each Citus node, may take to answer before it counts as down. */
   readonly probeTimeoutMs: number;
+  /** CONNECT_TIMEOUT, for the session a Citus server's state is read in. */
+  readonly connectTimeoutSeconds: number;
 }
 
 export function createClusterView(deps: ClusterViewDeps): ClusterView {
@@ -78,9 +81,15 @@ export function createClusterView(deps: ClusterViewDeps): ClusterView {
   const viewOf = async (name: string): Promise<ServerView> => {
     // A data server that does not answer is shown as such, after at most the probe's wait.
     if ((await probeServer(() => servers.admin(name), probeTimeoutMs)) === 'down') return { name, kind: 'unreachable' };
-    const sql = await servers.admin(name);
-    if ((await detectCitus(sql)) === undefined) return { name, kind: 'postgres' };
-    const status = await readCitusStatus(sql, { probeTimeoutMs });
+    if ((await detectCitus(await servers.admin(name))) === undefined) return { name, kind: 'postgres' };
+    // A session of its own, closed after: a backend that ran distributed statements caches its
+    // connections to the workers, and Citus' connection check would reuse one to a worker that has
+    // since stopped answering and wait on it, where a new connection gives up after the probe timeout.
+    const fresh = postgres(
+      (await servers.record(name)).url,
+      connectionOptions({ max: 1, applicationName: 'tenantgate-cluster', connectTimeoutSeconds: deps.connectTimeoutSeconds, statementTimeoutMs: 60_000 }),
+    );
+    const status = await readCitusStatus(fresh, { probeTimeoutMs }).finally(() => fresh.end({ timeout: 1 }));
     let activity: CitusServerView['tenant_activity'] = null;
     if (status.tenantStats !== undefined) {
       const ids = await tenantIds(status.tenantStats.tenants.map((t) => t.attribute));
