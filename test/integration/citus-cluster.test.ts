@@ -36,14 +36,23 @@ interface CitusServer {
   nodes: Node[];
   tables: { name: string; type: string; distribution_column: string | null; colocation_id: number; shard_count: number; bytes: number | null }[];
   schemas: { count: number; tables: number; bytes: number | null };
-  tenant_activity: { period_seconds: number; tenants: { tenant_id: string | null; attribute: string; queries_this_period: number; queries_last_period: number }[] } | null;
+  tenant_activity: {
+    period_seconds: number;
+    tenants: { tenant_id: string | null; attribute: string; queries_this_period: number; queries_last_period: number }[];
+  } | null;
 }
 interface Location {
   id: string;
   server: string;
   model: string;
   kind: string;
-  placement: { node: string; colocation_id: number; isolated: boolean; schema: string | null; shards: { table: string; shard_id: number; node: string }[] } | null;
+  placement: {
+    node: string;
+    colocation_id: number;
+    isolated: boolean;
+    schema: string | null;
+    shards: { table: string; shard_id: number; node: string }[];
+  } | null;
 }
 
 const admin = () => ({ authorization: `Bearer ${gw.adminToken}` });
@@ -275,7 +284,13 @@ describe.skipIf(skip)('the Citus cluster as the admin API, /metrics and the CLI 
     const postmaster = Number((await readFile(`${dir?.setting}/postmaster.pid`, 'utf8')).split('\n')[0]);
     // The postmaster and every backend: connections the coordinator has open to it hang too.
     const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(postmaster)]);
-    const frozen = [postmaster, ...stdout.split('\n').filter((l) => l.trim() !== '').map(Number)];
+    const frozen = [
+      postmaster,
+      ...stdout
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map(Number),
+    ];
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     try {
       const started = Date.now();
