@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipWithoutCitus, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js';
+import { startDataServer } from '../support/data-server.js';
 import { waitFor } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { runCli } from '../support/processes.js';
@@ -301,6 +302,36 @@ describe.skipIf(skip)('the Citus cluster as the admin API, /metrics and the CLI 
       expect(Date.now() - scrapeStarted).toBeLessThan(2000);
     } finally {
       for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+  });
+
+  it('lists a plain PostgreSQL data server as such, its tenants without placement, and shows it unreachable once stopped', async () => {
+    const plain = await startDataServer(gw.keys);
+    try {
+      const added = await gw.request('/v1/admin/servers', {
+        method: 'POST',
+        headers: admin(),
+        json: { name: 'plain', url: plain.ownerUrl, max_connections: 10 },
+      });
+      expect(added.status).toBe(201);
+      const tenant = await gw.createTenant('on-plain', 'rls', 'plain');
+      const listing = async () =>
+        ((await (await gw.request('/v1/admin/cluster', { headers: admin() })).json()) as { servers: { name: string; kind: string }[] }).servers;
+      expect((await listing()).map((s) => [s.name, s.kind])).toEqual([
+        ['main', 'citus'],
+        ['plain', 'postgres'],
+      ]);
+      expect((await listing())[1]).toEqual({ name: 'plain', kind: 'postgres' });
+      expect(await locate(tenant.id)).toMatchObject({ id: tenant.id, server: 'plain', model: 'rls', kind: 'postgres', placement: null });
+      await plain.stop();
+      const started = Date.now();
+      expect((await listing()).map((s) => [s.name, s.kind])).toEqual([
+        ['main', 'citus'],
+        ['plain', 'unreachable'],
+      ]);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await plain.destroy();
     }
   });
 });
