@@ -12,6 +12,8 @@ import { createRequestLog } from './http/request-log.js';
 import type { Logger } from './log.js';
 import type { PoolRegistry } from './pool/registry.js';
 import type { OpenApiDocument } from './openapi/document.js';
+import type { ClusterView } from './citus/cluster-view.js';
+import { adminClusterRoutes } from './routes/admin-cluster.js';
 import { adminServerRoutes } from './routes/admin-servers.js';
 import { adminTenantRoutes } from './routes/admin-tenants.js';
 import { docsRoutes } from './routes/docs.js';
@@ -33,6 +35,8 @@ export interface AppDeps {
   readonly poolSets: PoolSets;
   /** Tenants' moves between servers, run by this instance. */
   readonly moves: TenantMoves;
+  /** The Citus servers' state and tenants' placements on them (GET /v1/admin/cluster). */
+  readonly cluster: ClusterView;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
   /** IDEMPOTENCY_TTL_SECONDS. */
@@ -67,6 +71,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   app.route('/v1/admin/tenants', adminTenantRoutes(deps));
   app.route('/v1/admin/servers', adminServerRoutes(deps));
+  app.route('/v1/admin/cluster', adminClusterRoutes(deps));
   app.route('/', docsRoutes(deps.apiDocument));
   return app;
 }

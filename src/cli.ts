@@ -26,6 +26,8 @@ import { parseCreateServer } from './servers/create-input.js';
 import { parseMoveTenant } from './servers/move-input.js';
 import { createTenantMoves } from './servers/tenant-moves.js';
 import { serverStatus } from './servers/status.js';
+import { createClusterView } from './citus/cluster-view.js';
+import { formatServers, formatTenantLocation } from './citus/cluster-text.js';
 import type { Sql } from 'postgres';
 
 const USAGE = `usage: npm run cli -- <command>
@@ -51,6 +53,10 @@ const USAGE = `usage: npm run cli -- <command>
                                     gateway migrates it and sets up its shared role; the password is sealed
   servers list                      the servers, their tenants, budgets and health
   servers remove <name>             remove a server no tenant lives on (not main)
+  cluster status [--tenant TENANT] [--json]
+                                    the Citus servers: nodes and their health, tables, shards per node,
+                                    worker connections, tenant activity; with --tenant, where that tenant
+                                    lives (node, shards, schema); text unless --json (the API's answer)
   token admin [--ttl SECONDS]       print an admin JWT (default 3600 s)
   keys rotate                       re-seal every stored password under the newest CREDENTIALS_KEYS key (resumable)
   migrate [--concurrency N] [--canary N]
@@ -154,6 +160,8 @@ async function run(argv: string[]): Promise<unknown> {
       status: { type: 'string' },
       'sort-column': { type: 'string' },
       'sort-direction': { type: 'string' },
+      tenant: { type: 'string' },
+      json: { type: 'boolean' },
     },
   });
   const [group, command, arg] = positionals;
@@ -187,6 +195,10 @@ async function run(argv: string[]): Promise<unknown> {
     );
     if (run.failed.length > 0) process.exitCode = 1;
     return { migrated: true, tenants: run };
+  }
+  if (group === 'cluster') {
+    if (command !== 'status') throw new UsageError(`unknown cluster command ${command ?? ''}`.trim());
+    return clusterStatus(config, secrets, values.tenant, values.json === true);
   }
   if (group === 'servers') return serverCommand(config, secrets, command, positionals.slice(2), values['max-connections']);
   if (group !== 'tenant') throw new UsageError(`unknown command ${group ?? ''}`.trim());
@@ -316,6 +328,23 @@ async function serverCommand(
     default:
       throw new UsageError(`unknown servers command ${command ?? ''}`.trim());
   }
+}
+
+/** `cluster status`: GET /v1/admin/cluster's answer, as text or (--json) as the API gives it. */
+async function clusterStatus(config: Config, secrets: Secrets, tenant: string | undefined, json: boolean): Promise<unknown> {
+  if (tenant !== undefined && tenant === '') throw new UsageError('--tenant needs a tenant id or name');
+  return withServers(config, secrets, async (sql, servers) => {
+    const serverCatalog = createServerCatalog(sql, secrets.keys, { connectTimeoutSeconds: config.pool.connectTimeoutSeconds });
+    const cluster = createClusterView({ catalog: sql, serverCatalog, servers, probeTimeoutMs: 1000, connectTimeoutSeconds: config.pool.connectTimeoutSeconds });
+    if (tenant !== undefined) {
+      const models = isolationModels(await loadTenantMigrations());
+      const id = await resolveTenantId(createTenantCatalog(sql, secrets.keys, { models, defaultModel: config.tenantModel, servers }), tenant);
+      const location = await cluster.tenant(id);
+      return json ? location : formatTenantLocation(location);
+    }
+    const all = await cluster.servers();
+    return json ? { servers: all } : formatServers(all);
+  });
 }
 
 run(process.argv.slice(2)).then(

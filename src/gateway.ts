@@ -33,6 +33,8 @@ import { createServerPools, type ServerPools } from './pool/server-pools.js';
 import { createServerCatalog, MAIN_SERVER, type ServerCatalog } from './servers/catalog.js';
 import { createServerConnections, type ServerConnections } from './servers/connections.js';
 import { citusBudget, detectCitus, grantWorkerLogin, type CitusFacts } from './citus/coordinator.js';
+import { createClusterView, type ClusterView } from './citus/cluster-view.js';
+import { createNodeSamples, samplesOf } from './citus/node-samples.js';
 import { createPoolSets, type PoolSets } from './servers/pool-sets.js';
 import { createTenantMoves, type TenantMoves } from './servers/tenant-moves.js';
 import { startMoveSweeper, type MoveSweeper } from './servers/move-sweeper.js';
@@ -89,6 +91,8 @@ export interface Gateway {
   /** Each server's pools. */
   readonly poolSets: PoolSets;
   readonly moves: TenantMoves;
+  /** The Citus servers' nodes, tables and shards, and where a tenant lives. */
+  readonly cluster: ClusterView;
   readonly moveSweeper: MoveSweeper;
   readonly listener: ChangeListener;
   readonly metrics: GatewayMetrics;
@@ -112,9 +116,12 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const servers = createServerConnections(catalog, options.keys, { mainUrl: options.databaseUrl, connectTimeoutSeconds: pool.connectTimeoutSeconds });
   const serverCatalog = createServerCatalog(catalog, options.keys, { connectTimeoutSeconds: pool.connectTimeoutSeconds });
   const tenants = createTenantCatalog(catalog, options.keys, { models, defaultModel: options.defaultModel ?? 'rls', servers });
+  // A node or server that does not answer within a second is shown down (as in GET /v1/admin/servers).
+  const cluster = createClusterView({ catalog, serverCatalog, servers, probeTimeoutMs: 1000, connectTimeoutSeconds: pool.connectTimeoutSeconds });
+  const citusNodes = createNodeSamples(async () => samplesOf(await cluster.servers()), { maxAgeMs: 5000, waitMs: 1000, now: Date.now });
   const metrics = createMetrics(
     // registry, directory and listener are built below; these run only when /metrics is scraped.
-    { stats: () => registry.stats(), tenantsKnown: () => directory.size(), changeFeedUp: () => listener.listening() },
+    { stats: () => registry.stats(), tenantsKnown: () => directory.size(), changeFeedUp: () => listener.listening(), citusNodes },
     { tenantSeries: options.metrics.tenantSeries, now: options.metrics.now ?? Date.now },
   );
   // Known tenants: a few hundred bytes each, so even a hundred thousand stay well under the RSS budget.
@@ -292,6 +299,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     servers,
     poolSets,
     moves,
+    cluster,
     adminKey: options.adminKey,
     bodyLimitBytes: options.bodyLimitBytes,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
@@ -308,6 +316,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     serverCatalog,
     poolSets,
     moves,
+    cluster,
     moveSweeper,
     listener,
     metrics,

@@ -5,6 +5,7 @@
 // the histograms resolve each labelled series once (./histogram.ts). Per-tenant series, bounded to the
 // busiest tenants: ./tenant-metrics.ts.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CitusNodeSample } from '../citus/node-samples.js';
 import type { RegistryStats } from '../pool/registry.js';
 import { registerHistogram, type HistogramSeries } from './histogram.js';
 import { registerTenantMetrics, type StatementPath } from './tenant-metrics.js';
@@ -15,6 +16,8 @@ export interface MetricsSource {
   tenantsKnown(): number;
   /** True while the change feed's LISTEN connection to the catalog is up. */
   changeFeedUp(): boolean;
+  /** The nodes of the Citus servers (none without Citus); bounded in time (src/citus/node-samples.ts). */
+  citusNodes(): Promise<readonly CitusNodeSample[]>;
 }
 
 export interface MetricsOptions {
@@ -152,6 +155,7 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions): G
   registerValues(registry, 'tenantgate_http_errors_total', 'Error answers (4xx, 5xx) by error code', 'counter', () =>
     Array.from(errors, ([code, value]) => ({ labels: { code }, value })),
   );
+  registerCitusGauges(registry, source);
   const tenants = registerTenantMetrics(registry, {
     series: options.tenantSeries,
     now: options.now,
@@ -182,6 +186,22 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions): G
       return text;
     },
   };
+}
+
+/** Citus nodes by server and node (host:port); a node whose shards could not all be measured has no bytes. */
+function registerCitusGauges(registry: Registry, source: MetricsSource): void {
+  const gauge = (name: string, help: string, value: (n: CitusNodeSample) => number | null): void => {
+    registerValues(registry, name, help, 'gauge', async () =>
+      (await source.citusNodes()).flatMap((n) => {
+        const v = value(n);
+        return v === null ? [] : [{ labels: { server: n.server, node: n.node }, value: v }];
+      }),
+    );
+  };
+  gauge('tenantgate_citus_node_up', '1 when the Citus coordinator could connect to the node at the last check, else 0', (n) => (n.up ? 1 : 0));
+  gauge('tenantgate_citus_shards', 'Shard placements on the Citus node', (n) => n.shards);
+  gauge('tenantgate_citus_shard_bytes', 'Size of the shards on the Citus node (absent while some cannot be measured)', (n) => n.shardBytes);
+  gauge('tenantgate_citus_worker_connections', 'Connections the Citus coordinator holds to the node, across its backends', (n) => n.workerConnections);
 }
 
 /** A counter mirroring running totals kept elsewhere: each scrape adds what changed since the last. */

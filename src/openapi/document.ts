@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, ERRORS, statusOf, type ErrorCode } from './error-codes.js';
 import type { Access, NamedSchema, Operation, Reply, RequestHeader, ResponseHeader } from './operation.js';
+import { adminClusterOperations } from './operations/admin-cluster.js';
 import { adminServerOperations } from './operations/admin-servers.js';
 import { adminTenantOperations } from './operations/admin-tenants.js';
 import { healthOperations } from './operations/health.js';
@@ -23,6 +24,7 @@ export const OPERATIONS: readonly Operation[] = [
   ...usersOperations,
   ...adminTenantOperations,
   ...adminServerOperations,
+  ...adminClusterOperations,
 ];
 
 export interface DocumentOptions {

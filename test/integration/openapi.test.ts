@@ -195,8 +195,13 @@ describe('the OpenAPI document', () => {
     (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { server: 'main' } })).expect(409);
     (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { server: 'nowhere' } })).expect(422);
     (await call(`/v1/admin/tenants/${tenant.id}/move`, { headers: admin })).expect(404);
+    // Plain PostgreSQL here: main is listed as such (test/integration/citus-cluster.test.ts has a cluster).
+    (await call('/v1/admin/cluster', { headers: admin })).expect(200);
+    (await call(`/v1/admin/cluster?tenant=${tenant.id}`, { headers: admin })).expect(200);
+    (await call('/v1/admin/cluster?tenant=acme', { headers: admin })).expect(400);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(204);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(404);
+    (await call(`/v1/admin/cluster?tenant=${tenant.id}`, { headers: admin })).expect(404);
     (await call('/v1/admin/servers', { headers: admin })).expect(200);
     (await call('/v1/admin/servers/main', { headers: admin })).expect(200);
     (await call('/v1/admin/servers/nowhere', { headers: admin })).expect(404);
