@@ -145,6 +145,19 @@ export interface WorkerConnections {
 const GPID = /^citus_internal gpid=(\d+)$/;
 const GPID_NODE_FACTOR = 10_000_000_000n;
 
+/**
+ * The application name of the coordinator backend a worker connection serves, from the connection's own
+ * application name (`citus_internal gpid=…`); undefined for a connection from elsewhere (another node,
+ * a client of the worker) or whose backend is gone.
+ */
+export function workerConnectionOwner(app: string, coordinatorNodeId: bigint, appOfCoordinatorPid: ReadonlyMap<number, string>): string | undefined {
+  const match = GPID.exec(app);
+  if (!match) return undefined;
+  const gpid = BigInt(match[1] as string);
+  if (gpid / GPID_NODE_FACTOR !== coordinatorNodeId) return undefined;
+  return appOfCoordinatorPid.get(Number(gpid % GPID_NODE_FACTOR));
+}
+
 const BELONGS: Record<ServerKind, (app: string) => boolean> = {
   gateway: (app) => app.startsWith('tenantgate'),
   baseline: (app) => app === 'baseline',
@@ -192,10 +205,7 @@ export function sampleWorkerConnections(coordinator: CitusNode, workers: readonl
         let ours = 0;
         let other = 0;
         for (const { app, role } of rows) {
-          const match = GPID.exec(app);
-          const gpid = match ? BigInt(match[1] as string) : undefined;
-          const fromCoordinator = gpid !== undefined && gpid / GPID_NODE_FACTOR === coordinatorNodeId;
-          const owner = fromCoordinator ? appOf.get(Number(gpid % GPID_NODE_FACTOR)) : undefined;
+          const owner = coordinatorNodeId === undefined ? undefined : workerConnectionOwner(app, coordinatorNodeId, appOf);
           if (owner !== undefined && belongs(owner)) {
             ours++;
             byRole[role] = (byRole[role] ?? 0) + 1;
