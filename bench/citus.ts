@@ -7,6 +7,7 @@
 // skipped with the install command.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import postgres, { type Sql } from 'postgres';
@@ -46,14 +47,20 @@ export interface CitusBench {
   readonly db: BenchDatabase;
   readonly coordinator: CitusNode;
   readonly workers: readonly CitusNode[];
+  /**
+   * The nodes' postmaster pids: pg_ctl detaches them from the bench's process tree, so the foreign-CPU
+   * figure (bench/foreign-cpu.ts) is told they are the bench's own.
+   */
+  readonly serverPids: readonly number[];
 }
 
 /** Starts (the first time: creates) the bench's cluster; `db.stop()` stops it and keeps its data. */
 export async function openCitusBench(log: (line: string) => void): Promise<CitusBench> {
   const secrets = await loadOrCreateDevSecrets(BENCH_DATA_DIR);
+  const base = resolve(BENCH_DATA_DIR, 'citus');
   const env = {
     ...process.env,
-    BASE: resolve(BENCH_DATA_DIR, 'citus'),
+    BASE: base,
     COORD_PORT: String(COORDINATOR_PORT),
     WORKER_PORTS: WORKER_PORTS.join(' '),
     NODE_AUTH: 'pgpass',
@@ -78,7 +85,12 @@ export async function openCitusBench(log: (line: string) => void): Promise<Citus
     `citus: coordinator ${HOST}:${COORDINATOR_PORT}, workers ${WORKER_PORTS.map((p) => `${HOST}:${p}`).join(', ')}, data in bench/.data/citus (${Date.now() - started} ms)`,
   );
   const sql = postgres(url(COORDINATOR_PORT), { max: 4, ...BENCH_CONNECTION });
+  // The first line of postmaster.pid is the postmaster's pid.
+  const serverPids = await Promise.all(
+    nodes.map(async (port) => Number((await readFile(resolve(base, String(port), 'postmaster.pid'), 'utf8')).split('\n')[0])),
+  );
   return {
+    serverPids,
     db: {
       url: url(COORDINATOR_PORT),
       sql,

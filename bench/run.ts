@@ -255,7 +255,7 @@ async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer
   const counters = server.kind === 'gateway' ? () => readPathCounts(server.baseUrl) : async () => undefined;
   const before = await counters();
   await stats.reset();
-  const foreign = await watchForeignCpu();
+  const foreign = await watchForeignCpu(ctx.citus?.serverPids);
   const load = await runLoad({ ...settings, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests(server.kind) });
   const foreignCpuPercent = await foreign.stop();
   // Interrupted: the figures are partial, report nothing.
