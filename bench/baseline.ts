@@ -13,8 +13,11 @@
 // tenant's server's pool with one map look-up and no catalog read, so the gateway's price of a second
 // server is not counted as tenancy.
 //
+// On a Citus coordinator (the Citus scenarios) BASELINE_GENERIC_PLANS=false gives it custom plans, as the
+// gateway uses there: Citus cannot build a distributed plan from a forced generic one.
+//
 // Env: PORT, DATABASE_URL (superuser), BASELINE_POOL_MAX (default 10, per server), BASELINE_SERVERS
-// (optional JSON object), LOG_LEVEL (default warn).
+// (optional JSON object), BASELINE_GENERIC_PLANS (default true), LOG_LEVEL (default warn).
 // Started by bench/run.ts; this entry module reads its own env because it is not part of the gateway.
 import { Hono } from 'hono';
 import postgres, { type Row, type Sql } from 'postgres';
@@ -40,7 +43,8 @@ async function main(): Promise<void> {
     throw new Error('baseline: DATABASE_URL, PORT and a positive integer BASELINE_POOL_MAX are required');
   }
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  const sql = postgres(databaseUrl, referenceConnectionOptions('baseline', poolMax));
+  const genericPlans = process.env.BASELINE_GENERIC_PLANS !== 'false';
+  const sql = postgres(databaseUrl, referenceConnectionOptions('baseline', poolMax, genericPlans));
   const runOn =
     (pool: Sql): RunStatement =>
     async (build: StatementBuilder): Promise<Row[]> => {
@@ -51,7 +55,7 @@ async function main(): Promise<void> {
   const run = runOn(sql);
   const others = [...dataServers(process.env.BASELINE_SERVERS)].map(([name, url]) => ({
     name,
-    pool: postgres(url, referenceConnectionOptions('baseline', poolMax)),
+    pool: postgres(url, referenceConnectionOptions('baseline', poolMax, genericPlans)),
   }));
   const pools = [sql, ...others.map((o) => o.pool)];
   const routes = others.length > 0 ? await tenantRoutes(sql, new Map(others.map((o) => [o.name, runOn(o.pool)]))) : new Map<string, RunStatement>();

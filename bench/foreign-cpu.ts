@@ -1,7 +1,8 @@
 // How much CPU other work on the machine took during a run. The box is shared (other sessions may run
 // tests on it), and on two cores any foreign load skews req/s, so each run records it: machine busy
 // time from /proc/stat minus the time of the bench's own process tree (the bench with autocannon,
-// the server under test, the embedded PostgreSQL and its backends).
+// the server under test, the embedded PostgreSQL and its backends) and of the bench's servers outside
+// that tree (the Citus cluster's postmasters, which pg_ctl detaches, and their backends).
 import { readdir, readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 
@@ -21,7 +22,10 @@ export interface ForeignCpuWatch {
   stop(): Promise<number | undefined>;
 }
 
-export async function watchForeignCpu(): Promise<ForeignCpuWatch> {
+/** `alsoOurs`: pids of the bench's servers outside its own process tree; their descendants count as ours too. */
+export async function watchForeignCpu(alsoOurs: readonly number[] = []): Promise<ForeignCpuWatch> {
+  const roots = [process.pid, ...alsoOurs];
+  const snapshot = (): Promise<Snapshot> => takeSnapshot(roots);
   const start = await snapshot().catch(() => undefined);
   return {
     async stop() {
@@ -38,13 +42,15 @@ export async function watchForeignCpu(): Promise<ForeignCpuWatch> {
   };
 }
 
-async function snapshot(): Promise<Snapshot> {
+async function takeSnapshot(roots: readonly number[]): Promise<Snapshot> {
   const at = Date.now();
   const stat = await readFile('/proc/stat', 'utf8');
   const fields = (stat.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
   const busy = (fields[0] ?? 0) + (fields[1] ?? 0) + (fields[2] ?? 0);
   const processes = await readProcesses();
-  return { at, busy, ours: descendantsTimes(processes, process.pid) };
+  const ours = new Map<number, number>();
+  for (const root of roots) for (const [pid, jiffies] of descendantsTimes(processes, root)) ours.set(pid, jiffies);
+  return { at, busy, ours };
 }
 
 interface ProcessTimes {

@@ -7,15 +7,19 @@ export const DEFAULT_SCENARIO_KEYS = ['a', 'b', 'c', 'd', 'e', 'f1', 'f2', 'f3']
 export const SCHEMA_SCENARIO_KEYS = ['c1s', 'cs', 'ds'] as const;
 /** c over two servers (bench/second-server.ts): the gateway and the baseline each use both. */
 export const SERVERS_SCENARIO_KEYS = ['c2'] as const;
-export const SCENARIO_KEYS = [...DEFAULT_SCENARIO_KEYS, ...SCHEMA_SCENARIO_KEYS, ...SERVERS_SCENARIO_KEYS] as const;
+/** c and d with the catalog on a 3-node Citus cluster (bench/citus.ts): run on their own, not with the others. */
+export const CITUS_SCENARIO_KEYS = ['cc', 'dc'] as const;
+export const SCENARIO_KEYS = [...DEFAULT_SCENARIO_KEYS, ...SCHEMA_SCENARIO_KEYS, ...SERVERS_SCENARIO_KEYS, ...CITUS_SCENARIO_KEYS] as const;
 export type ScenarioKey = (typeof SCENARIO_KEYS)[number];
 export type DefaultScenarioKey = (typeof DEFAULT_SCENARIO_KEYS)[number];
 export type SchemaScenarioKey = (typeof SCHEMA_SCENARIO_KEYS)[number];
 export type ServersScenarioKey = (typeof SERVERS_SCENARIO_KEYS)[number];
+export type CitusScenarioKey = (typeof CITUS_SCENARIO_KEYS)[number];
 /** Names that stand for several scenarios on the command line. */
 const SCENARIO_GROUPS: ReadonlyMap<string, readonly ScenarioKey[]> = new Map<string, readonly ScenarioKey[]>([
   ['f', ['f1', 'f2', 'f3']],
   ['schema', SCHEMA_SCENARIO_KEYS],
+  ['citus', CITUS_SCENARIO_KEYS],
 ]);
 
 export function isSchemaScenario(key: ScenarioKey): key is SchemaScenarioKey {
@@ -24,6 +28,10 @@ export function isSchemaScenario(key: ScenarioKey): key is SchemaScenarioKey {
 
 export function isServersScenario(key: ScenarioKey): key is ServersScenarioKey {
   return (SERVERS_SCENARIO_KEYS as readonly string[]).includes(key);
+}
+
+export function isCitusScenario(key: ScenarioKey): key is CitusScenarioKey {
+  return (CITUS_SCENARIO_KEYS as readonly string[]).includes(key);
 }
 
 export interface BenchOptions {
@@ -41,7 +49,7 @@ export interface BenchOptions {
   readonly profileDir: string | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|f|f1|f2|f3|all|c1s|cs|ds|schema|c2|a,c] [--duration SECONDS] [--connections N]
+export const USAGE = `usage: npm run bench -- [--scenario a|b|c|d|e|f|f1|f2|f3|all|c1s|cs|ds|schema|c2|cc|dc|citus|a,c] [--duration SECONDS] [--connections N]
                        [--warmup SECONDS] [--no-readme] [--gateway-env NAME=VALUE ...] [--profile DIR]`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -83,9 +91,13 @@ function parseScenarios(text: string): ScenarioKey[] {
     else if ((SCENARIO_KEYS as readonly string[]).includes(key)) keys.push(key as ScenarioKey);
     else {
       throw new UsageError(
-        `--scenario must be one of ${SCENARIO_KEYS.join(', ')}, f (= f1,f2,f3), schema (= ${SCHEMA_SCENARIO_KEYS.join(',')}) or all (= ${DEFAULT_SCENARIO_KEYS.join(',')}) (got "${key}")`,
+        `--scenario must be one of ${SCENARIO_KEYS.join(', ')}, f (= f1,f2,f3), schema (= ${SCHEMA_SCENARIO_KEYS.join(',')}), citus (= ${CITUS_SCENARIO_KEYS.join(',')}) or all (= ${DEFAULT_SCENARIO_KEYS.join(',')}) (got "${key}")`,
       );
     }
+  }
+  // The Citus scenarios run against another database (the cluster's coordinator) than the others.
+  if (keys.some(isCitusScenario) && !keys.every(isCitusScenario)) {
+    throw new UsageError(`--scenario: the Citus scenarios (${CITUS_SCENARIO_KEYS.join(', ')}) run on their own cluster; run them apart from the others`);
   }
   return [...new Set(keys)];
 }

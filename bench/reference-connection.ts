@@ -8,14 +8,18 @@ import { connectionOptions, type ConnectionOptions } from '../src/db/connection-
 const CONNECT_TIMEOUT_SECONDS = 5;
 const STATEMENT_TIMEOUT_MS = 30_000;
 
-/** Options for one pool of `max` connections as the URL's user, named `applicationName` in pg_stat_activity. */
-export function referenceConnectionOptions(applicationName: string, max: number): ConnectionOptions {
+/**
+ * Options for one pool of `max` connections as the URL's user, named `applicationName` in pg_stat_activity.
+ * `genericPlans: false` on a Citus coordinator, as the gateway does there: a forced generic plan of a
+ * distributed statement fails ("could not create distributed plan").
+ */
+export function referenceConnectionOptions(applicationName: string, max: number, genericPlans = true): ConnectionOptions {
   return connectionOptions({
     max,
     applicationName,
     connectTimeoutSeconds: CONNECT_TIMEOUT_SECONDS,
     statementTimeoutMs: STATEMENT_TIMEOUT_MS,
-    genericPlans: true,
+    genericPlans,
     timestampsAsText: true,
   });
 }

@@ -4,7 +4,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoadFigures } from './load.js';
 import type { MachineInfo } from './machine.js';
-import { isSchemaScenario, isServersScenario, type BenchOptions, type ScenarioKey } from './options.js';
+import type { WorkerConnections } from './citus.js';
+import { isCitusScenario, isSchemaScenario, isServersScenario, type BenchOptions, type ScenarioKey } from './options.js';
 import type { ConnectionPeaks } from './sample.js';
 import type { Scenario } from './scenarios.js';
 import type { ServerKind } from './servers.js';
@@ -13,13 +14,13 @@ import { evaluateTarget, targetLabel, throughputRatio, type TargetResult } from 
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
-/** The generated tables: the row-model scenarios', and the schema and two-server scenarios' apart (run on their own). */
+/** The generated tables: the row-model scenarios', and the schema, two-server and Citus scenarios' apart (run on their own). */
 const TABLES = [
   {
     name: 'results table',
     start: '<!-- results:start -->',
     end: '<!-- results:end -->',
-    holds: (key: ScenarioKey) => !isSchemaScenario(key) && !isServersScenario(key),
+    holds: (key: ScenarioKey) => !isSchemaScenario(key) && !isServersScenario(key) && !isCitusScenario(key),
   },
   {
     name: 'schema results table',
@@ -33,6 +34,12 @@ const TABLES = [
     end: '<!-- servers-results:end -->',
     holds: (key: ScenarioKey) => isServersScenario(key),
   },
+  {
+    name: 'Citus results table',
+    start: '<!-- citus-results:start -->',
+    end: '<!-- citus-results:end -->',
+    holds: (key: ScenarioKey) => isCitusScenario(key),
+  },
 ] as const;
 /** Gateway RSS after the 10,000-tenant scenarios should stay under this. */
 export const RSS_TARGET_MB = 250;
@@ -41,6 +48,8 @@ export interface ServerRun {
   readonly kind: ServerKind;
   readonly load: LoadFigures;
   readonly connections: ConnectionPeaks;
+  /** On a Citus cluster: the connections the coordinator held on each worker for this server. */
+  readonly workerConnections?: WorkerConnections;
   /**
    * The most connections this server may hold on each PostgreSQL server (the gateway's budget there, the
    * baseline's pool there).
@@ -183,8 +192,13 @@ function rows(report: BenchReport): string[][] {
 /** Peak connections and the budget: "11 (64)"; with several servers "main 11 + s2 9 (64 each)". */
 export function formatConnections(run: ServerRun): string {
   const servers = Object.entries(run.connections.byServer);
-  if (servers.length <= 1) return `${run.connections.peak} (${run.connectionBudget})`;
-  return `${servers.map(([name, peaks]) => `${name} ${peaks.peak}`).join(' + ')} (${run.connectionBudget} each)`;
+  const own =
+    servers.length <= 1
+      ? `${run.connections.peak} (${run.connectionBudget})`
+      : `${servers.map(([name, peaks]) => `${name} ${peaks.peak}`).join(' + ')} (${run.connectionBudget} each)`;
+  const workers = Object.values(run.workerConnections?.byWorker ?? {});
+  // Citus: "8 (64), per worker 8 + 8" (coordinator → worker connections opened for this server).
+  return workers.length === 0 ? own : `${own}, per worker ${workers.map((w) => w.peak).join(' + ')}`;
 }
 
 /** The servers on which the run held more connections than its budget there, with the peak. */
@@ -234,6 +248,10 @@ export function markdownSection(report: BenchReport, resultsFile: string): strin
       `Gateway RSS against the ${RSS_TARGET_MB} MB target: ${rss.length > 0 ? rss.join('; ') : 'no 10,000-tenant scenario run'}.` +
       (shares.length > 0 ? ` Requests on dedicated pools: ${shares.join(', ')}.` : ''),
     'Non-2xx counts include connection errors and timeouts; peak connections are sampled from `pg_stat_activity` every 100 ms. ' +
+      (report.scenarios.some((s) => s.gateway.workerConnections)
+        ? 'On Citus, "per worker" is the peak of the connections the coordinator held on each worker for that server ' +
+          "(each worker's `pg_stat_activity`, a connection attributed to the coordinator backend named by its `citus_internal gpid`). "
+        : '') +
       '"Other CPU" is the share of the machine other processes used during the run: above a few percent, the figures are skewed. ' +
       'Plans/req and calls/req: statements PostgreSQL planned and ran (top level, from `pg_stat_statements`) per completed request ' +
       'during the measured run' +

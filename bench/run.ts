@@ -2,6 +2,7 @@
 // baseline and (scenario a) the lean server one after the other (never together: they would share the
 // two cores), each with its own warm-up, and reports req/s, latency, plans per request, failures, server
 // connections and memory against the targets.
+import { citusMissing, openCitusBench, sampleWorkerConnections, type CitusBench } from './citus.js';
 import {
   benchTenantIds,
   bigTenantId,
@@ -17,7 +18,7 @@ import { runLoad } from './load.js';
 import { machineInfo } from './machine.js';
 import { pathShare, readPathCounts } from './metrics.js';
 import { probe } from './probe.js';
-import { isSchemaScenario, parseOptions, USAGE, UsageError, type BenchOptions, type ScenarioKey } from './options.js';
+import { isCitusScenario, isSchemaScenario, parseOptions, USAGE, UsageError, type BenchOptions, type ScenarioKey } from './options.js';
 import {
   formatConnections,
   formatPerRequest,
@@ -31,7 +32,7 @@ import {
   type ServerRun,
 } from './report.js';
 import { sampleConnections, sampleRss, type RssSampler, type SampledServer } from './sample.js';
-import { benchNeeds, buildScenarios, buildSchemaScenarios, buildServersScenarios, type Scenario } from './scenarios.js';
+import { benchNeeds, buildCitusScenarios, buildScenarios, buildSchemaScenarios, buildServersScenarios, type Scenario } from './scenarios.js';
 import { provisionSchemaTenants, schemaTenantIds } from './schema-tenants.js';
 import { openSecondServer, provisionSecondServer, secondServerTenantIds, type SecondServer } from './second-server.js';
 import { startServer, type RunningServer, type ServerKind, type ServerSpec } from './servers.js';
@@ -58,6 +59,8 @@ interface Context {
   readonly stats: StatementStats;
   /** Scenario c2's second server, when a chosen scenario needs it, and the statistics of both servers. */
   readonly second: { readonly server: SecondServer; readonly stats: StatementStats } | undefined;
+  /** The Citus scenarios' cluster: then `db` is its coordinator. */
+  readonly citus: CitusBench | undefined;
 }
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -86,13 +89,24 @@ async function main(): Promise<void> {
     log('\ninterrupted: stopping servers and the database');
     void shutdown().finally(() => process.exit(130));
   });
+  // The Citus scenarios run alone (parseOptions), on a cluster of their own; without Citus they are skipped.
+  const withCitus = options.scenarios.some(isCitusScenario);
+  const missing = withCitus ? citusMissing() : undefined;
+  if (missing !== undefined) {
+    log(`Citus scenarios (${options.scenarios.join(', ')}) skipped: ${missing}`);
+    return;
+  }
+  let citus: CitusBench | undefined;
   try {
-    db = await openBenchDatabase(log);
+    if (withCitus) {
+      citus = await openCitusBench(log);
+      db = citus.db;
+    } else db = await openBenchDatabase(log);
     const stats = await openStatementStats(db.sql);
     log(stats.unavailable === undefined ? 'plans per request: pg_stat_statements' : `plans per request: n/a (${stats.unavailable})`);
     if (benchNeeds(options.scenarios).second > 0) second = await openSecondServer(db, log);
     const both = second ? { server: second, stats: combineStatementStats([stats, await openStatementStats(second.sql, second.name)]) } : undefined;
-    await runSuite({ options, db, signal: abort.signal, live, stats, second: both });
+    await runSuite({ options, db, signal: abort.signal, live, stats, second: both, citus });
   } finally {
     await shutdown();
   }
@@ -115,6 +129,7 @@ async function runSuite(ctx: Context): Promise<void> {
     ...buildScenarios(tenants),
     ...(withSchema ? buildSchemaScenarios({ ...tenants, schema: await schemaTenantIds(ctx.db.sql, TENANTS) }) : {}),
     ...(second ? buildServersScenarios({ ...tenants, second: await secondServerTenantIds(ctx.db, second, needs.second) }) : {}),
+    ...(ctx.citus ? buildCitusScenarios(tenants) : {}),
   };
   const results: ScenarioResult[] = [];
   for (const key of ctx.options.scenarios) {
@@ -181,8 +196,9 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind,
   if (scenario.twoServers && !second) throw new Error(`scenario ${scenario.key} needs the second server, which was not started`);
   const sampled: SampledServer[] = [{ name: 'main', url: ctx.db.url }, ...(second ? [{ name: second.server.name, url: second.server.url }] : [])];
   const connections = sampleConnections(sampled, kind);
+  const workers = ctx.citus ? sampleWorkerConnections(ctx.citus.coordinator, ctx.citus.workers, kind) : undefined;
   try {
-    const server = await startServer(serverSpec(kind, ctx.db, ctx.options, second?.server));
+    const server = await startServer(serverSpec(kind, ctx.db, ctx.options, second?.server, ctx.citus !== undefined));
     ctx.live.add(server.stop);
     const rss = sampleRss(server.pid);
     try {
@@ -195,6 +211,7 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind,
         kind,
         ...driven,
         connections: await connections.stop(),
+        ...(workers ? { workerConnections: await workers.stop() } : {}),
         connectionBudget: kind === 'gateway' ? gatewayBudget(ctx.options) : kind === 'baseline' ? BASELINE_POOL_MAX : LEAN_POOL_MAX,
         rssPeakMb: memory.peakMb,
         logSummary: server.logSummary(),
@@ -210,6 +227,7 @@ async function measureServer(ctx: Context, scenario: Scenario, kind: ServerKind,
     }
   } finally {
     await connections.stop().catch(() => undefined);
+    await workers?.stop().catch(() => undefined);
   }
 }
 
@@ -237,7 +255,7 @@ async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer
   const counters = server.kind === 'gateway' ? () => readPathCounts(server.baseUrl) : async () => undefined;
   const before = await counters();
   await stats.reset();
-  const foreign = await watchForeignCpu();
+  const foreign = await watchForeignCpu(ctx.citus?.serverPids);
   const load = await runLoad({ ...settings, durationSeconds: ctx.options.durationSeconds, requests: scenario.requests(server.kind) });
   const foreignCpuPercent = await foreign.stop();
   // Interrupted: the figures are partial, report nothing.
@@ -260,7 +278,7 @@ async function driveLoad(ctx: Context, scenario: Scenario, server: RunningServer
 }
 
 /** `second`: the scenario's tenants also live there (the gateway finds it in the catalog, the baseline in its env). */
-function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions, second: SecondServer | undefined): ServerSpec {
+function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions, second: SecondServer | undefined, citus: boolean): ServerSpec {
   if (kind === 'baseline') {
     return {
       kind,
@@ -270,6 +288,8 @@ function serverSpec(kind: ServerKind, db: BenchDatabase, options: BenchOptions, 
         BASELINE_POOL_MAX: String(BASELINE_POOL_MAX),
         LOG_LEVEL: 'warn',
         ...(second ? { BASELINE_SERVERS: JSON.stringify({ [second.name]: second.url }) } : {}),
+        // Custom plans on a Citus coordinator, as the gateway's pools there (bench/baseline.ts).
+        ...(citus ? { BASELINE_GENERIC_PLANS: 'false' } : {}),
       },
     };
   }

@@ -4,7 +4,7 @@
 import type autocannon from 'autocannon';
 import { collectCursors, type CursorSet } from './cursors.js';
 import { POSTED_USER } from './database.js';
-import type { DefaultScenarioKey, SchemaScenarioKey, ScenarioKey, ServersScenarioKey } from './options.js';
+import type { CitusScenarioKey, DefaultScenarioKey, SchemaScenarioKey, ScenarioKey, ServersScenarioKey } from './options.js';
 import type { ServerKind } from './servers.js';
 import { p50Target, ratioTarget, type Target } from './targets.js';
 
@@ -89,6 +89,9 @@ const NEEDS: Readonly<Record<ScenarioKey, Omit<BenchNeeds, 'second'> & { readonl
   ds: { small: 10_000, big: false },
   // Half of c's 10,000 on each server.
   c2: { small: C2_PER_SERVER, big: false, second: C2_PER_SERVER },
+  // c and d's tenants, on the Citus cluster's coordinator (its own catalog).
+  cc: { small: 10_000, big: false },
+  dc: { small: 10_000, big: false },
 };
 
 export function benchNeeds(keys: readonly ScenarioKey[]): BenchNeeds {
@@ -167,6 +170,22 @@ export function buildServersScenarios(tenants: BenchTenants & { readonly second:
       const ids = Array.from({ length: 2 * C2_PER_SERVER }, (_, i) => (i % 2 === 0 ? tenants.second : tenants.small)[i >> 1] as string);
       return { ...scenario('c2', '10,000 tenants over 2 servers, round robin, GET', ids, [ratioTarget(0.8)], false, roundRobin), twoServers: true };
     },
+  };
+}
+
+/**
+ * c and d as they are, served from a Citus cluster: the bench database is then the coordinator
+ * (bench/citus.ts), whose `users` is distributed by tenant_id, so every request is a router query to
+ * the worker holding its tenant's shard, for the gateway and the baseline alike.
+ */
+export function buildCitusScenarios(tenants: BenchTenants): Record<CitusScenarioKey, () => Scenario> {
+  const ids = (): readonly string[] => {
+    if (tenants.small.length < 10_000) throw new Error(`scenario needs 10000 tenants, ${tenants.small.length} provisioned`);
+    return tenants.small.slice(0, 10_000);
+  };
+  return {
+    cc: () => scenario('cc', '10,000 tenants on Citus (3 nodes), round robin, GET', ids(), [ratioTarget(0.8)], false, roundRobin),
+    dc: () => scenario('dc', `10,000 tenants on Citus (3 nodes), Zipf s=${ZIPF_EXPONENT}, GET`, ids(), [ratioTarget(0.9)], false, zipfPicker()),
   };
 }
 
