@@ -20,6 +20,7 @@ import { usersRoutes } from './routes/users.js';
 import type { ServerCatalog } from './servers/catalog.js';
 import type { ServerConnections } from './servers/connections.js';
 import type { TenantMoves } from './servers/tenant-moves.js';
+import type { CitusTenantOps } from './citus/tenant-operations.js';
 import type { PoolSets } from './servers/pool-sets.js';
 import type { TenantCatalog } from './tenants/catalog.js';
 
@@ -33,6 +34,8 @@ export interface AppDeps {
   readonly poolSets: PoolSets;
   /** Tenants' moves between servers, run by this instance. */
   readonly moves: TenantMoves;
+  /** Tenants' isolation and moves between workers on Citus servers, run by this instance. */
+  readonly citusTenants: CitusTenantOps;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
   /** IDEMPOTENCY_TTL_SECONDS. */

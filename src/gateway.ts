@@ -33,6 +33,7 @@ import { createServerPools, type ServerPools } from './pool/server-pools.js';
 import { createServerCatalog, MAIN_SERVER, type ServerCatalog } from './servers/catalog.js';
 import { createServerConnections, type ServerConnections } from './servers/connections.js';
 import { citusBudget, detectCitus, grantWorkerLogin, type CitusFacts } from './citus/coordinator.js';
+import { createCitusTenantOps, type CitusTenantOps } from './citus/tenant-operations.js';
 import { createPoolSets, type PoolSets } from './servers/pool-sets.js';
 import { createTenantMoves, type TenantMoves } from './servers/tenant-moves.js';
 import { startMoveSweeper, type MoveSweeper } from './servers/move-sweeper.js';
@@ -89,6 +90,7 @@ export interface Gateway {
   /** Each server's pools. */
   readonly poolSets: PoolSets;
   readonly moves: TenantMoves;
+  readonly citusTenants: CitusTenantOps;
   readonly moveSweeper: MoveSweeper;
   readonly listener: ChangeListener;
   readonly metrics: GatewayMetrics;
@@ -276,6 +278,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     onFailed: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, 'tenant move failed; the tenant is served from where it was'),
     onCleanupError: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, "a moved tenant's old copy could not be removed; it stays fenced"),
   });
+  const citusTenants = createCitusTenantOps(catalog, servers, {
+    connectTimeoutSeconds: pool.connectTimeoutSeconds,
+    onFailed: (tenantId, err) =>
+      logger.warn({ tenantId, err: errorFacts(err) }, 'tenant move between Citus workers failed; the tenant is served from where it was'),
+  });
   const moveSweeper = startMoveSweeper(catalog, servers, models, { intervalMs: options.moveSweepMs ?? 30_000, logger });
   let draining = false;
   const tenantGuards = [createCallerAuth(options.auth, nameTenant), tenantLimit(directory, createRateLimiter(100_000), options.rateLimit)];
@@ -292,6 +299,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     servers,
     poolSets,
     moves,
+    citusTenants,
     adminKey: options.adminKey,
     bodyLimitBytes: options.bodyLimitBytes,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
@@ -308,6 +316,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     serverCatalog,
     poolSets,
     moves,
+    citusTenants,
     moveSweeper,
     listener,
     metrics,

@@ -195,6 +195,11 @@ describe('the OpenAPI document', () => {
     (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { server: 'main' } })).expect(409);
     (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { server: 'nowhere' } })).expect(422);
     (await call(`/v1/admin/tenants/${tenant.id}/move`, { headers: admin })).expect(404);
+    // Isolation and moves between workers are Citus' (test/integration/citus-move.test.ts): refused here.
+    (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { node: '127.0.0.1:5432' } })).expect(409);
+    (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { server: 'main', node: '127.0.0.1:5432' } })).expect(400);
+    (await call(`/v1/admin/tenants/${tenant.id}/isolate`, { method: 'POST', headers: admin })).expect(409);
+    (await call(`/v1/admin/tenants/${tenant.id}/isolate`, { method: 'GET', headers: admin })).expect(405);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(204);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(404);
     (await call('/v1/admin/servers', { headers: admin })).expect(200);
