@@ -1,10 +1,11 @@
 // Where a tenant's data lives on a Citus cluster, and Citus' own operations that change it: isolating
 // a row-model tenant to a shard of its own, and moving its shard (or a schema tenant's schema) to
-// another worker. Each runs on a superuser connection to the coordinator; the copies go by logical
-// replication (shard_transfer_mode 'force_logical': writes block only for the final catch-up, and a
-// table without a replica identity is refused rather than moved blocking — users and idempotency_keys
-// have primary keys). The moves run in the calling session, so no background executor is involved
-// (citus.max_background_task_executors is for the rebalancer's jobs).
+// another worker. Each runs on a superuser connection to the coordinator. Moves go by logical
+// replication (shard_transfer_mode 'force_logical': writes wait only for the final catch-up; users and
+// idempotency_keys have the primary keys it needs as replica identity); the isolation's split copies
+// with writes blocked (below). They run in the calling session, so no background executor is involved
+// (citus.max_background_task_executors is for the rebalancer's jobs); each move takes one replication
+// slot per source worker for its duration (max_replication_slots, default 10).
 import type { Sql } from 'postgres';
 import type { NodeAddress } from './node-address.js';
 
@@ -60,10 +61,16 @@ export async function schemaTenantShard(sql: Sql, schema: string): Promise<Tenan
 /**
  * Splits the tenant's hash value off into a shard of its own, with its colocated idempotency_keys
  * ('CASCADE'). The new shard stays on the node of the old one. Answers the new users shard's id.
+ *
+ * In 'block_writes' mode: writes to the shard being split (its other tenants' too) wait while Citus
+ * copies it, reads go on. The non-blocking split ('force_logical') stalls for good under concurrent
+ * UPDATEs — its apply worker keeps failing with "publisher did not send replica identity column
+ * expected by the logical replication target relation" (measured here with Citus 13.2; open upstream
+ * as citusdata/citus#6790) — while the shard's locks are held. The move that follows is logical.
  */
 export async function isolateRlsTenant(sql: Sql, tenantId: string): Promise<number> {
   const [row] = await sql<{ shardid: string }[]>`
-    SELECT pg_catalog.isolate_tenant_to_new_shard('public.users', ${tenantId}::uuid, 'CASCADE', shard_transfer_mode => 'force_logical') AS shardid`;
+    SELECT pg_catalog.isolate_tenant_to_new_shard('public.users', ${tenantId}::uuid, 'CASCADE', shard_transfer_mode => 'block_writes') AS shardid`;
   return Number(row?.shardid);
 }
 
