@@ -82,6 +82,8 @@ interface Workload {
   readonly reads: Timed[];
   readonly readFailures: string[];
   readonly writeFailures: string[];
+  /** 503 answers, each retried with the same Idempotency-Key (code: count). */
+  readonly retried: Map<string, number>;
   /** The first create, with its Idempotency-Key: replayed after the moves. */
   first?: { key: string; body: { first_name: string; last_name: string }; id: string };
   stop(): Promise<void>;
@@ -91,7 +93,7 @@ interface Workload {
 function startWorkload(tenantId: string): Workload {
   let stopping = false;
   const headers = { 'x-tenant-id': tenantId };
-  const load: Workload = { acked: new Map(), writes: [], reads: [], readFailures: [], writeFailures: [], stop: async () => undefined };
+  const load: Workload = { acked: new Map(), writes: [], reads: [], readFailures: [], writeFailures: [], retried: new Map(), stop: async () => undefined };
 
   /** One write, retried with the same Idempotency-Key while the answer is a 503. */
   const write = async (method: string, path: string, key: string, json?: unknown): Promise<Response | undefined> => {
@@ -102,7 +104,8 @@ function startWorkload(tenantId: string): Workload {
         load.writes.push({ start, ms: Date.now() - start });
         return res;
       }
-      await res.arrayBuffer();
+      const code = `${method} ${((await res.json()) as { error: { code: string } }).error.code}`;
+      load.retried.set(code, (load.retried.get(code) ?? 0) + 1);
       await new Promise((r) => setTimeout(r, 50));
     }
     load.writeFailures.push(`${method} ${path}: still 503 after 50 attempts`);
@@ -311,7 +314,7 @@ describe.skipIf(skip)('tenant operations on Citus', () => {
       const sorted = load.writes.map((w) => w.ms).sort((x, y) => x - y);
       console.log(
         `citus move ${model}: ${ROUNDS} moves of ~${SEED_ROWS} rows; pause (worst write during a move) ${pauses.join(', ')} ms; ` +
-          `writes ${sorted.length}, p99 ${sorted[Math.floor(sorted.length * 0.99)]} ms\n  ${figures.join('\n  ')}`,
+          `writes ${sorted.length}, p99 ${sorted[Math.floor(sorted.length * 0.99)]} ms; 503s retried ${JSON.stringify([...load.retried])}, bystander ${JSON.stringify([...bystanderLoad.retried])}\n  ${figures.join('\n  ')}`,
       );
       // A blocking copy would hold writes for the whole move; logical replication only for its catch-up.
       expect(Math.max(...pauses)).toBeLessThan(5000);
