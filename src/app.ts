@@ -22,6 +22,7 @@ import { usersRoutes } from './routes/users.js';
 import type { ServerCatalog } from './servers/catalog.js';
 import type { ServerConnections } from './servers/connections.js';
 import type { TenantMoves } from './servers/tenant-moves.js';
+import type { CitusTenantOps } from './citus/tenant-operations.js';
 import type { PoolSets } from './servers/pool-sets.js';
 import type { TenantCatalog } from './tenants/catalog.js';
 
@@ -37,6 +38,8 @@ export interface AppDeps {
   readonly moves: TenantMoves;
   /** The Citus servers' state and tenants' placements on them (GET /v1/admin/cluster). */
   readonly cluster: ClusterView;
+  /** Tenants' isolation and moves between workers on Citus servers, run by this instance. */
+  readonly citusTenants: CitusTenantOps;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
   /** IDEMPOTENCY_TTL_SECONDS. */

@@ -25,6 +25,8 @@ import { createServerConnections, type ServerConnections } from './servers/conne
 import { parseCreateServer } from './servers/create-input.js';
 import { parseMoveTenant } from './servers/move-input.js';
 import { createTenantMoves } from './servers/tenant-moves.js';
+import { formatNode } from './citus/node-address.js';
+import { createCitusTenantOps } from './citus/tenant-operations.js';
 import { serverStatus } from './servers/status.js';
 import { createClusterView } from './citus/cluster-view.js';
 import { formatServers, formatTenantLocation } from './citus/cluster-text.js';
@@ -47,6 +49,10 @@ const USAGE = `usage: npm run cli -- <command>
   tenant move <tenant> --server NAME
                                     move its data to another server while it is served (rls, schema);
                                     prints each step, then the report (pause, rows, times)
+  tenant move <tenant> --node HOST:PORT
+                                    Citus: move its shard (rls; isolated first if shared) or its schema
+                                    to another worker of its cluster while it is served
+  tenant isolate <tenant>           Citus: give an rls tenant a shard of its own (no-op if it has one)
   (<tenant>: its id or its name)
   servers add <name> <url> --max-connections N
                                     add a data server (postgres://owner:password@host:port/database): the
@@ -153,6 +159,7 @@ async function run(argv: string[]): Promise<unknown> {
       clear: { type: 'boolean' },
       model: { type: 'string' },
       server: { type: 'string' },
+      node: { type: 'string' },
       'max-connections': { type: 'string' },
       concurrency: { type: 'string' },
       canary: { type: 'string' },
@@ -272,7 +279,19 @@ async function run(argv: string[]): Promise<unknown> {
     }
     case 'move': {
       const ref = tenantRef(arg);
-      const { server } = parseMoveTenant({ server: values.server });
+      const target = parseMoveTenant({
+        ...(values.server === undefined ? {} : { server: values.server }),
+        ...(values.node === undefined ? {} : { node: values.node }),
+      });
+      if ('node' in target) {
+        return withCatalog(config, secrets, async (t, sql, _migrations, servers) => {
+          const id = await resolveTenantId(t, ref);
+          const citus = createCitusTenantOps(sql, servers, { connectTimeoutSeconds: config.pool.connectTimeoutSeconds });
+          const report = await citus.run(id, target.node, (step) => process.stderr.write(`move ${id}: ${step}\n`));
+          return { id, node: formatNode(target.node), report };
+        });
+      }
+      const { server } = target;
       // The gateway's grace (src/gateway.ts): instances that missed the change re-read within the cache
       // TTL, and a statement under way ends within its deadline.
       const graceMs = (config.pool.tenantCacheTtlSeconds + config.pool.connectTimeoutSeconds) * 1000 + config.pool.queryTimeoutMs + 1000;
@@ -289,6 +308,12 @@ async function run(argv: string[]): Promise<unknown> {
           return { id, server, report };
         },
         4,
+      );
+    }
+    case 'isolate': {
+      const ref = tenantRef(arg);
+      return withCatalog(config, secrets, async (t, sql, _migrations, servers) =>
+        createCitusTenantOps(sql, servers, { connectTimeoutSeconds: config.pool.connectTimeoutSeconds }).isolate(await resolveTenantId(t, ref)),
       );
     }
     default:

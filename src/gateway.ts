@@ -35,6 +35,7 @@ import { createServerConnections, type ServerConnections } from './servers/conne
 import { citusBudget, detectCitus, grantWorkerLogin, type CitusFacts } from './citus/coordinator.js';
 import { createClusterView, type ClusterView } from './citus/cluster-view.js';
 import { createNodeSamples, samplesOf } from './citus/node-samples.js';
+import { createCitusTenantOps, type CitusTenantOps } from './citus/tenant-operations.js';
 import { createPoolSets, type PoolSets } from './servers/pool-sets.js';
 import { createTenantMoves, type TenantMoves } from './servers/tenant-moves.js';
 import { startMoveSweeper, type MoveSweeper } from './servers/move-sweeper.js';
@@ -93,6 +94,7 @@ export interface Gateway {
   readonly moves: TenantMoves;
   /** The Citus servers' nodes, tables and shards, and where a tenant lives. */
   readonly cluster: ClusterView;
+  readonly citusTenants: CitusTenantOps;
   readonly moveSweeper: MoveSweeper;
   readonly listener: ChangeListener;
   readonly metrics: GatewayMetrics;
@@ -283,6 +285,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     onFailed: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, 'tenant move failed; the tenant is served from where it was'),
     onCleanupError: (tenantId, err) => logger.warn({ tenantId, err: errorFacts(err) }, "a moved tenant's old copy could not be removed; it stays fenced"),
   });
+  const citusTenants = createCitusTenantOps(catalog, servers, {
+    connectTimeoutSeconds: pool.connectTimeoutSeconds,
+    onFailed: (tenantId, err) =>
+      logger.warn({ tenantId, err: errorFacts(err) }, 'tenant move between Citus workers failed; the tenant is served from where it was'),
+  });
   const moveSweeper = startMoveSweeper(catalog, servers, models, { intervalMs: options.moveSweepMs ?? 30_000, logger });
   let draining = false;
   const tenantGuards = [createCallerAuth(options.auth, nameTenant), tenantLimit(directory, createRateLimiter(100_000), options.rateLimit)];
@@ -300,6 +307,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     poolSets,
     moves,
     cluster,
+    citusTenants,
     adminKey: options.adminKey,
     bodyLimitBytes: options.bodyLimitBytes,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
@@ -317,6 +325,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     poolSets,
     moves,
     cluster,
+    citusTenants,
     moveSweeper,
     listener,
     metrics,

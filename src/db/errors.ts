@@ -48,6 +48,18 @@ const DRIVER_CONNECTION_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
+/**
+ * Citus, when a shard was split or moved under the statement (src/citus/tenant-shards.ts): the
+ * statement was planned for a shard that is gone ("could not find valid entry for shard N"), or its
+ * distributed transaction lost an intermediate result (CIINF). Either way its transaction rolled
+ * back, and sent again it runs on the new shards.
+ */
+function isCitusShardChange(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code === 'CIINF') return true;
+  return code === 'XX000' && /^could not find valid entry for shard \d+$/.test((err as { message?: unknown }).message as string);
+}
+
 // SQLSTATE classes that mean "try again later": connection exceptions (08), insufficient resources
 // (53, e.g. too many connections), operator intervention (57: shutdown, terminated backend), and
 // transaction rollbacks caused by concurrency (40).
@@ -98,6 +110,7 @@ function translate(err: unknown): AppError | undefined {
   // The statement's tenant and the session's scope disagreed (sql/004): nothing ran. Only a lost
   // session can cause it, and the shared pool already retried once.
   if (code === TENANT_MOVING) return new Unavailable('tenant_moving', 'the tenant is moving to another server; retry shortly', 1);
+  if (isCitusShardChange(err)) return new Unavailable('database_unavailable', 'the database is unavailable; retry shortly', 1);
   if (code === STALE_SCOPE) return new Unavailable('tenant_scope_unavailable', 'the tenant scope could not be established; retry shortly', 1);
   return undefined;
 }

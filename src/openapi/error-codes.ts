@@ -64,6 +64,14 @@ export const ERROR_CODES = {
   move_model_unsupported: [409, 'only row-model (rls) and schema-model tenants can be moved'],
   tenant_changed_during_move: [409, 'the tenant was moved, changed or deleted elsewhere during the move'],
   move_same_server: [409, 'the target is on the same PostgreSQL server as the source: a move needs another server'],
+  not_on_citus: [409, 'tenant 0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10 lives on server "main", which is not a Citus coordinator'],
+  move_citus_unsupported: [
+    409,
+    'server "main" is a Citus coordinator: Citus moves its tenants\' shards itself; move the tenant between its workers with {"node": "host:port"}',
+  ],
+  move_same_node: [409, 'the tenant already lives on node 10.0.0.7:5432'],
+  citus_refused: [409, 'Citus refused the operation: could not acquire the lock required to move public.users'],
+  unknown_node: [422, 'no worker 10.0.0.9:5432 that may hold shards in server "main"\'s cluster (field node)'],
   move_unsafe_roles: [409, "role t_0b6f4a1e9c554f0e8d2a3f1c2b7a9e10 is a member of the owner: a move would let it read the moving tenant's rows"],
   tenant_schema_behind: [503, "the tenant's schema is being migrated; retry shortly"],
   tenant_model_unsupported: [503, "this instance cannot serve the tenant's isolation model"],
@@ -126,7 +134,10 @@ export const ERRORS = {
     'move_model_unsupported',
     'move_same_server',
     'move_unsafe_roles',
+    'move_citus_unsupported',
   ],
+  /** Isolating a tenant, or moving it between the workers of its Citus cluster (src/citus/). */
+  citus: ['not_on_citus', 'move_model_unsupported', 'tenant_move_in_progress', 'citus_refused', 'database_unavailable', 'database_timeout'],
   /** METRICS_NETWORKS (/metrics, /health/ready). */
   monitoring: ['untrusted_network'],
 } as const satisfies Record<string, readonly ErrorCode[]>;

@@ -1,7 +1,8 @@
 // Tenant administration over HTTP (admin JWT required): create, list (search, filter, sort), get by id
-// or by name, rotate, delete. Rotation and deletion close the tenant's cached pool here, so the next
+// or by name, rotate, delete, move (between servers, or between Citus workers), isolate (Citus). Rotation and deletion close the tenant's cached pool here, so the next
 // request logs in afresh.
 import { Hono, type Context } from 'hono';
+import type { CitusTenantOps } from '../citus/tenant-operations.js';
 import { BadRequest, NotFound } from '../errors.js';
 import { requireAdmin } from '../http/admin-auth.js';
 import { readJsonBody } from '../http/json-body.js';
@@ -18,6 +19,8 @@ import { parseTenantListParams } from '../tenants/list-input.js';
 export interface AdminDeps {
   readonly tenants: TenantCatalog;
   readonly moves: TenantMoves;
+  /** Isolation and moves between workers of a Citus cluster. */
+  readonly citusTenants: CitusTenantOps;
   readonly registry: PoolRegistry;
   readonly adminKey: Uint8Array;
   readonly bodyLimitBytes: number;
@@ -106,23 +109,33 @@ export function adminTenantRoutes(deps: AdminDeps): Hono {
   });
 
   // A move runs in the background (a large tenant takes minutes): 202 with its state, which GET follows.
+  // To another server, or (Citus) to another worker of the tenant's cluster.
   app.post('/:id/move', async (c) => {
     const id = tenantIdParam(c);
-    const { server } = parseMoveTenant(await readJsonBody(c, deps.bodyLimitBytes));
-    return c.json(await deps.moves.start(id, server), 202);
+    const target = parseMoveTenant(await readJsonBody(c, deps.bodyLimitBytes));
+    const status = 'server' in target ? await deps.moves.start(id, target.server) : await deps.citusTenants.start(id, target.node);
+    return c.json(status, 202);
   });
 
   app.get('/:id/move', (c) => {
     const id = tenantIdParam(c);
-    const status = deps.moves.status(id);
+    // The latest of either kind this instance ran.
+    const statuses = [deps.moves.status(id), deps.citusTenants.status(id)].filter((s) => s !== undefined);
+    const status = statuses.sort((x, y) => y.started_at.getTime() - x.started_at.getTime())[0];
     if (!status) throw new NotFound('move_not_found', `this instance has not moved tenant ${id}`);
     return c.json(status);
+  });
+
+  // Citus: a row-model tenant gets a shard of its own (synchronous: Citus splits the shard it shared).
+  app.post('/:id/isolate', async (c) => {
+    const id = tenantIdParam(c);
+    return c.json(await deps.citusTenants.isolate(id));
   });
 
   app.all('/', onlyMethods('GET', 'POST'));
   app.all('/by-name/:name', onlyMethods('GET'));
   app.all('/:id', onlyMethods('GET', 'PATCH', 'DELETE'));
-  for (const action of ['rotate', 'suspend', 'resume']) app.all(`/:id/${action}`, onlyMethods('POST'));
+  for (const action of ['rotate', 'suspend', 'resume', 'isolate']) app.all(`/:id/${action}`, onlyMethods('POST'));
   app.all('/:id/move', onlyMethods('GET', 'POST'));
 
   return app;

@@ -2,6 +2,7 @@
 // accepts (test/unit/request-schemas.test.ts holds them equal). Not beside the parser: the CLI loads
 // that, and importing zod costs it ~150 ms at every start.
 import { z } from 'zod';
+import { NODE_ADDRESS } from '../citus/node-address.js';
 import { MAX_SERVER_CONNECTIONS, MAX_SERVER_URL_LENGTH, MIN_SERVER_CONNECTIONS, SERVER_NAME, SERVER_URL_TEXT } from './create-input.js';
 
 export const serverNameSchema = z.string().regex(SERVER_NAME);
@@ -23,5 +24,12 @@ export const createServerSchema = z
   .describe('A data server: the gateway reaches it, applies its migrations and sets up its shared role before listing it.');
 
 export const moveTenantSchema = z
-  .strictObject({ server: serverNameSchema.describe('the server to move the tenant to (GET /v1/admin/servers)') })
-  .describe("Moves the tenant's data to another server while it is served; its writes pause for the cutover only.");
+  .union([
+    z.strictObject({ server: serverNameSchema.describe('the server to move the tenant to (GET /v1/admin/servers)') }),
+    z.strictObject({
+      node: z.string().regex(NODE_ADDRESS).describe("a worker of the tenant's Citus cluster, host:port as in pg_dist_node ([address]:port for IPv6)"),
+    }),
+  ])
+  .describe(
+    "Moves the tenant's data while it is served, either to another server (`server`) or, on a Citus cluster, to another worker (`node`: Citus moves its shard, isolated first if shared, or its schema, by logical replication); its writes pause for the cutover only.",
+  );

@@ -6,6 +6,7 @@
 import postgres, { type Sql } from 'postgres';
 import { connectionOptions } from '../db/connection-options.js';
 import type { KeyRing } from '../crypto/key-ring.js';
+import { detectCitus } from '../citus/coordinator.js';
 import { AppError, Conflict, NotFound, UnprocessableEntity } from '../errors.js';
 import type { IsolationModels } from '../isolation/models.js';
 import { moveTenant, type MoveReport, type MoveStep } from '../move/move-tenant.js';
@@ -15,6 +16,7 @@ import { MAIN_SERVER } from './catalog.js';
 import type { ServerConnections } from './connections.js';
 
 export interface MoveStatus {
+  readonly kind: 'server';
   readonly tenant_id: string;
   readonly from: string;
   readonly to: string;
@@ -80,6 +82,10 @@ export function createTenantMoves(catalog: Sql, keys: KeyRing, servers: ServerCo
       throw new Conflict('move_model_unsupported', 'only row-model (rls) and schema-model tenants can be moved');
     }
     const from = row.server;
+    // Citus keeps a tenant's rows in shards on its workers, which this move's triggers and copy do not
+    // reach; Citus moves them itself (src/citus/tenant-operations.ts). The target is checked by the
+    // move, once it has its connection: a target that is down fails the move, not the request.
+    if ((await detectCitus(await servers.admin(from))) !== undefined) throw citusServerMove(from);
     // Both listed (a server removed meanwhile is a 404 now, not a failed move); the move's own
     // connections are opened when it runs, and a server that is down fails it there.
     await Promise.all([servers.record(from), servers.record(to)]);
@@ -101,6 +107,7 @@ export function createTenantMoves(catalog: Sql, keys: KeyRing, servers: ServerCo
     const { row, placement, model, from } = prepared;
     const [source, target] = await Promise.all([connect(from), connect(to)]);
     try {
+      if ((await detectCitus(target)) !== undefined) throw citusServerMove(to);
       return await moveTenant({
         tenant: { id: tenantId, role: row.db_user, password: keys.open(row.db_password_encrypted), placement, model },
         source: { sql: source, hostsCatalog: from === MAIN_SERVER },
@@ -131,6 +138,7 @@ export function createTenantMoves(catalog: Sql, keys: KeyRing, servers: ServerCo
       if (running.has(tenantId)) throw new Conflict('tenant_move_in_progress', `tenant ${tenantId} is already being moved`);
       const { from } = prepared;
       let status: MoveStatus = {
+        kind: 'server',
         tenant_id: tenantId,
         from,
         to,
@@ -164,4 +172,11 @@ export function createTenantMoves(catalog: Sql, keys: KeyRing, servers: ServerCo
       await Promise.allSettled([...running.values()]);
     },
   };
+}
+
+function citusServerMove(server: string): Conflict {
+  return new Conflict(
+    'move_citus_unsupported',
+    `server "${server}" is a Citus coordinator: Citus moves its tenants' shards itself; move the tenant between its workers with {"node": "host:port"}`,
+  );
 }

@@ -199,6 +199,11 @@ describe('the OpenAPI document', () => {
     (await call('/v1/admin/cluster', { headers: admin })).expect(200);
     (await call(`/v1/admin/cluster?tenant=${tenant.id}`, { headers: admin })).expect(200);
     (await call('/v1/admin/cluster?tenant=acme', { headers: admin })).expect(400);
+    // Isolation and moves between workers are Citus' (test/integration/citus-move.test.ts): refused here.
+    (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { node: '127.0.0.1:5432' } })).expect(409);
+    (await call(`/v1/admin/tenants/${tenant.id}/move`, { method: 'POST', headers: admin, json: { server: 'main', node: '127.0.0.1:5432' } })).expect(400);
+    (await call(`/v1/admin/tenants/${tenant.id}/isolate`, { method: 'POST', headers: admin })).expect(409);
+    (await call(`/v1/admin/tenants/${tenant.id}/isolate`, { method: 'GET', headers: admin })).expect(405);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(204);
     (await call(`/v1/admin/tenants/${tenant.id}`, { method: 'DELETE', headers: admin })).expect(404);
     (await call(`/v1/admin/cluster?tenant=${tenant.id}`, { headers: admin })).expect(404);

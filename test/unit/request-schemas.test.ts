@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApiDocument } from '../../src/openapi/document.js';
 import { parseIdempotencyKey } from '../../src/idempotency/key.js';
 import { parseCreateServer } from '../../src/servers/create-input.js';
+import { parseMoveTenant } from '../../src/servers/move-input.js';
 import { parseCreateTenant } from '../../src/tenants/create-input.js';
 import { parseTenantLimits } from '../../src/tenants/limits-input.js';
 import { parseCreateUser } from '../../src/users/create-input.js';
@@ -92,6 +93,22 @@ describe('request schemas in the document', () => {
           expect(validate(body), JSON.stringify(body)).toBe(accepts(() => parseCreateTenant(body)));
         },
       ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('MoveTenant accepts exactly the bodies parseMoveTenant accepts: one of server or node (host:port)', () => {
+    const validate = component('MoveTenant');
+    const node = fc.oneof(
+      fc.constantFrom('127.0.0.1:5432', 'w1:1', 'w1:65535', 'w1:65536', 'w1:0', 'w1:05432', '[::1]:5432', '::1:5432', 'w1', ':5432', 'w 1:5432', '-w:5432'),
+      fc.constantFrom(`${'a'.repeat(253)}:1`, `${'a'.repeat(254)}:1`, '[1.2.3.4]:80', 'host.example.com:6432', 'w1:5432\n'),
+      fc.tuple(fc.stringMatching(/^[a-z0-9.:[\]-]{0,12}$/), fc.integer({ min: -1, max: 70_000 })).map(([h, p]) => `${h}:${p}`),
+      anyValue,
+    );
+    fc.assert(
+      fc.property(bodies({ server: serverName, node }), (body) => {
+        expect(validate(body), JSON.stringify(body)).toBe(accepts(() => parseMoveTenant(body)));
+      }),
       { numRuns: 3000 },
     );
   });

@@ -46,9 +46,9 @@ const tenantStatus: NamedSchema = {
   schema: z.strictObject({ id: z.guid(), status: z.enum(['active', 'suspended']) }),
 };
 
-const moveStatus: NamedSchema = {
-  name: 'TenantMove',
-  schema: z.strictObject({
+const serverMove = z
+  .strictObject({
+    kind: z.literal('server').describe('a move to another server'),
     tenant_id: z.guid(),
     from: z.string().describe('the server it was on'),
     to: z.string().describe('the server it is moving to'),
@@ -76,10 +76,40 @@ const moveStatus: NamedSchema = {
       })
       .nullable(),
     error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
-  }),
+  })
+  .meta({ title: 'ServerMove' });
+
+const nodeMove = z
+  .strictObject({
+    kind: z.literal('node').describe("a move between the workers of the tenant's Citus cluster"),
+    tenant_id: z.guid(),
+    server: z.string().describe('the Citus server (coordinator) it lives on, and stays on'),
+    from: z.string().describe('the worker it was on (host:port)'),
+    to: z.string().describe('the worker it is moving to (host:port)'),
+    state: z.enum(['running', 'done', 'failed']),
+    step: z.enum(['isolate', 'move']).nullable().describe('isolate: its shard is split so that only its rows move; move: Citus copies and switches'),
+    started_at: instant,
+    finished_at: instant.nullable(),
+    report: z
+      .strictObject({
+        shard_id: z.int().describe('the users shard that moved (colocated shards went with it)'),
+        isolated_first: z.boolean().describe('a row-model tenant sharing its shard was isolated first'),
+        isolateMs: z.number().nullable(),
+        moveMs: z.number(),
+        totalMs: z.number(),
+      })
+      .nullable(),
+    error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+  })
+  .meta({ title: 'NodeMove' });
+
+const moveStatus: NamedSchema = {
+  name: 'TenantMove',
+  schema: z.union([serverMove, nodeMove]),
 };
 
 const moveExample = {
+  kind: 'server',
   tenant_id: '0b6f4a1e-9c55-4f0e-8d2a-3f1c2b7a9e10',
   from: 'main',
   to: 'eu2',
@@ -228,12 +258,46 @@ export const adminTenantOperations: readonly Operation[] = [
     path: '/v1/admin/tenants/{id}/move',
     operationId: 'moveTenant',
     tag: 'Tenants',
-    summary: "Move the tenant's data to another server while it is served (rls and schema models); runs in the background",
+    summary: "Move the tenant's data, while it is served, to another server or to another worker of its Citus cluster; runs in the background",
+    description:
+      '`{"server"}`: to another server (rls and schema models; not from or to a Citus coordinator: Citus moves its own shards). ' +
+      '`{"node": "host:port"}`: on a Citus server, to another worker: a row-model tenant sharing its shard is isolated first (only its rows move), then Citus moves the shard (with its colocated idempotency_keys shard) or the schema tenant\'s distributed schema by logical replication; writes pause for the final catch-up only. Exactly one of the two.',
     access: 'admin',
     pathParams: idParam,
     body: { schema: { name: 'MoveTenant', schema: moveTenantSchema }, example: { server: 'eu2' } },
     replies: { 202: { description: 'the move started; follow it with GET', body: moveStatus, example: moveExample } },
-    errors: [...ERRORS.tenantPath, 'unknown_server', 'server_unavailable', ...ERRORS.move],
+    errors: [...ERRORS.tenantPath, 'unknown_server', 'server_unavailable', ...ERRORS.move, ...ERRORS.citus, 'unknown_node', 'move_same_node'],
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/tenants/{id}/isolate',
+    operationId: 'isolateTenant',
+    tag: 'Tenants',
+    summary: 'Citus: give a row-model tenant a shard of its own (its colocated idempotency_keys follow); a no-op when it has one',
+    description:
+      "Citus splits the tenant's hash value out of the shard it shares (isolate_tenant_to_new_shard, logical replication: the other tenants of that shard pause for its final catch-up only) and answers once it is done. A schema tenant is its own colocation group already: answered with `changed: false`. A tenant on a server that is not a Citus coordinator: 409 not_on_citus.",
+    access: 'admin',
+    pathParams: idParam,
+    replies: {
+      200: {
+        description: 'where the tenant now lives, alone in its shard',
+        body: {
+          name: 'TenantIsolation',
+          schema: z.strictObject({
+            id: z.guid(),
+            server: z.string(),
+            model: z.enum(['rls', 'schema']),
+            node: z.string().describe('the worker holding its shard (host:port)'),
+            shard_id: z.int().describe('its users shard'),
+            schema: z.string().nullable().describe("a schema tenant's distributed schema"),
+            isolated: z.literal(true),
+            changed: z.boolean().describe('false: it was alone in its shard already (or is a schema tenant), nothing was done'),
+          }),
+        },
+        example: { id: example.id, server: 'main', model: 'rls', node: '10.0.0.7:5432', shard_id: 102075, schema: null, isolated: true, changed: true },
+      },
+    },
+    errors: [...ERRORS.tenantPath, ...ERRORS.citus],
   },
   {
     method: 'get',
