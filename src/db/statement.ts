@@ -20,10 +20,27 @@ export type StatementBuilder = (w: SqlWriter) => void;
 export interface BoundStatement {
   readonly text: string;
   readonly params: ParamValue[];
+  /** Runs first, in the statement's transaction, where statements run in one (see `pinnedBy`). */
+  readonly pin?: BoundStatement;
+}
+
+/**
+ * `build`, to be preceded in its transaction by `pin`: a write that matches no row but takes the lock
+ * Citus takes for any write to the tenant's shard, and holds it to the end of the transaction. A
+ * statement Citus plans as several subplans (an idempotent write: an INSERT … SELECT in a CTE) has the
+ * shard's placement fixed for every subplan when it is planned; a move of the shard that finished
+ * between planning and a later subplan would let that subplan write to the old, dropped copy (a lost
+ * write, seen in test/integration/citus-move.test.ts). With the pin, the move either finished before it
+ * (and the statement is planned on the new placement) or waits for the transaction. Only the shared
+ * pool's transaction form, which Citus servers use, sends it; elsewhere it is not needed.
+ */
+export function pinnedBy(build: StatementBuilder, pin: StatementBuilder): StatementBuilder {
+  return Object.assign((w: SqlWriter) => build(w), { pin });
 }
 
 /** `tables`: where the tenant's tables are (the row model's shared tables unless told). */
 export function renderBound(build: StatementBuilder, tables: TenantTables = SHARED_TABLES): BoundStatement {
+  const pin = (build as { pin?: StatementBuilder }).pin;
   let text = '';
   const params: ParamValue[] = [];
   build({
@@ -40,5 +57,5 @@ export function renderBound(build: StatementBuilder, tables: TenantTables = SHAR
       text += tables[name];
     },
   });
-  return { text, params };
+  return pin === undefined ? { text, params } : { text, params, pin: renderBound(pin, tables) };
 }

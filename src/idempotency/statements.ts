@@ -11,7 +11,7 @@
 // A concurrent duplicate does the same: its INSERT of the key waits on the first request's
 // uncommitted key, and once that commits fails with a unique violation, rolling its own write back
 // (src/idempotency/writes.ts then reads the record the first one left).
-import type { SqlWriter, StatementBuilder } from '../db/statement.js';
+import { pinnedBy, type SqlWriter, type StatementBuilder } from '../db/statement.js';
 import type { TenantScope } from '../users/queries.js';
 
 /** A write as the body of a CTE returning its row; it must run only where `guard` (trusted SQL) holds. */
@@ -33,6 +33,20 @@ const PURGE_PER_WRITE = 8;
  * `{replay: false, response}` with the written row, or none when the write matched nothing.
  */
 export function idempotentWriteStatement(scope: TenantScope, record: IdempotencyRecord, write: GuardedWrite): StatementBuilder {
+  return pinnedBy(idempotentWrite(scope, record, write), shardPin(scope));
+}
+
+/** A write to the tenant's shard that matches no row (keys are never empty): see pinnedBy. */
+function shardPin(scope: TenantScope): StatementBuilder {
+  return (w) => {
+    w.sql('DELETE FROM ');
+    w.table('idempotency_keys');
+    tenantWhere(w, scope, false);
+    w.sql(" AND key = ''");
+  };
+}
+
+function idempotentWrite(scope: TenantScope, record: IdempotencyRecord, write: GuardedWrite): StatementBuilder {
   return (w) => {
     w.sql('WITH prior AS (SELECT fingerprint, status, response FROM ');
     w.table('idempotency_keys');

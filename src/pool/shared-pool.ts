@@ -221,18 +221,19 @@ export function createSharedPool(options: SharedPoolOptions): SharedPool {
   };
 
   /**
-   * The transaction form: three messages in one write. If the statement fails, the transaction is
+   * The transaction form: three messages in one write (four with the statement's pin). If the statement fails, the transaction is
    * aborted and COMMIT ends it as a rollback, so the next request on the connection starts clean;
    * the scope never outlives the transaction, so there is no scope to remember.
    */
   const sendInTransaction = (c: Connection, tenantId: string, statement: BoundStatement, signal?: AbortSignal): Promise<Row[]> => {
     const begin = c.sql.unsafe(`BEGIN; ${options.scope(tenantId, true)}`);
     scopeSets++;
+    const pin = statement.pin === undefined ? undefined : c.sql.unsafe(statement.pin.text, statement.pin.params, { prepare: true });
     const query = c.sql.unsafe(statement.text, statement.params, { prepare: true }) as unknown as PendingQuery<Row[]>;
     cancelOnAbort(query, signal);
     const rows: Promise<Row[]> = query;
     const commit = c.sql.unsafe('COMMIT');
-    return Promise.all([begin, rows, commit]).then(() => rows);
+    return Promise.all([begin, pin, rows, commit]).then(() => rows);
   };
 
   return {
