@@ -94,7 +94,20 @@ describe.skipIf(skip)('the Citus cluster as the admin API, /metrics and the CLI 
   beforeAll(async () => {
     cluster = await startCitusCluster();
     gw = await startTestGateway({ database: cluster.asDatabase() });
-    for (let i = 0; i < 4; i++) row.push(await gw.createTenant(`row-${i}`, 'rls'));
+    // Row tenants hash to a worker by their random id: four land on one worker 1 time in 8, so more
+    // are made until both workers hold one (the test below relies on it).
+    const workerOf = async (id: string): Promise<number | undefined> =>
+      (
+        await cluster.coordinator<{ port: number }[]>`
+          SELECT nodeport AS port FROM citus_shards
+          WHERE table_name = 'public.users'::regclass AND shardid = get_shard_id_for_distribution_column('public.users', ${id}::uuid)`
+      )[0]?.port;
+    const workers = new Set<number | undefined>();
+    for (let i = 0; i < 4 || (workers.size < 2 && i < 40); i++) {
+      const tenant = await gw.createTenant(`row-${i}`, 'rls');
+      row.push(tenant);
+      workers.add(await workerOf(tenant.id));
+    }
     for (let i = 0; i < 2; i++) schema.push(await gw.createTenant(`schema-${i}`, 'schema'));
     for (const t of [...row, ...schema]) await addUsers(t.id, 2);
   }, 180_000);
@@ -192,7 +205,7 @@ describe.skipIf(skip)('the Citus cluster as the admin API, /metrics and the CLI 
         expect(placement).toMatchObject({ isolated: false, schema: null });
       }
     }
-    // Four row tenants hash to both workers; two schemas are placed one per worker.
+    // The row tenants hash to both workers (made so above); two schemas are placed one per worker.
     expect([...nodesUsed].filter((n) => n.startsWith('rls')).length, [...nodesUsed].join(', ')).toBe(2);
     expect([...nodesUsed].filter((n) => n.startsWith('schema')).length, [...nodesUsed].join(', ')).toBe(2);
   });
