@@ -10,20 +10,13 @@ import type { ServerCatalog } from '../servers/catalog.js';
 import type { ServerConnections } from '../servers/connections.js';
 import { probeServer } from '../servers/health.js';
 import { detectCitus } from './coordinator.js';
-import { readCitusStatus, type ClusterNode, type ClusterTable, type TenantSchemas } from './cluster-status.js';
+import { readCitusStatus, type ClusterNode, type ClusterTable, type CitusTenantStat, type TenantSchemas } from './cluster-status.js';
 import { locateTenant, type TenantPlacement } from './tenant-location.js';
 
-export interface TenantActivity {
+/** Citus' counts for one tenant attribute, with the tenant it stands for. */
+export interface TenantActivity extends CitusTenantStat {
   /** The tenant's id; null when Citus counted a schema or value that is no tenant of the catalog. */
   readonly tenant_id: string | null;
-  readonly attribute: string;
-  readonly colocation_id: number;
-  readonly queries_this_period: number;
-  readonly queries_last_period: number;
-  readonly reads_this_period: number;
-  readonly reads_last_period: number;
-  readonly cpu_seconds_this_period: number;
-  readonly cpu_seconds_last_period: number;
 }
 
 export interface CitusServerView {
